@@ -1,0 +1,55 @@
+"""Exceptions and warnings raised by sksurv-ecg.
+
+Domain errors subclass the built-in exception a caller would already catch (``ValueError``), in the
+way scikit-survival's ``NoComparablePairException`` does; warnings subclass ``UserWarning`` so that
+they can be filtered as a family.
+"""
+
+__all__ = ["DeviceWarning", "InsufficientEventsError", "SksurvECGWarning", "TrainingWarning"]
+
+
+class InsufficientEventsError(ValueError):
+    """Raised when the events cannot be spread so that every batch holds enough of them.
+
+    The Cox partial likelihood of a batch without events is undefined, so event-stratified batching
+    refuses data that would leave a batch short of ``min_events_per_batch`` events.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import InsufficientEventsError
+    >>> issubclass(InsufficientEventsError, ValueError)
+    True
+    """
+
+
+class SksurvECGWarning(UserWarning):
+    """Base class of all warnings issued by sksurv-ecg.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sksurv_ecg.exceptions import SksurvECGWarning
+    >>> warnings.simplefilter("ignore", SksurvECGWarning)
+    """
+
+
+class DeviceWarning(SksurvECGWarning):
+    """Issued when the requested device is unavailable and another one is used instead.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import DeviceWarning, SksurvECGWarning
+    >>> issubclass(DeviceWarning, SksurvECGWarning)
+    True
+    """
+
+
+class TrainingWarning(SksurvECGWarning):
+    """Issued when training had to adapt (a batch size clipped, a batch skipped).
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import TrainingWarning, SksurvECGWarning
+    >>> issubclass(TrainingWarning, SksurvECGWarning)
+    True
+    """
