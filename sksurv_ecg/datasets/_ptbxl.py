@@ -1,0 +1,287 @@
+"""PTB-XL loaders: a full local download, the bundled 14-record sample and the bundled metadata."""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterable
+from numbers import Integral
+from pathlib import Path
+
+import pandas as pd
+
+from ..io import read_wfdb
+from ._base import get_data_home
+
+__all__ = ["load_ptbxl", "load_ptbxl_metadata", "load_ptbxl_sample", "load_scp_statements"]
+
+_DATABASE = "ptbxl_database.csv"
+_STATEMENTS = "scp_statements.csv"
+_FILENAME_COLUMN = {100: "filename_lr", 500: "filename_hr"}
+_DOWNLOAD = "https://physionet.org/content/ptb-xl/"
+
+
+def _parse_scp_codes(text) -> dict[str, float]:
+    """Parse PTB-XL's ``scp_codes`` cell (a Python-literal dict) into ``{code: likelihood}``."""
+    value = ast.literal_eval(text) if isinstance(text, str) else {}
+    if not isinstance(value, dict):
+        raise ValueError(f"scp_codes cell {text!r} is not a dict literal; check that the database file is PTB-XL's.")
+    return {str(code): float(likelihood) for code, likelihood in value.items()}
+
+
+def _diagnostic_superclass(scp_codes: pd.Series, statements: pd.DataFrame) -> pd.Series:
+    """Diagnostic superclasses of each record, as in PTB-XL's ``example_physionet.py``.
+
+    Every code of the record that is a diagnostic statement contributes its ``diagnostic_class``,
+    whatever its likelihood; the classes are returned sorted and without duplicates.
+    """
+    diagnostic = statements[statements["diagnostic"] == 1]["diagnostic_class"].dropna().astype(str).to_dict()
+    return scp_codes.map(lambda codes: sorted({diagnostic[c] for c in codes if c in diagnostic}))
+
+
+def _read_database(database: Path, statements: pd.DataFrame) -> pd.DataFrame:
+    """Read a ``ptbxl_database.csv`` (plain or gzipped) into a clean frame indexed by ``ecg_id``."""
+    frame = pd.read_csv(database, index_col="ecg_id")
+    frame["scp_codes"] = frame["scp_codes"].map(_parse_scp_codes).astype(object)
+    # Reports are free text (German, English, some Swedish) with runs of blanks; keep the words only.
+    frame["report"] = frame["report"].fillna("").astype(str).str.split().str.join(" ").astype(object)
+    frame["diagnostic_superclass"] = _diagnostic_superclass(frame["scp_codes"], statements).astype(object)
+    return frame
+
+
+def _read_statements(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{str(path)!r} does not exist; pass the PTB-XL folder that holds {_STATEMENTS} "
+            f"(download from {_DOWNLOAD})."
+        )
+    statements = pd.read_csv(path, index_col=0)
+    statements.index.name = "scp_code"
+    return statements
+
+
+def _as_id_list(values, name: str) -> list[int]:
+    if isinstance(values, Integral):
+        values = [values]
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise TypeError(f"{name}={values!r} must be an int or a list of ints.")
+    values = list(values)
+    if not all(isinstance(v, Integral) for v in values):
+        raise TypeError(f"{name}={values!r} must be an int or a list of ints.")
+    return [int(v) for v in values]
+
+
+def _select(frame: pd.DataFrame, folds, ecg_ids) -> pd.DataFrame:
+    if folds is not None:
+        folds = _as_id_list(folds, "folds")
+        unknown = sorted(set(folds) - set(range(1, 11)))
+        if unknown:
+            raise ValueError(f"folds={folds} contains {unknown}; PTB-XL's strat_fold runs from 1 to 10.")
+        frame = frame[frame["strat_fold"].isin(folds)]
+    if ecg_ids is not None:
+        ecg_ids = _as_id_list(ecg_ids, "ecg_ids")
+        missing = [i for i in ecg_ids if i not in frame.index]
+        if missing:
+            raise ValueError(
+                f"ecg_ids {missing[:10]} are not in the database{' (within the selected folds)' if folds else ''}; "
+                "pass ecg_ids from the frame's index."
+            )
+        frame = frame.loc[ecg_ids]
+    if frame.empty:
+        raise ValueError("The selection holds no record; widen folds or ecg_ids.")
+    return frame
+
+
+def _check_files(root: Path, filenames: pd.Series, sampling_rate: int) -> None:
+    missing = [f for f in filenames if not (root / f"{f}.hea").is_file() or not (root / f"{f}.dat").is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(filenames)} PTB-XL records at {sampling_rate} Hz are missing under "
+            f"{str(root)!r}, e.g. {missing[:3]} (.hea or .dat); complete the download from {_DOWNLOAD} "
+            "or select the available records with ecg_ids=."
+        )
+
+
+def _check_sampling_rate(sampling_rate) -> int:
+    if sampling_rate not in _FILENAME_COLUMN or isinstance(sampling_rate, bool):
+        raise ValueError(f"sampling_rate={sampling_rate!r} is not available; PTB-XL has 100 or 500 Hz records.")
+    return int(sampling_rate)
+
+
+def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=None):
+    """Load PTB-XL signals and metadata from a local copy of the PhysioNet release.
+
+    ``root`` is the folder of the download (it holds ``ptbxl_database.csv``,
+    ``scp_statements.csv``, ``records100/`` and ``records500/``). Records are read with
+    :func:`sksurv_ecg.io.read_wfdb` in the order of the selected rows.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        PTB-XL folder.
+    sampling_rate : {500, 100}, default=500
+        500 Hz records (``filename_hr``, 5000 samples) or 100 Hz records (``filename_lr``,
+        1000 samples).
+    folds : int, list of int or None, default=None
+        Keep only these ``strat_fold`` values (1-10; PTB-XL recommends 1-8 train, 9 validation,
+        10 test). ``None`` keeps all.
+    ecg_ids : int, list of int or None, default=None
+        Keep only these records, in this order. ``None`` keeps all.
+    verbose : bool or None, default=None
+        Progress bar while reading; ``None`` shows it for 50 records or more.
+
+    Returns
+    -------
+    X : ndarray of shape (n_records, 12, n_timesteps), dtype float32
+        Signals in mV, leads I, II, III, aVR, aVL, aVF, V1-V6.
+    frame : pandas.DataFrame of shape (n_records, n_columns)
+        Indexed by ``ecg_id``: every column of ``ptbxl_database.csv`` (``age``, ``sex`` with
+        0 = male and 1 = female, ``report``, ``strat_fold``, ``filename_lr``, ``filename_hr``, ...)
+        with ``scp_codes`` parsed to dicts ``{code: likelihood}`` and ``report`` with its
+        whitespace collapsed, plus ``diagnostic_superclass``: the sorted list of the diagnostic
+        classes (NORM, MI, STTC, CD, HYP) of the record's codes.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the database, the statements or a selected record's files are missing.
+
+    See Also
+    --------
+    load_ptbxl_sample : The bundled 14 records, read the same way.
+    load_ptbxl_metadata : All 21,837 metadata rows, no signals.
+
+    Examples
+    --------
+    The bundled sample has the same layout as a full download:
+
+    >>> from sksurv_ecg.datasets import load_ptbxl
+    >>> from sksurv_ecg.datasets._base import get_data_home
+    >>> X, frame = load_ptbxl(get_data_home() / "ptbxl", folds=[9, 10])
+    >>> X.shape
+    (5, 12, 5000)
+    >>> frame["strat_fold"].tolist()
+    [9, 10, 9, 10, 10]
+    """
+    sampling_rate = _check_sampling_rate(sampling_rate)
+    if not isinstance(root, str | os.PathLike):
+        raise TypeError(f"root must be a path to the PTB-XL folder, got {type(root).__name__}.")
+    root = Path(root)
+    database = root / _DATABASE
+    if not database.is_file():
+        raise FileNotFoundError(
+            f"{str(database)!r} does not exist; pass the PTB-XL folder that holds {_DATABASE}, records100/ and "
+            f"records500/ (download from {_DOWNLOAD})."
+        )
+    statements = _read_statements(root / _STATEMENTS)
+    frame = _select(_read_database(database, statements), folds, ecg_ids)
+    filenames = frame[_FILENAME_COLUMN[sampling_rate]]
+    _check_files(root, filenames, sampling_rate)
+    X = read_wfdb(filenames.tolist(), root=root, fs=sampling_rate, verbose=verbose)
+    return X, frame
+
+
+def load_ptbxl_sample(sampling_rate=500, *, ecg_ids=None):
+    """Load the 14 real PTB-XL records bundled with sksurv-ecg.
+
+    Records 1-10, 6000, 6001, 6003 and 6004 of PTB-XL v1.0.3 (byte-identical to the PhysioNet
+    release, CC BY 4.0; see ``data/README.md``), read through :func:`load_ptbxl`.
+
+    Parameters
+    ----------
+    sampling_rate : {500, 100}, default=500
+        500 Hz (all 14 records) or 100 Hz. Only ``ecg_id`` 1 has its 100 Hz file bundled, so
+        ``sampling_rate=100`` needs ``ecg_ids=[1]``; for the others, resample the 500 Hz records
+        (:class:`sksurv_ecg.preprocessing.Resample`).
+    ecg_ids : int, list of int or None, default=None
+        Keep only these records, in this order.
+
+    Returns
+    -------
+    X : ndarray of shape (n_records, 12, n_timesteps), dtype float32
+        Signals in mV.
+    frame : pandas.DataFrame of shape (n_records, n_columns)
+        Metadata indexed by ``ecg_id``, as returned by :func:`load_ptbxl`.
+
+    See Also
+    --------
+    load_ptbxl : The loader for a full download.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.datasets import load_ptbxl_sample
+    >>> X, frame = load_ptbxl_sample()
+    >>> X.shape
+    (14, 12, 5000)
+    >>> frame.loc[8, "diagnostic_superclass"]
+    ['MI']
+    >>> load_ptbxl_sample(100, ecg_ids=[1])[0].shape
+    (1, 12, 1000)
+    """
+    sampling_rate = _check_sampling_rate(sampling_rate)
+    if sampling_rate == 100 and ecg_ids is None:
+        raise ValueError(
+            "The bundled sample holds a 100 Hz file only for ecg_id 1 (found 1 of 14 records at 100 Hz); "
+            "pass ecg_ids=[1], or load at 500 Hz and resample with sksurv_ecg.preprocessing.Resample(500, 100)."
+        )
+    return load_ptbxl(get_data_home() / "ptbxl", sampling_rate=sampling_rate, ecg_ids=ecg_ids, verbose=False)
+
+
+def load_ptbxl_metadata():
+    """Load the metadata of all 21,837 PTB-XL records (bundled, no signals).
+
+    The complete ``ptbxl_database.csv`` of PTB-XL v1.0.1 (same records and columns as v1.0.3).
+    Its free-text ``report`` (German, English, some Swedish) and ``scp_codes`` are the real text
+    for :class:`sksurv_ecg.ReportEmbedder` at full scale.
+
+    Returns
+    -------
+    frame : pandas.DataFrame of shape (21837, 28)
+        Indexed by ``ecg_id``, columns as in :func:`load_ptbxl`: ``scp_codes`` as dicts
+        ``{code: likelihood}`` (floats), ``report`` as str with its whitespace collapsed (never
+        missing), ``diagnostic_superclass`` as sorted lists, ``strat_fold``, ``age``, ``sex``
+        (0 = male, 1 = female), ``filename_lr``, ``filename_hr``, ...
+
+    See Also
+    --------
+    load_scp_statements : What each SCP code means.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.datasets import load_ptbxl_metadata
+    >>> frame = load_ptbxl_metadata()
+    >>> frame.shape
+    (21837, 28)
+    >>> frame.loc[1, "scp_codes"]
+    {'NORM': 100.0, 'LVOLT': 0.0, 'SR': 0.0}
+    >>> frame.loc[1, "report"]
+    'sinusrhythmus periphere niederspannung'
+    """
+    home = get_data_home() / "ptbxl-metadata"
+    statements = _read_statements(home / _STATEMENTS)
+    return _read_database(home / f"{_DATABASE}.gz", statements)
+
+
+def load_scp_statements():
+    """Load PTB-XL's table of the 71 SCP-ECG statements (official v1.0.3 file).
+
+    Returns
+    -------
+    statements : pandas.DataFrame of shape (71, 12)
+        Indexed by the SCP code (``scp_code``), with ``description``, ``diagnostic``, ``form``,
+        ``rhythm`` (1.0 or NaN), ``diagnostic_class``, ``diagnostic_subclass``,
+        ``Statement Category``, ``SCP-ECG Statement Description`` and the AHA, aECG, CDISC and
+        DICOM codes.
+
+    See Also
+    --------
+    load_ptbxl_metadata : The records these codes annotate.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.datasets import load_scp_statements
+    >>> statements = load_scp_statements()
+    >>> statements.loc["IMI", "diagnostic_class"], statements.loc["IMI", "description"]
+    ('MI', 'inferior myocardial infarction')
+    """
+    return _read_statements(get_data_home() / "ptbxl" / _STATEMENTS)
