@@ -1,0 +1,126 @@
+"""Heads on top of the latent code: the Cox risk head and the pretraining projection heads."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from ._dropout import make_dropout
+
+__all__ = ["ProjectionHead", "RiskHead"]
+
+
+class RiskHead(nn.Module):
+    """The seed's risk head: ``BN1d -> dropout -> Linear -> ReLU -> BN1d -> Linear`` to one log-risk.
+
+    In the paper configuration (``in_features=512, hidden_features=3``) it has 2,573 parameters. Both
+    linear layers are Xavier-uniform initialised with zero bias. The dropout is batch-wise
+    (:class:`BatchwiseDropout`) by default, as in the seed's fine-tuning.
+
+    Parameters
+    ----------
+    in_features : int, default=512
+        Size of the latent code.
+    hidden_features : int, default=3
+        Hidden width.
+    dropout : float, default=0.25
+        Dropout probability after the first BatchNorm.
+    dropout_mode : {"batchwise", "standard"}, default="batchwise"
+        Dropout flavour.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksurv_ecg.nn import RiskHead
+    >>> head = RiskHead()
+    >>> sum(p.numel() for p in head.parameters())
+    2573
+    >>> head(torch.randn(4, 512)).shape
+    torch.Size([4])
+    """
+
+    def __init__(
+        self,
+        in_features: int = 512,
+        hidden_features: int = 3,
+        dropout: float = 0.25,
+        dropout_mode: Literal["batchwise", "standard"] = "batchwise",
+    ) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.BatchNorm1d(in_features),
+            make_dropout(dropout, dropout_mode),
+            nn.Linear(in_features, hidden_features),
+            nn.ReLU(),
+            nn.BatchNorm1d(hidden_features),
+            nn.Linear(hidden_features, 1),
+        )
+        with torch.no_grad():
+            for m in self.net:
+                if isinstance(m, nn.Linear):
+                    nn.init.xavier_uniform_(m.weight)
+                    nn.init.zeros_(m.bias)
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Return the log-risk (higher means riskier).
+
+        Parameters
+        ----------
+        z : Tensor
+            Latent codes ``(N, in_features)``.
+
+        Returns
+        -------
+        Tensor
+            Log-risk ``(N,)``.
+        """
+        return self.net(z).squeeze(-1)
+
+
+class ProjectionHead(nn.Module):
+    """``Linear -> ReLU -> Linear`` projector of the ECG-text alignment (the seed's projectors).
+
+    ``ProjectionHead(512)`` (ECG side) has 164,224 parameters and ``ProjectionHead(768)`` (text side,
+    Bio_ClinicalBERT width) 229,760. PyTorch default initialisation.
+
+    Parameters
+    ----------
+    in_features : int
+        Input width.
+    hidden_features : int, default=256
+        Hidden width.
+    out_features : int, default=128
+        Output width.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksurv_ecg.nn import ProjectionHead
+    >>> sum(p.numel() for p in ProjectionHead(512).parameters())
+    164224
+    >>> ProjectionHead(768)(torch.randn(2, 768)).shape
+    torch.Size([2, 128])
+    """
+
+    def __init__(self, in_features: int, hidden_features: int = 256, out_features: int = 128) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_features, hidden_features), nn.ReLU(), nn.Linear(hidden_features, out_features)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Project embeddings.
+
+        Parameters
+        ----------
+        x : Tensor
+            Embeddings ``(N, in_features)``.
+
+        Returns
+        -------
+        Tensor
+            Projections ``(N, out_features)``.
+        """
+        return self.net(x)
