@@ -86,22 +86,10 @@ class CacheWarning(SksurvECGWarning):
 
 @functools.cache
 def _bundled_scp_statements() -> pd.DataFrame:
-    """Read the bundled ``scp_statements.csv`` (71 codes, indexed by code)."""
-    try:
-        from .datasets import load_scp_statements
-    except ImportError:  # the datasets module is optional for this file
-        load_scp_statements = None
-    if load_scp_statements is not None:
-        return load_scp_statements()
-    here = Path(__file__).resolve().parent
-    for folder in (here / "_bundled_data" / "ptbxl-metadata", here.parent / "data" / "ptbxl-metadata"):
-        path = folder / "scp_statements.csv"
-        if path.is_file():
-            return pd.read_csv(path, index_col=0)
-    raise FileNotFoundError(
-        "The bundled 'scp_statements.csv' was not found next to the package; reinstall sksurv-ecg or pass "
-        "statements= a DataFrame indexed by SCP code."
-    )
+    """The bundled PTB-XL ``scp_statements.csv`` (71 codes, indexed by code), read once."""
+    from .datasets import load_scp_statements  # imported here to keep ``import sksurv_ecg.text`` light
+
+    return load_scp_statements()
 
 
 def scp_statements(statements=None):
