@@ -100,6 +100,11 @@ def _check_fs(record: Path, header, fs: float, resample: bool) -> None:
     found = header.fs
     if found is None or not np.isfinite(found) or found <= 0:
         raise ValueError(f"WFDB record {str(record)!r} has no valid sampling frequency in its header ({found!r}).")
+    if not np.isclose(found, fs) and resample and not 0.01 <= fs / found <= 100:
+        raise ValueError(
+            f"WFDB record {str(record)!r} is sampled at {found:g} Hz, too far from fs={fs:g} Hz to resample "
+            "(ratio outside 1/100..100); check the header's sampling frequency."
+        )
     if not np.isclose(found, fs) and not resample:
         raise ValueError(
             f"WFDB record {str(record)!r} is sampled at {found:g} Hz (found {found:g} Hz, expected {fs:g} Hz); "
