@@ -89,6 +89,10 @@ class MedianBeat(_ECGTransformer):
         The :mod:`wfdb.processing` QRS detector.
     lead : int, default=1
         Index of the lead the R peaks are detected on (1 = lead II in the standard order).
+    peak_dir : {"compare", "up", "down", "both"}, default="compare"
+        How ``correct_peaks`` moves each detection: to the larger of the upward and downward
+        deflections (chosen once per recording), to the local maximum (the R wave), minimum, or
+        maximum of the absolute signal.
     min_beats : int, default=3
         Fewest complete beats a recording must hold.
 
@@ -120,15 +124,19 @@ class MedianBeat(_ECGTransformer):
         "n_timesteps": [Interval(Integral, 2, None, closed="left")],
         "detector": [StrOptions({"xqrs", "gqrs"})],
         "lead": [Interval(Integral, 0, None, closed="left")],
+        "peak_dir": [StrOptions({"compare", "up", "down", "both"})],
         "min_beats": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, fs=500, *, window=600, n_timesteps=608, detector="xqrs", lead=1, min_beats=3):
+    def __init__(
+        self, fs=500, *, window=600, n_timesteps=608, detector="xqrs", lead=1, peak_dir="compare", min_beats=3
+    ):
         self.fs = fs
         self.window = window
         self.n_timesteps = n_timesteps
         self.detector = detector
         self.lead = lead
+        self.peak_dir = peak_dir
         self.min_beats = min_beats
 
     def _r_peaks(self, signal, i):
@@ -151,7 +159,7 @@ class MedianBeat(_ECGTransformer):
             peaks,
             search_radius=max(1, round(0.08 * fs)),
             smooth_window_size=max(2, round(0.2 * fs)),
-            peak_dir="compare",
+            peak_dir=self.peak_dir,
         )
         return np.unique(np.asarray(peaks, dtype=np.int64))
 

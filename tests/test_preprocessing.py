@@ -1,0 +1,267 @@
+"""Tests of sksurv_ecg.preprocessing: MedianBeat, LeadStandardizer, Resample, BandpassFilter."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sksurv_ecg.datasets import load_ptbxl_sample, make_ecg_survival
+from sksurv_ecg.datasets._base import get_data_home
+from sksurv_ecg.io import read_wfdb
+from sksurv_ecg.preprocessing import BandpassFilter, LeadStandardizer, MedianBeat, Resample
+
+TRANSFORMERS = [
+    pytest.param(MedianBeat(), id="MedianBeat"),
+    pytest.param(LeadStandardizer(), id="LeadStandardizer"),
+    pytest.param(Resample(500, 250), id="Resample"),
+    pytest.param(BandpassFilter(), id="BandpassFilter"),
+]
+
+
+@pytest.fixture(scope="module")
+def ptbxl():
+    return load_ptbxl_sample()[0]
+
+
+@pytest.fixture(scope="module")
+def rhythm():
+    """Synthetic 10-s strips and the clean median beats of the same people (same seed)."""
+    X, _, frame = make_ecg_survival(12, kind="rhythm", random_state=0)
+    X_median, _, frame_median = make_ecg_survival(12, kind="median", random_state=0)
+    assert np.allclose(frame["heart_rate"], frame_median["heart_rate"])
+    return X, X_median, frame
+
+
+# --- MedianBeat -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("detector", ["xqrs", "gqrs"])
+def test_median_beat_real_records(ptbxl, detector):
+    beats = MedianBeat(detector=detector).fit_transform(ptbxl)
+    assert beats.shape == (14, 12, 608)
+    assert beats.dtype == np.float32
+    assert np.isfinite(beats).all()
+    assert not beats[:, :, :4].any()
+    assert not beats[:, :, -4:].any()
+    peak = np.abs(beats[:, 1]).argmax(axis=1)  # lead II
+    assert np.all(np.abs(peak - 304) <= 3), peak
+
+
+def test_median_beat_recovers_synthetic_beat(rhythm):
+    X, X_median, _ = rhythm
+    beats = MedianBeat(peak_dir="up").fit_transform(X)  # align on the R wave, as the generator does
+    corr = [np.corrcoef(beats[i].ravel(), X_median[i].ravel())[0, 1] for i in range(len(X))]
+    assert min(corr) > 0.9
+
+
+def test_median_beat_removes_noise(rhythm):
+    X, X_median, _ = rhythm
+    beats = MedianBeat(peak_dir="up").fit_transform(X)
+    # the median of ~10 beats is closer to the clean beat than any single noisy beat
+    single = X[:, :, 4 : 4 + 600]  # arbitrary window, not aligned
+    assert np.abs(beats - X_median).mean() < np.abs(single - X_median[:, :, 4:604]).mean()
+
+
+def test_median_beat_layout_parameters(ptbxl):
+    beats = MedianBeat(window=500, n_timesteps=512).fit_transform(ptbxl[:2])
+    assert beats.shape == (2, 12, 512)
+    assert np.abs(beats[:, 1]).argmax(axis=1).tolist() == [256, 256]
+    X100 = Resample(500, 100).fit_transform(ptbxl[:2])
+    beats = MedianBeat(fs=100, window=120, n_timesteps=128).fit_transform(X100)
+    assert np.all(np.abs(np.abs(beats[:, 1]).argmax(axis=1) - 64) <= 1)
+
+
+@pytest.mark.parametrize(
+    ("make_X", "match"),
+    [
+        pytest.param(lambda X: np.zeros_like(X[:2]), r"found 0 complete beats in sample 0", id="flat"),
+        pytest.param(lambda X: np.concatenate([X[:1], X[1:2, :, :700].repeat(8, axis=2)[:, :, :5000] * 0]),
+                     r"in sample 1 \(lead index 1\)", id="second-flat"),
+        pytest.param(lambda X: X[:1, :, :1300], r"found [0-2] complete beats in sample 0.*min_beats=3", id="short"),
+    ],
+)  # fmt: skip
+def test_median_beat_too_few_beats(ptbxl, make_X, match):
+    with pytest.raises(ValueError, match=match):
+        MedianBeat().fit_transform(make_X(ptbxl))
+
+
+@pytest.mark.parametrize(
+    ("params", "X_shape", "error", "match"),
+    [
+        pytest.param({"lead": 12}, (1, 12, 5000), ValueError, "lead=12 is out of range", id="lead"),
+        pytest.param({"n_timesteps": 500}, (1, 12, 5000), ValueError, "n_timesteps=500 is shorter", id="length"),
+        pytest.param({}, (1, 12, 400), ValueError, "fewer than window=600", id="short-X"),
+        pytest.param({"detector": "pan"}, (1, 12, 5000), InvalidParameterError, "detector", id="detector"),
+        pytest.param({"min_beats": 0}, (1, 12, 5000), InvalidParameterError, "min_beats", id="min_beats"),
+    ],
+)
+def test_median_beat_errors(params, X_shape, error, match):
+    with pytest.raises(error, match=match):
+        MedianBeat(**params).transform(np.zeros(X_shape, dtype=np.float32))
+
+
+# --- LeadStandardizer -----------------------------------------------------------------------------------------
+
+
+def test_standardizer(ptbxl):
+    Z = LeadStandardizer().fit_transform(ptbxl)
+    assert Z.dtype == np.float32
+    np.testing.assert_allclose(Z.mean(axis=-1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(Z.std(axis=-1), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "flat",
+    [
+        pytest.param(0.0, id="zeros"),
+        pytest.param(3.3, id="constant"),
+        pytest.param(1e6, id="large-constant"),
+    ],
+)
+def test_standardizer_flat_lead_is_zero(ptbxl, flat):
+    X = ptbxl[:2].copy()
+    X[0, 4] = flat
+    X[1] = 0.0  # a whole recording of zeros
+    Z = LeadStandardizer().fit_transform(X)
+    assert np.isfinite(Z).all()
+    assert not Z[0, 4].any()
+    assert not Z[1].any()
+    np.testing.assert_allclose(Z[0, 3].std(), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int16])
+def test_standardizer_converts_dtype(dtype):
+    X = (np.random.default_rng(0).standard_normal((3, 12, 100)) * 100).astype(dtype)
+    assert LeadStandardizer().fit_transform(X).dtype == np.float32
+
+
+# --- Resample -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fs_in", "fs_out", "n_in", "n_out"),
+    [
+        pytest.param(500, 100, 5000, 1000, id="500-100"),
+        pytest.param(500, 250, 5000, 2500, id="500-250"),
+        pytest.param(100, 500, 1000, 5000, id="100-500"),
+        pytest.param(360, 500, 3600, 5000, id="360-500"),
+        pytest.param(500, 500, 5000, 5000, id="identity"),
+    ],
+)
+def test_resample_lengths(fs_in, fs_out, n_in, n_out):
+    t = np.arange(n_in) / fs_in
+    X = np.broadcast_to(np.sin(2 * np.pi * 5 * t), (2, 12, n_in))
+    Y = Resample(fs_in, fs_out).fit_transform(X)
+    assert Y.shape == (2, 12, n_out)
+    assert Y.dtype == np.float32
+    t_out = np.arange(n_out) / fs_out
+    inner = slice(n_out // 10, -n_out // 10)
+    np.testing.assert_allclose(Y[0, 0, inner], np.sin(2 * np.pi * 5 * t_out[inner]), atol=0.02)
+
+
+def test_resample_matches_ptbxl_100hz_file(ptbxl):
+    lr = read_wfdb(get_data_home() / "ptbxl/records100/00000/00001_lr", fs=100)[0]
+    down = Resample(500, 100).fit_transform(ptbxl[:1])[0]
+    corr = [np.corrcoef(lr[i], down[i])[0, 1] for i in range(12)]
+    assert min(corr) > 0.95
+
+
+# --- BandpassFilter -------------------------------------------------------------------------------------------
+
+
+def _tones(*freqs, fs=500, n=5000):
+    t = np.arange(n) / fs
+    return np.stack([np.sin(2 * np.pi * f * t) if f else np.ones(n) for f in freqs])[None]
+
+
+@pytest.mark.parametrize(
+    ("params", "kept", "removed"),
+    [
+        pytest.param({}, [10], [0, 0.05, 100], id="band-0.5-40"),
+        pytest.param({"high": 100}, [10, 30], [0, 0.05, 200], id="band-0.5-100"),
+        pytest.param({"low": None, "high": 40}, [0, 10], [100], id="lowpass"),
+        pytest.param({"low": 0.5, "high": None}, [10, 100], [0, 0.05], id="highpass"),
+    ],
+)
+def test_bandpass_frequency_response(params, kept, removed):
+    X = _tones(*kept, *removed)
+    Y = BandpassFilter(**params).fit_transform(X)[0]
+    inner = slice(1500, -1500)  # away from the edge transients
+    for i in range(len(kept)):
+        np.testing.assert_allclose(Y[i, inner], X[0, i, inner], atol=0.1)
+    for i in range(len(kept), len(kept) + len(removed)):
+        assert np.abs(Y[i, inner]).max() < 0.1
+
+
+def test_bandpass_attenuates_mains():
+    Y = BandpassFilter().fit_transform(_tones(50))  # 50 Hz mains, 1.25x the 40 Hz cut-off
+    assert np.abs(Y[0, 0, 1000:-1000]).max() < 0.2
+
+
+def test_bandpass_zero_phase():
+    X = _tones(8)
+    Y = BandpassFilter().fit_transform(X)
+    # a forward-backward filter does not shift the wave: the zero crossings stay in place
+    assert np.argmax(Y[0, 0, 2000:2100]) == np.argmax(X[0, 0, 2000:2100])
+
+
+@pytest.mark.parametrize(
+    ("params", "n", "error", "match"),
+    [
+        pytest.param({"high": 250}, 5000, ValueError, r"high=250 Hz is not below the Nyquist.*250", id="nyquist"),
+        pytest.param({"low": 40, "high": 30}, 5000, ValueError, "low=40 Hz must be below high=30", id="low>high"),
+        pytest.param({"low": None, "high": None}, 5000, ValueError, "nothing to filter", id="none"),
+        pytest.param({}, 20, ValueError, "X has 20 time steps, but the order-4 filter", id="short"),
+        pytest.param({"order": 0}, 5000, InvalidParameterError, "order", id="order"),
+        pytest.param({"low": -1}, 5000, InvalidParameterError, "low", id="negative"),
+    ],
+)
+def test_bandpass_errors(params, n, error, match):
+    with pytest.raises(error, match=match):
+        BandpassFilter(**params).fit_transform(np.zeros((1, 12, n)))
+
+
+# --- shared behaviour -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS)
+def test_stateless_and_tagged(transformer, ptbxl):
+    tags = transformer.__sklearn_tags__()
+    assert tags.requires_fit is False
+    assert tags.input_tags.three_d_array is True
+    assert tags.transformer_tags.preserves_dtype == ["float32"]
+    X = ptbxl[:2]
+    unfitted = clone(transformer).transform(X)
+    fitted = clone(transformer).fit(X)
+    assert fitted.n_features_in_ == 12
+    np.testing.assert_array_equal(fitted.transform(X), unfitted)
+    assert unfitted.dtype == np.float32
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS)
+def test_non_finite_rejected(transformer, ptbxl, non_finite_value):
+    X = ptbxl[:2].copy()
+    X[1, 3, 100] = non_finite_value
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        transformer.fit_transform(X)
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS)
+def test_lead_count_checked_after_fit(transformer, ptbxl):
+    fitted = clone(transformer).fit(ptbxl[:2])
+    with pytest.raises(ValueError, match="X has 8 features, but .* is expecting 12 features"):
+        fitted.transform(ptbxl[:2, :8])
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS)
+def test_2d_input_rejected(transformer):
+    with pytest.raises(ValueError, match="cannot tell how many leads"):
+        transformer.fit_transform(np.zeros((2, 5000)))
+
+
+def test_pipeline(ptbxl):
+    pipe = make_pipeline(BandpassFilter(high=100), MedianBeat(), LeadStandardizer())
+    Z = pipe.fit_transform(ptbxl)
+    assert Z.shape == (14, 12, 608)
+    np.testing.assert_allclose(Z.std(axis=-1), 1.0, atol=1e-4)
