@@ -170,18 +170,27 @@ def test_fused_equals_reference_eval():
     torch.testing.assert_close(x_fast, x_ref, atol=1e-5, rtol=0)
 
 
-def test_fused_equals_reference_train_float32_and_gradients():
-    fused, reference = pair(dropout=0.0)
-    x = torch.randn(8, 12, 608)
+def test_fused_equals_reference_train_and_gradients():
+    fused, reference = pair(torch.float64, dropout=0.0)
+    x = torch.randn(8, 12, 608, dtype=torch.float64)
     z_a, x_a = fused(x)
     z_b, x_b = reference(x)
     torch.testing.assert_close(z_a, z_b, atol=1e-5, rtol=0)
-    torch.testing.assert_close(x_a, x_b, atol=1e-3, rtol=0)  # BatchNorm/InstanceNorm amplify float32 rounding
+    torch.testing.assert_close(x_a, x_b, atol=1e-5, rtol=0)
     (z_a.square().mean() + x_a.square().mean()).backward()
     (z_b.square().mean() + x_b.square().mean()).backward()
     grads_b = dict(reference.named_parameters())
     for name, p in fused.named_parameters():
-        torch.testing.assert_close(p.grad, grads_b[name].grad, atol=1e-4, rtol=1e-3, msg=name)
+        torch.testing.assert_close(p.grad, grads_b[name].grad, atol=1e-8, rtol=1e-6, msg=name)
+
+
+def test_fused_equals_reference_float32():
+    # float32: the NHWC convolutions round differently; the 1e-5 agreement is checked in float64 above
+    fused, reference = pair(dropout=0.0)
+    x = torch.randn(8, 12, 608)
+    torch.testing.assert_close(fused(x)[0], reference(x)[0], atol=1e-4, rtol=0)  # train mode
+    with torch.no_grad():
+        torch.testing.assert_close(fused.eval().encoder(x), reference.eval().encoder(x), atol=1e-4, rtol=0)
 
 
 @pytest.mark.parametrize("kwargs", [{"lead_attention": False}, {"time_attention": False}, {"lead_mixing": False}])
