@@ -37,7 +37,7 @@ def _unit_key(unit: str) -> str:
     return str(unit).strip().lower().replace("\u00b5", "u").replace("\u03bc", "u")
 
 
-def _as_path_list(paths, root) -> list[Path]:
+def _as_path_list(paths, root: str | os.PathLike | None) -> list[Path]:
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     elif not isinstance(paths, Iterable):
@@ -126,7 +126,7 @@ def _unit_factors(record: Path, header, idx: list[int], out_factor: float) -> np
     return np.asarray(factors, dtype=np.float64)[:, None]
 
 
-def _read_one(record: Path, *, fs, leads, resample, out_factor) -> np.ndarray:
+def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, out_factor: float) -> np.ndarray:
     """Read one record as float64 ``(n_leads, n_timesteps)`` in the requested units at ``fs``."""
     header = _read_header(record)
     _check_fs(record, header, fs, resample)
@@ -186,17 +186,17 @@ def _check_params(fs, leads, units, length):
 
 
 def read_wfdb(
-    paths,
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
     *,
-    fs=500,
-    leads=STANDARD_LEADS,
-    resample=False,
-    units="mV",
-    length=None,
-    pad=False,
-    root=None,
-    verbose=None,
-):
+    fs: float = 500,
+    leads: Sequence[str] = STANDARD_LEADS,
+    resample: bool = False,
+    units: str = "mV",
+    length: int | None = None,
+    pad: bool = False,
+    root: str | os.PathLike | None = None,
+    verbose: bool | None = None,
+) -> np.ndarray:
     """Read WFDB records into one float32 array of shape ``(n_records, n_leads, n_timesteps)``.
 
     Leads are matched by name, case-insensitively (``AVR`` is ``aVR``), and returned in the order

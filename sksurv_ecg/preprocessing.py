@@ -26,15 +26,19 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
     """Shared ``fit``, input checks and tags of the stateless ECG transformers."""
 
     def _check_X(self, X, *, reset):
-        X = check_ecg_array(X)
+        """Return ``X`` as float32 3-D and whether it came as 2-D (leads laid end to end)."""
+        two_d = (len(X.shape) if hasattr(X, "shape") else np.asarray(X).ndim) == 2
+        X_checked = check_ecg_array(X, n_leads=self.n_leads)
+        # like scikit-learn, n_features_in_ counts axis 1 of the input: leads, or columns of a 2-D X
+        n_features = X_checked.shape[1] * (X_checked.shape[2] if two_d else 1)
         if reset:
-            self.n_features_in_ = X.shape[1]
-        elif hasattr(self, "n_features_in_") and X.shape[1] != self.n_features_in_:
+            self.n_features_in_ = n_features
+        elif hasattr(self, "n_features_in_") and n_features != self.n_features_in_:
             raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                f"X has {n_features} features, but {type(self).__name__} is expecting {self.n_features_in_} "
                 "features as input."
             )
-        return X
+        return X_checked, two_d
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -58,6 +62,11 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
     def _prepare(self, X):
         self._validate_params()
         return self._check_X(X, reset=False)
+
+    @staticmethod
+    def _restore(out, two_d):
+        """Lay the leads end to end again when the input was 2-D."""
+        return out.reshape(out.shape[0], -1) if two_d else out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -95,6 +104,9 @@ class MedianBeat(_ECGTransformer):
         maximum of the absolute signal.
     min_beats : int, default=3
         Fewest complete beats a recording must hold.
+    n_leads : int or None, default=None
+        Number of leads, needed only to read a 2-D ``X`` whose rows hold the leads end to end;
+        the output is then 2-D in the same layout.
 
     Attributes
     ----------
@@ -126,10 +138,20 @@ class MedianBeat(_ECGTransformer):
         "lead": [Interval(Integral, 0, None, closed="left")],
         "peak_dir": [StrOptions({"compare", "up", "down", "both"})],
         "min_beats": [Interval(Integral, 1, None, closed="left")],
+        "n_leads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
-        self, fs=500, *, window=600, n_timesteps=608, detector="xqrs", lead=1, peak_dir="compare", min_beats=3
+        self,
+        fs=500,
+        *,
+        window=600,
+        n_timesteps=608,
+        detector="xqrs",
+        lead=1,
+        peak_dir="compare",
+        min_beats=3,
+        n_leads=None,
     ):
         self.fs = fs
         self.window = window
@@ -138,6 +160,7 @@ class MedianBeat(_ECGTransformer):
         self.lead = lead
         self.peak_dir = peak_dir
         self.min_beats = min_beats
+        self.n_leads = n_leads
 
     def _r_peaks(self, signal, i):
         fs = float(self.fs)
@@ -182,7 +205,7 @@ class MedianBeat(_ECGTransformer):
             When a recording holds fewer than ``min_beats`` complete beats; the message names the
             sample index.
         """
-        X = self._prepare(X)
+        X, two_d = self._prepare(X)
         if self.n_timesteps < self.window:
             raise ValueError(
                 f"n_timesteps={self.n_timesteps} is shorter than window={self.window}; pass n_timesteps >= window."
@@ -211,7 +234,7 @@ class MedianBeat(_ECGTransformer):
                 )
             segments = X[i][:, peaks[:, None] + offsets]  # (n_leads, n_beats, window)
             out[i, :, left : left + self.window] = np.median(segments, axis=1)
-        return out
+        return self._restore(out, two_d)
 
 
 class LeadStandardizer(_ECGTransformer):
@@ -224,6 +247,9 @@ class LeadStandardizer(_ECGTransformer):
     ----------
     eps : float, default=1e-8
         Standard deviations at or below this are treated as a flat lead.
+    n_leads : int or None, default=None
+        Number of leads, needed only to read a 2-D ``X`` whose rows hold the leads end to end;
+        the output is then 2-D in the same layout.
 
     Attributes
     ----------
@@ -240,10 +266,14 @@ class LeadStandardizer(_ECGTransformer):
     ([[1.0, 0.0]], True)
     """
 
-    _parameter_constraints = {"eps": [Interval(Real, 0, None, closed="left")]}
+    _parameter_constraints = {
+        "eps": [Interval(Real, 0, None, closed="left")],
+        "n_leads": [Interval(Integral, 1, None, closed="left"), None],
+    }
 
-    def __init__(self, *, eps=1e-8):
+    def __init__(self, *, eps=1e-8, n_leads=None):
         self.eps = eps
+        self.n_leads = n_leads
 
     def transform(self, X):
         """Return the per-sample, per-lead z-scores.
@@ -258,7 +288,7 @@ class LeadStandardizer(_ECGTransformer):
         X_std : ndarray of shape (n_samples, n_leads, n_timesteps), dtype float32
             Standardised signals; flat leads are zeros.
         """
-        X = self._prepare(X)
+        X, two_d = self._prepare(X)
         out = np.empty(X.shape, dtype=np.float32)
         for start in range(0, X.shape[0], _CHUNK):
             chunk = X[start : start + _CHUNK].astype(np.float64)
@@ -266,7 +296,7 @@ class LeadStandardizer(_ECGTransformer):
             std = np.sqrt(np.mean(centred**2, axis=-1, keepdims=True))
             flat = std <= self.eps
             out[start : start + _CHUNK] = np.where(flat, 0.0, centred / np.where(flat, 1.0, std))
-        return out
+        return self._restore(out, two_d)
 
 
 class Resample(_ECGTransformer):
@@ -281,6 +311,9 @@ class Resample(_ECGTransformer):
         Sampling frequency of the input in Hz.
     fs_out : float, default=100
         Sampling frequency of the output in Hz.
+    n_leads : int or None, default=None
+        Number of leads, needed only to read a 2-D ``X`` whose rows hold the leads end to end;
+        the output is then 2-D in the same layout.
 
     Attributes
     ----------
@@ -298,11 +331,13 @@ class Resample(_ECGTransformer):
     _parameter_constraints = {
         "fs_in": [Interval(Real, 0, None, closed="neither")],
         "fs_out": [Interval(Real, 0, None, closed="neither")],
+        "n_leads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
-    def __init__(self, fs_in=500, fs_out=100):
+    def __init__(self, fs_in=500, fs_out=100, *, n_leads=None):
         self.fs_in = fs_in
         self.fs_out = fs_out
+        self.n_leads = n_leads
 
     def transform(self, X):
         """Return the resampled signals.
@@ -317,11 +352,12 @@ class Resample(_ECGTransformer):
         X_resampled : ndarray of shape (n_samples, n_leads, n_timesteps_out), dtype float32
             Signals sampled at ``fs_out``.
         """
-        X = self._prepare(X)
+        X, two_d = self._prepare(X)
         ratio = Fraction(float(self.fs_out) / float(self.fs_in)).limit_denominator(1000)
         if ratio == 1:
-            return X.copy()
-        return resample_poly(X, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32, copy=False)
+            return self._restore(X.copy(), two_d)
+        out = resample_poly(X, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32, copy=False)
+        return self._restore(out, two_d)
 
 
 class BandpassFilter(_ECGTransformer):
@@ -342,6 +378,9 @@ class BandpassFilter(_ECGTransformer):
         more of the QRS detail).
     order : int, default=4
         Filter order (doubled by the forward-backward pass).
+    n_leads : int or None, default=None
+        Number of leads, needed only to read a 2-D ``X`` whose rows hold the leads end to end;
+        the output is then 2-D in the same layout.
 
     Attributes
     ----------
@@ -364,13 +403,15 @@ class BandpassFilter(_ECGTransformer):
         "low": [Interval(Real, 0, None, closed="neither"), None],
         "high": [Interval(Real, 0, None, closed="neither"), None],
         "order": [Interval(Integral, 1, None, closed="left")],
+        "n_leads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
-    def __init__(self, fs=500, *, low=0.5, high=40.0, order=4):
+    def __init__(self, fs=500, *, low=0.5, high=40.0, order=4, n_leads=None):
         self.fs = fs
         self.low = low
         self.high = high
         self.order = order
+        self.n_leads = n_leads
 
     def _sos(self):
         nyquist = self.fs / 2
@@ -403,7 +444,7 @@ class BandpassFilter(_ECGTransformer):
         X_filtered : ndarray of shape (n_samples, n_leads, n_timesteps), dtype float32
             Filtered signals.
         """
-        X = self._prepare(X)
+        X, two_d = self._prepare(X)
         sos = self._sos()
         padlen = 3 * (2 * len(sos) + 1 - min((sos[:, 2] == 0).sum(), (sos[:, 5] == 0).sum()))
         if X.shape[2] <= padlen:
@@ -414,4 +455,4 @@ class BandpassFilter(_ECGTransformer):
         out = np.empty(X.shape, dtype=np.float32)
         for start in range(0, X.shape[0], _CHUNK):
             out[start : start + _CHUNK] = sosfiltfilt(sos, X[start : start + _CHUNK].astype(np.float64), axis=-1)
-        return out
+        return self._restore(out, two_d)

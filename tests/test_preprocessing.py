@@ -5,6 +5,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sksurv_ecg.datasets import load_ptbxl_sample, make_ecg_survival
 from sksurv_ecg.datasets._base import get_data_home
@@ -258,6 +259,21 @@ def test_lead_count_checked_after_fit(transformer, ptbxl):
 def test_2d_input_rejected(transformer):
     with pytest.raises(ValueError, match="cannot tell how many leads"):
         transformer.fit_transform(np.zeros((2, 5000)))
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS)
+def test_2d_input_with_n_leads(transformer, ptbxl):
+    X = ptbxl[:2]
+    expected = clone(transformer).fit_transform(X)
+    flat = clone(transformer).set_params(n_leads=12).fit_transform(X.reshape(2, -1))
+    assert flat.shape == (2, expected.shape[1] * expected.shape[2])
+    np.testing.assert_array_equal(flat, expected.reshape(2, -1))
+
+
+# MedianBeat and BandpassFilter need real signal lengths, which scikit-learn's 2-5-column toy data lack.
+@parametrize_with_checks([LeadStandardizer(n_leads=1), Resample(500, 250, n_leads=1)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
 
 
 def test_pipeline(ptbxl):
