@@ -157,7 +157,7 @@ def test_seed_checkpoint_keys_load_losslessly():
 def test_fused_equals_reference_eval():
     fused, reference = pair(torch.float64)
     fused.eval(), reference.eval()
-    x = torch.randn(6, 12, 608, dtype=torch.float64)
+    x = torch.randn(3, 12, 608, dtype=torch.float64)
     with torch.no_grad():
         a = fused.encoder(x, return_attention=True)
         b = reference.encoder(x, return_attention=True)
@@ -235,7 +235,7 @@ def test_attention_maps_are_row_stochastic(impl):
     assert not any(isinstance(v, torch.Tensor) for v in vars(encoder.attention).values())
 
 
-@pytest.mark.parametrize(("n_leads", "n_timesteps"), [(1, 64), (3, 96), (12, 256)])
+@pytest.mark.parametrize(("n_leads", "n_timesteps"), [(1, 64), (3, 96), (12, 128)])
 @pytest.mark.parametrize("impl", ["fused", "reference"])
 def test_any_leads_and_length(n_leads, n_timesteps, impl):
     model = DualAttentionAutoencoder(n_leads=n_leads, n_timesteps=n_timesteps, attention_impl=impl)
@@ -417,7 +417,9 @@ def test_receptive_fields_match_gradient_support(n_timesteps, downsample):
     assert rf.shape == (n_timesteps // 2**downsample, 2)
     x = torch.randn(1, 2, n_timesteps, dtype=torch.float64, requires_grad=True)
     feat = encoder.cnn_features(x)
-    for t, (start, stop) in enumerate(rf):
+    positions = sorted({0, 1, len(rf) // 2, len(rf) - 2, len(rf) - 1})
+    for t in positions:
+        start, stop = rf[t]
         (grad,) = torch.autograd.grad(feat[..., t].sum(), x, retain_graph=True)
         support = np.flatnonzero(grad.abs().sum(dim=(0, 1)).numpy() > 0)
         assert (support.min(), support.max() + 1) == (start, stop), t

@@ -1,0 +1,312 @@
+"""The skorch glue: the training net, its criteria, callbacks and data iterators.
+
+Estimators (``embedding.py``, ``survival.py``) stay thin: they validate inputs, then build an
+:class:`ECGNet` here and call ``fit``. skorch runs the loop, the callbacks, the progress bar and the
+checkpoints; this module only adds what an ECG survival model needs on top: lead masking, event-
+stratified batches, bf16 autocast, a guard for batches without events and a NaN stop.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.dataset import Dataset, unpack_data
+from skorch.utils import to_device, to_tensor
+from sklearn.model_selection import train_test_split
+from sksurv.metrics import concordance_index_censored
+from torch import nn
+from torch.utils.data import DataLoader, Subset
+
+from .exceptions import TrainingWarning
+from .losses import alignment_loss, cox_ph_loss, reconstruction_loss
+from .nn import sample_lead_mask
+from .sampling import StratifiedBatchSampler
+
+__all__ = [
+    "ECGNet",
+    "PretrainCriterion",
+    "SurvivalCriterion",
+    "ValidConcordance",
+    "CosineWarmup",
+    "StratifiedValidSplit",
+]
+
+
+class PretrainCriterion(nn.Module):
+    """Reconstruction (+ optional ECG-text alignment) loss for the pretraining estimators."""
+
+    def __init__(self, reconstruction_weight=1.0, alignment_weight=0.0, alignment="cosine", temperature=0.1):
+        super().__init__()
+        self.reconstruction_weight = reconstruction_weight
+        self.alignment_weight = alignment_weight
+        self.alignment = alignment
+        self.temperature = temperature
+
+    def forward(self, out, text_projection=None):
+        loss = self.reconstruction_weight * reconstruction_loss(out.x_hat, out.target)
+        if self.alignment_weight and text_projection is not None:
+            loss = loss + self.alignment_weight * alignment_loss(
+                out.ecg_projection, text_projection, method=self.alignment, temperature=self.temperature
+            )
+        return loss
+
+
+class SurvivalCriterion(nn.Module):
+    """``alpha * Cox partial likelihood + (1 - alpha) * reconstruction`` (the seed's risk loss)."""
+
+    def __init__(self, alpha=0.5, ties="breslow"):
+        super().__init__()
+        self.alpha = alpha
+        self.ties = ties
+
+    def forward(self, out, y):
+        time, event = y[:, 0], y[:, 1]
+        loss = self.alpha * cox_ph_loss(out.log_risk.float(), time, event, ties=self.ties, on_no_events="zero")
+        if self.alpha < 1 and out.x_hat is not None:
+            loss = loss + (1 - self.alpha) * reconstruction_loss(out.x_hat.float(), out.target.float())
+        return loss
+
+
+def _dataset_targets(dataset):
+    """The ``y`` of a skorch Dataset or of a Subset of one, without touching ``X``."""
+    if isinstance(dataset, Subset):
+        return _dataset_targets(dataset.dataset)[np.asarray(dataset.indices)]
+    return dataset.y
+
+
+class StratifiedValidSplit:
+    """A skorch ``train_split`` holding out ``fraction`` of the samples, stratified on the event.
+
+    Returns Subsets, so a memory-mapped ``X`` is never copied. For survival targets ``y`` is
+    ``(n, 2)`` = ``[time, event]``; for other targets the split is plain (not stratified).
+    """
+
+    def __init__(self, fraction, random_state):
+        self.fraction = fraction
+        self.random_state = random_state
+
+    def __call__(self, dataset, y=None, **fit_params):
+        y_all = _dataset_targets(dataset)
+        stratify = None
+        if y_all is not None and np.ndim(y_all) == 2 and np.shape(y_all)[1] == 2:
+            stratify = np.asarray(y_all)[:, 1]
+        train_idx, valid_idx = train_test_split(
+            np.arange(len(dataset)), test_size=self.fraction, stratify=stratify, random_state=self.random_state
+        )
+        return Subset(dataset, np.sort(train_idx)), Subset(dataset, np.sort(valid_idx))
+
+
+class CosineWarmup:
+    """LR multiplier: linear warm-up over ``warmup_fraction`` of the steps, then half a cosine to 0.
+
+    This is Hugging Face's ``get_cosine_schedule_with_warmup``, stepped per batch, as the seed.
+    A class rather than a closure so that fitted estimators pickle.
+    """
+
+    def __init__(self, total_steps, warmup_fraction):
+        self.total_steps = total_steps
+        self.warmup = int(warmup_fraction * total_steps)
+
+    def __call__(self, step):
+        if step < self.warmup:
+            return (step + 1) / max(1, self.warmup)
+        progress = (step - self.warmup) / max(1, self.total_steps - self.warmup)
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+
+class ValidConcordance(Callback):
+    """Record Harrell's C on the validation split after every epoch as ``valid_c_index``."""
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None:
+            return
+        y = np.asarray(_dataset_targets(dataset_valid))
+        risk = net.predict_risk(dataset_valid)
+        event = y[:, 1] > 0.5
+        try:
+            c_index = concordance_index_censored(event, y[:, 0], risk)[0]
+        except ValueError:  # no comparable pair in a tiny validation split
+            c_index = float("nan")
+        net.history.record("valid_c_index", float(c_index))
+
+
+class ECGNet(NeuralNet):
+    """skorch ``NeuralNet`` for :class:`sksurv_ecg.nn.tasks.ECGTaskModel`.
+
+    Parameters beyond skorch's own:
+
+    task : {"pretrain", "align", "survival"}
+        What ``y`` is: nothing, text embeddings, or ``[time, event]``.
+    lead_mask_prob : float
+        Probability that a sample (pretraining) or a batch (survival) is trained on a CinC
+        reduced-lead subset.
+    precision : {"float32", "bf16"}
+        ``"bf16"`` runs forward passes under ``torch.autocast``.
+    min_events_per_batch : int
+        Events every training batch of the survival task holds (:class:`StratifiedBatchSampler`).
+    random_state : int
+        Seeds the lead masks and the batch sampler through their own generators.
+    """
+
+    def __init__(
+        self,
+        *args,
+        task="pretrain",
+        lead_mask_prob=0.0,
+        precision="float32",
+        min_events_per_batch=1,
+        random_state=0,
+        **kwargs,
+    ):
+        self.task = task
+        self.lead_mask_prob = lead_mask_prob
+        self.precision = precision
+        self.min_events_per_batch = min_events_per_batch
+        self.random_state = random_state
+        super().__init__(*args, **kwargs)
+
+    # --- set-up -------------------------------------------------------------------------------
+    def initialize(self):
+        super().initialize()
+        self.mask_generator_ = torch.Generator().manual_seed(int(self.random_state))
+        self.n_skipped_batches_ = 0
+        return self
+
+    def _autocast(self):
+        if self.precision != "bf16":
+            return nullcontext()
+        return torch.autocast(device_type=torch.device(self.device).type, dtype=torch.bfloat16)
+
+    def get_iterator(self, dataset, training=False):
+        if not training:
+            return super().get_iterator(dataset, training=training)
+        # Training batches are a balanced partition of the epoch (sizes within 1, never a
+        # leftover batch of one sample that BatchNorm cannot train on); for the Cox loss they are
+        # also stratified on the event.
+        if self.task == "survival":
+            event = np.asarray(_dataset_targets(dataset))[:, 1] > 0.5
+            min_events = self.min_events_per_batch
+        else:
+            event, min_events = np.zeros(len(dataset), dtype=bool), 0
+        sampler = StratifiedBatchSampler(
+            event, self.batch_size, min_events_per_batch=min_events, random_state=int(self.random_state)
+        )
+        kwargs = self.get_params_for("iterator_train")
+        for key in ("batch_size", "shuffle", "sampler", "drop_last"):
+            kwargs.pop(key, None)
+        return DataLoader(dataset, batch_sampler=sampler, **kwargs)
+
+    # --- steps --------------------------------------------------------------------------------
+    def _lead_mask(self, n_samples, n_leads):
+        if not self.lead_mask_prob:
+            return None
+        mask = sample_lead_mask(
+            n_samples,
+            n_leads,
+            p_mask=self.lead_mask_prob,
+            per_batch=self.task == "survival",
+            generator=self.mask_generator_,
+        )
+        return to_device(mask, self.device)
+
+    def _text_projection(self, yi):
+        if self.task != "align":
+            return None
+        return self.module_.text_projection(to_tensor(yi, self.device).float())
+
+    def _loss(self, out, yi):
+        if self.task == "survival":
+            return self.criterion_(out, to_tensor(yi, self.device).float())
+        return self.criterion_(out, self._text_projection(yi))
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        Xi = to_tensor(Xi, self.device).float()
+        if self.task == "survival" and not bool((torch.as_tensor(yi)[:, 1] > 0.5).any()):
+            # A batch without events has no Cox likelihood: skip it (no gradient, no weight
+            # decay step), count it and say so at the end of the epoch. Never a silent NaN.
+            self.n_skipped_batches_ += 1
+            self.history.record_batch("skipped", True)
+            return {"loss": torch.zeros((), device=self.device), "y_pred": None}
+        with self._autocast():
+            out = self.module_(Xi, lead_mask=self._lead_mask(Xi.shape[0], Xi.shape[1]))
+        loss = self._loss(out, yi)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"The training loss became {loss.item()} at epoch {len(self.history)}, batch "
+                f"{len(self.history[-1]['batches']) + 1}; lower lr, use precision='float32' or check the inputs."
+            )
+        loss.backward()
+        return {"loss": loss, "y_pred": None}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        with torch.inference_mode(), self._autocast():
+            out = self.module_(to_tensor(Xi, self.device).float())
+            if self.task == "survival" and not bool((torch.as_tensor(yi)[:, 1] > 0.5).any()):
+                loss = reconstruction_loss(out.x_hat.float(), out.target.float())
+            else:
+                loss = self._loss(out, yi)
+        return {"loss": loss, "y_pred": None}
+
+    def on_epoch_end(self, net, **kwargs):
+        skipped = sum(1 for b in self.history[-1]["batches"] if b.get("skipped"))
+        if skipped:
+            warnings.warn(
+                f"{skipped} training batch(es) without events were skipped in epoch {len(self.history)}; "
+                "use event-stratified batches (min_events_per_batch >= 1).",
+                TrainingWarning,
+                stacklevel=2,
+            )
+        super().on_epoch_end(net, **kwargs)
+
+    # --- inference ----------------------------------------------------------------------------
+    def _map_batches(self, X, fn):
+        """Apply ``fn(module, X_batch)`` batch by batch in eval mode; concatenate on the CPU."""
+        dataset = X if isinstance(X, (Dataset, Subset)) else self.get_dataset(X)
+        self._set_training(False)
+        # A private generator: a DataLoader without one draws its base seed from the global RNG.
+        kwargs = {"batch_size": self.batch_size, **self.get_params_for("iterator_valid"), "generator": torch.Generator()}
+        outputs = []
+        with torch.inference_mode(), self._autocast():
+            for batch in self.iterator_valid(dataset, **kwargs):
+                Xi, _ = unpack_data(batch)
+                result = fn(self.module_, to_tensor(Xi, self.device).float())
+                if isinstance(result, tuple):
+                    outputs.append(tuple(r.float().cpu() for r in result))
+                else:
+                    outputs.append(result.float().cpu())
+        if outputs and isinstance(outputs[0], tuple):
+            return tuple(torch.cat(parts).numpy() for parts in zip(*outputs, strict=True))
+        return torch.cat(outputs).numpy()
+
+    def predict_risk(self, X):
+        """Log-hazard of every sample, float64 ``(n,)``."""
+        risk = self._map_batches(X, lambda m, x: m.head(m.encode(x)))
+        return risk.astype(np.float64)
+
+    def embed(self, X):
+        """Latent codes, float32 ``(n, latent_dim)``."""
+        return self._map_batches(X, lambda m, x: m.encode(x)).astype(np.float32)
+
+    def attention(self, X):
+        """Head-averaged lead maps ``(n, L, L)`` and time maps ``(n, L, T', T')`` (or None)."""
+
+        def maps(module, x):
+            _, lead, time = module.encode(x, return_attention=True)
+            if time is None:
+                time = torch.zeros(x.shape[0], 0)
+            if lead is None:
+                lead = torch.zeros(x.shape[0], 0)
+            return lead, time
+
+        lead, time = self._map_batches(X, maps)
+        return (lead if lead.size else None), (time if time.size else None)

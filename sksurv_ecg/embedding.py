@@ -1,0 +1,413 @@
+"""Self-supervised ECG encoders as scikit-learn transformers.
+
+:class:`ECGEmbedder` pretrains the dual-attention autoencoder as a masked-lead denoising
+autoencoder; :class:`TextAlignedPretrainer` adds the seed's ECG-report alignment. Both turn ECGs
+into 512-d latent codes with ``transform`` and hand their weights to the next estimator through
+``encoder=``.
+"""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
+from ._training import PretrainCriterion, CosineWarmup
+from .nn import ProjectionHead
+from .utils.validation import check_text_embeddings
+
+__all__ = ["ECGEmbedder", "TextAlignedPretrainer"]
+
+
+class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEstimator):
+    """Masked-lead denoising autoencoder that embeds 12-lead ECGs into latent codes.
+
+    ``fit`` trains the dual-attention autoencoder of Chen et al. (2024) to rebuild the clean,
+    per-lead standardised ECG from a copy in which, with probability ``lead_mask_prob``, only a
+    CinC-2021 reduced lead set (2, 3, 4, 6 or 8 leads) is kept. ``transform`` returns the encoder's
+    latent code. Signals of any length are centre zero-padded to a multiple of 32 samples inside the
+    network (600-sample median beats run at 608, as in the paper).
+
+    Parameters
+    ----------
+    n_leads : int or None, default=None
+        Number of leads; inferred from a 3-D ``X``, required to unfold a 2-D ``X``.
+    encoder : ECGEmbedder, TextAlignedPretrainer, str or None, default=None
+        An already fitted encoder (or the directory it was saved to). ``fit`` then copies its
+        weights and trains nothing unless ``refit_encoder=True``.
+    refit_encoder : bool, default=False
+        Continue pretraining from ``encoder`` instead of only copying it.
+    max_epochs : int, default=300
+        Training epochs (the paper's pretraining ran 300).
+    batch_size : int, default=128
+        Mini-batch size; clipped (with a warning) to the number of training samples.
+    lr : float, default=1e-3
+        Peak learning rate of AdamW (betas 0.9, 0.95 unless ``optimizer__betas`` is set).
+    weight_decay : float, default=0.01
+        AdamW weight decay.
+    warmup : float, default=0.2
+        Fraction of the steps with linear warm-up before a half-cosine decay to 0 (per batch).
+    dropout : float, default=0.2
+        Dropout probability inside the attention blocks.
+    dropout_mode : {"batchwise", "standard"}, default="batchwise"
+        ``"batchwise"`` shares each dropout mask across the batch (the seed's batch-wise dropout).
+    lead_mask_prob : float, default=0.5
+        Probability that a sample is trained on a reduced lead set.
+    standardize : bool, default=True
+        Z-score each lead of each ECG inside the model.
+    validation_fraction : float or None, default=None
+        Fraction held out to report ``valid_loss`` per epoch.
+    device : {"cpu", "cuda", "auto"} or str, default="cpu"
+        Where to train; ``"auto"`` takes CUDA when available.
+    precision : {"float32", "bf16"}, default="float32"
+        ``"bf16"`` runs forward passes under bfloat16 autocast (fast on AMX CPUs and GPUs).
+    checkpoint_dir : str, path-like or None, default=None
+        Save params, optimizer and history after every epoch; a later ``fit`` with the same
+        directory resumes from there.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight init, dropout, lead masks and batch order.
+    verbose : int, default=0
+        ``1`` prints a table per epoch and a progress bar.
+    **kwargs : dict
+        Routed parameters: ``module__*`` (architecture, e.g. ``module__n_heads``,
+        ``module__lead_attention``), ``optimizer__*``, ``iterator_train__*``, ``iterator_valid__*``,
+        ``callbacks__*``.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained network.
+    history_ : skorch.History
+        Per-epoch losses.
+    n_features_in_ : int
+        Number of leads (3-D ``X``) or columns (2-D ``X``) seen in ``fit``.
+    n_leads_ : int
+        Number of leads.
+    n_timesteps_in_ : int
+        Number of time steps seen in ``fit``.
+    device_ : str
+        Device the model lives on.
+
+    See Also
+    --------
+    TextAlignedPretrainer : Pretraining with ECG-report alignment.
+    ECGSurvivalAnalysis : Deep Cox model that can start from this encoder.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv_ecg import ECGEmbedder
+    >>> X = np.random.default_rng(0).standard_normal((8, 12, 64)).astype("float32")
+    >>> emb = ECGEmbedder(max_epochs=1, batch_size=4, random_state=0).fit(X)
+    >>> emb.transform(X).shape
+    (8, 512)
+    """
+
+    _parameter_constraints: dict = {
+        **_COMMON_CONSTRAINTS,
+        "encoder": [HasMethods(["transform"]), str, os.PathLike, None],
+        "refit_encoder": ["boolean"],
+        "warmup": [Interval(Real, 0, 1, closed="both")],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_leads=None,
+        encoder=None,
+        refit_encoder=False,
+        max_epochs=300,
+        batch_size=128,
+        lr=1e-3,
+        weight_decay=0.01,
+        warmup=0.2,
+        dropout=0.2,
+        dropout_mode="batchwise",
+        lead_mask_prob=0.5,
+        standardize=True,
+        validation_fraction=None,
+        device="cpu",
+        precision="float32",
+        checkpoint_dir=None,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.n_leads = n_leads
+        self.encoder = encoder
+        self.refit_encoder = refit_encoder
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup = warmup
+        self.dropout = dropout
+        self.dropout_mode = dropout_mode
+        self.lead_mask_prob = lead_mask_prob
+        self.standardize = standardize
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.precision = precision
+        self.checkpoint_dir = checkpoint_dir
+        self.random_state = random_state
+        self.verbose = verbose
+        self._set_routed(kwargs)
+
+    # --- model pieces -------------------------------------------------------------------------
+    def _build_module(self, autoencoder):
+        return self._task_model(autoencoder)
+
+    def _criterion(self):
+        return PretrainCriterion()
+
+    def _lr_schedule(self, n_train):
+        return CosineWarmup(self.max_epochs * self._n_batches(n_train), self.warmup)
+
+    def _epochs_to_train(self):
+        if self.encoder is not None and not self.refit_encoder:
+            return 0
+        return self.max_epochs
+
+    def _optimizer_defaults(self):
+        return {"betas": (0.9, 0.95)}  # the seed's pretraining AdamW
+
+    # --- scikit-learn API ---------------------------------------------------------------------
+    def _fit_inputs(self, X, y):
+        # BatchNorm cannot train on a single sample, so fitting needs two.
+        return self._validate_X(X, reset=True, ensure_min_samples=2), None
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain the encoder (or copy it from ``encoder``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_leads, n_timesteps)
+            ECGs; a 2-D array is unfolded with ``n_leads``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y)
+
+    def _fit(self, X, y):
+        self._validate_routed()
+        X, y = self._fit_inputs(X, y)
+        self._fit_net(X, y)
+        return self
+
+    def transform(self, X):
+        """Embed ECGs into latent codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_leads, n_timesteps)
+            ECGs of the shape seen in ``fit``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, latent_dim), dtype float32
+            Latent codes (512 in the paper configuration).
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        return self.net_.embed(X)
+
+    @property
+    def _n_features_out(self):
+        return self.net_.module_.autoencoder.config.latent_dim
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+class TextAlignedPretrainer(ECGEmbedder):
+    """Pretraining with reconstruction and ECG-report alignment (the paper's LLM-informed step).
+
+    ``fit(X, y)`` takes ``y`` as one text embedding per ECG (e.g. from
+    :class:`sksurv_ecg.ReportEmbedder`). Both the latent ECG code and the text embedding are
+    projected to 128-d (512 -> 256 -> 128 and d -> 256 -> 128); the loss is
+    ``reconstruction_weight * MSE + alignment_weight * alignment``. The seed's alignment is
+    ``mean(1 - cos)`` (``alignment="cosine"``), which pulls each ECG towards its own report with no
+    negatives; ``alignment="infonce"`` is the symmetric contrastive (CLIP) variant.
+
+    Parameters
+    ----------
+    alignment : {"cosine", "infonce"}, default="cosine"
+        Alignment loss.
+    alignment_weight : float, default=1.0
+        Weight of the alignment term.
+    reconstruction_weight : float, default=1.0
+        Weight of the reconstruction term.
+    temperature : float, default=0.1
+        InfoNCE temperature.
+    projection_dim : int, default=128
+        Width of the shared projection space (hidden layers are twice as wide).
+    **params : dict
+        Every parameter of :class:`ECGEmbedder`.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained network (with both projection heads).
+    history_ : skorch.History
+        Per-epoch losses.
+    n_features_in_ : int
+        Number of leads (or columns of a 2-D ``X``).
+    n_leads_ : int
+        Number of leads.
+    n_timesteps_in_ : int
+        Number of time steps.
+    n_text_features_ : int
+        Width of the text embeddings.
+    device_ : str
+        Device the model lives on.
+
+    See Also
+    --------
+    ECGEmbedder : Pretraining without text.
+    ReportEmbedder : Text embeddings of PTB-XL reports.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv_ecg import TextAlignedPretrainer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((8, 12, 64)).astype("float32")
+    >>> text = rng.standard_normal((8, 16)).astype("float32")
+    >>> pre = TextAlignedPretrainer(max_epochs=1, batch_size=4, random_state=0).fit(X, text)
+    >>> pre.transform(X).shape
+    (8, 512)
+    """
+
+    _parameter_constraints: dict = {
+        **ECGEmbedder._parameter_constraints,
+        "alignment": [StrOptions({"cosine", "infonce"})],
+        "alignment_weight": [Interval(Real, 0, None, closed="left")],
+        "reconstruction_weight": [Interval(Real, 0, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "projection_dim": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    _task = "align"
+
+    def __init__(
+        self,
+        *,
+        alignment="cosine",
+        alignment_weight=1.0,
+        reconstruction_weight=1.0,
+        temperature=0.1,
+        projection_dim=128,
+        n_leads=None,
+        encoder=None,
+        refit_encoder=False,
+        max_epochs=300,
+        batch_size=128,
+        lr=1e-3,
+        weight_decay=0.01,
+        warmup=0.2,
+        dropout=0.2,
+        dropout_mode="batchwise",
+        lead_mask_prob=0.5,
+        standardize=True,
+        validation_fraction=None,
+        device="cpu",
+        precision="float32",
+        checkpoint_dir=None,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            n_leads=n_leads,
+            encoder=encoder,
+            refit_encoder=refit_encoder,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            warmup=warmup,
+            dropout=dropout,
+            dropout_mode=dropout_mode,
+            lead_mask_prob=lead_mask_prob,
+            standardize=standardize,
+            validation_fraction=validation_fraction,
+            device=device,
+            precision=precision,
+            checkpoint_dir=checkpoint_dir,
+            random_state=random_state,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.alignment = alignment
+        self.alignment_weight = alignment_weight
+        self.reconstruction_weight = reconstruction_weight
+        self.temperature = temperature
+        self.projection_dim = projection_dim
+
+    def _build_module(self, autoencoder):
+        latent = autoencoder.config.latent_dim
+        hidden = 2 * self.projection_dim
+        return self._task_model(
+            autoencoder,
+            ecg_projection=ProjectionHead(latent, hidden, self.projection_dim),
+            text_projection=ProjectionHead(self.n_text_features_, hidden, self.projection_dim),
+        )
+
+    def _criterion(self):
+        return PretrainCriterion(
+            reconstruction_weight=self.reconstruction_weight,
+            alignment_weight=self.alignment_weight,
+            alignment=self.alignment,
+            temperature=self.temperature,
+        )
+
+    def _fit_inputs(self, X, y):
+        X = self._validate_X(X, reset=True, ensure_min_samples=2)
+        y = check_text_embeddings(y, X.shape[0])
+        self.n_text_features_ = y.shape[1]
+        return X, y
+
+    def _fitted_state(self):
+        return {"n_text_features_": self.n_text_features_}
+
+    def _restore_fitted_state(self, state):
+        self.n_text_features_ = state["n_text_features_"]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pretrain with reconstruction and ECG-text alignment.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_leads, n_timesteps)
+            ECGs.
+        y : array-like of shape (n_samples, n_text_features)
+            One report embedding per ECG.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        # y is one embedding vector per sample: a 2-D "multi-output" target, never a 1-D one.
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        return tags

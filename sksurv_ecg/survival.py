@@ -1,0 +1,366 @@
+"""The deep Cox model on raw ECGs as a scikit-survival estimator."""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import EarlyStopping
+from sksurv.base import SurvivalAnalysisMixin
+from sksurv.functions import StepFunction
+from sksurv.linear_model.coxph import BreslowEstimator
+
+from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
+from ._training import SurvivalCriterion, ValidConcordance
+from .nn import RiskHead
+from .utils.validation import check_event_batching, check_survival_y
+
+__all__ = ["ECGSurvivalAnalysis"]
+
+
+def _silent(*args, **kwargs):
+    """A sink for skorch's early-stopping message when ``verbose=0``."""
+
+
+class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
+    """Deep Cox proportional hazards model on 12-lead ECGs (dual-attention network).
+
+    The risk fine-tuning of Chen et al. (2024): the dual-attention encoder with a small risk head,
+    trained on ``alpha * Cox partial likelihood + (1 - alpha) * reconstruction`` with
+    event-stratified batches (every batch holds at least ``min_events_per_batch`` events), batch-wise
+    dropout, batch-level lead masking, AdamW and gradient clipping. After training, a Breslow
+    baseline hazard is fitted on the whole training set in eval mode, so
+    ``predict_survival_function`` works as in :class:`sksurv.linear_model.CoxPHSurvivalAnalysis`.
+
+    Parameters
+    ----------
+    n_leads : int or None, default=None
+        Number of leads; inferred from a 3-D ``X``, required to unfold a 2-D ``X``.
+    encoder : ECGEmbedder, TextAlignedPretrainer, str or None, default=None
+        Warm start: a fitted encoder (or the directory it was saved to) whose encoder and decoder
+        weights initialise the network. The paper fine-tuned a text-aligned pretrained encoder.
+    max_epochs : int, default=100
+        Training epochs (the paper: 100 from a pretrained encoder, 400 from scratch).
+    batch_size : int, default=128
+        Target batch size; the number of batches per epoch is ``n_train // batch_size``.
+    lr : float, default=1e-4
+        AdamW learning rate (constant).
+    weight_decay : float, default=0.01
+        AdamW weight decay.
+    alpha : float, default=0.5
+        Weight of the Cox loss; ``1 - alpha`` weighs the reconstruction.
+    ties : {"breslow", "efron"}, default="breslow"
+        Handling of tied event times in the partial likelihood.
+    min_events_per_batch : int, default=2
+        Events every training batch must hold; too few events raise
+        :class:`~sksurv_ecg.InsufficientEventsError`.
+    dropout : float, default=0.2
+        Dropout inside the attention blocks.
+    head_dropout : float, default=0.25
+        Dropout before the first layer of the risk head.
+    dropout_mode : {"batchwise", "standard"}, default="batchwise"
+        ``"batchwise"`` shares each dropout mask across the batch.
+    lead_mask_prob : float, default=0.5
+        Probability that a batch is trained on a CinC reduced lead set.
+    grad_clip : float or None, default=100.0
+        Gradient-norm clipping value.
+    standardize : bool, default=True
+        Z-score each lead of each ECG inside the model.
+    validation_fraction : float or None, default=None
+        Fraction of the training set held out (stratified on the event) for model selection.
+    selection : {"last", "c_index", "loss"}, default="last"
+        Which epoch's weights to keep: the last, or the best by validation Harrell's C or by
+        validation loss (the latter two need ``validation_fraction``).
+    patience : int or None, default=None
+        Stop when the selection metric has not improved for this many epochs (None: never stop).
+    device : {"cpu", "cuda", "auto"} or str, default="cpu"
+        Where to train.
+    precision : {"float32", "bf16"}, default="float32"
+        ``"bf16"`` runs forward passes under bfloat16 autocast.
+    checkpoint_dir : str, path-like or None, default=None
+        Save params, optimizer and history after every epoch; a later ``fit`` with the same
+        directory resumes.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight init, dropout, lead masks, batches and the validation split.
+    verbose : int, default=0
+        ``1`` prints a table per epoch and a progress bar.
+    **kwargs : dict
+        Routed parameters: ``module__*``, ``optimizer__*``, ``iterator_train__*``,
+        ``iterator_valid__*``, ``callbacks__*``.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained network.
+    history_ : skorch.History
+        Per-epoch losses (and ``valid_c_index`` with ``selection="c_index"``).
+    n_features_in_ : int
+        Number of leads (or columns of a 2-D ``X``).
+    n_leads_ : int
+        Number of leads.
+    n_timesteps_in_ : int
+        Number of time steps.
+    unique_times_ : ndarray of shape (n_unique_times,)
+        Unique event times of the training data.
+    cum_baseline_hazard_ : sksurv.functions.StepFunction
+        Breslow estimate of the cumulative baseline hazard.
+    baseline_survival_ : sksurv.functions.StepFunction
+        Baseline survival function.
+    device_ : str
+        Device the model lives on.
+
+    See Also
+    --------
+    sksurv.linear_model.CoxPHSurvivalAnalysis : The linear Cox model.
+    ECGEmbedder : Pretrained encoder to start from.
+
+    Examples
+    --------
+    >>> from sksurv_ecg import ECGSurvivalAnalysis
+    >>> from sksurv_ecg.datasets import make_ecg_survival
+    >>> X, y, _ = make_ecg_survival(40, random_state=0)
+    >>> model = ECGSurvivalAnalysis(max_epochs=1, batch_size=20, random_state=0).fit(X, y)
+    >>> model.predict(X[:3]).shape
+    (3,)
+    >>> surv = model.predict_survival_function(X[:2], return_array=True)
+    >>> surv.shape == (2, model.unique_times_.shape[0])
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_COMMON_CONSTRAINTS,
+        "encoder": [HasMethods(["transform"]), str, os.PathLike, None],
+        "alpha": [Interval(Real, 0, 1, closed="both")],
+        "ties": [StrOptions({"breslow", "efron"})],
+        "min_events_per_batch": [Interval(Integral, 1, None, closed="left")],
+        "head_dropout": [Interval(Real, 0, 1, closed="left")],
+        "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "selection": [StrOptions({"last", "c_index", "loss"})],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    _task = "survival"
+
+    def __init__(
+        self,
+        *,
+        n_leads=None,
+        encoder=None,
+        max_epochs=100,
+        batch_size=128,
+        lr=1e-4,
+        weight_decay=0.01,
+        alpha=0.5,
+        ties="breslow",
+        min_events_per_batch=2,
+        dropout=0.2,
+        head_dropout=0.25,
+        dropout_mode="batchwise",
+        lead_mask_prob=0.5,
+        grad_clip=100.0,
+        standardize=True,
+        validation_fraction=None,
+        selection="last",
+        patience=None,
+        device="cpu",
+        precision="float32",
+        checkpoint_dir=None,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        self.n_leads = n_leads
+        self.encoder = encoder
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.alpha = alpha
+        self.ties = ties
+        self.min_events_per_batch = min_events_per_batch
+        self.dropout = dropout
+        self.head_dropout = head_dropout
+        self.dropout_mode = dropout_mode
+        self.lead_mask_prob = lead_mask_prob
+        self.grad_clip = grad_clip
+        self.standardize = standardize
+        self.validation_fraction = validation_fraction
+        self.selection = selection
+        self.patience = patience
+        self.device = device
+        self.precision = precision
+        self.checkpoint_dir = checkpoint_dir
+        self.random_state = random_state
+        self.verbose = verbose
+        self._set_routed(kwargs)
+
+    # --- model pieces -------------------------------------------------------------------------
+    def _build_module(self, autoencoder):
+        head = RiskHead(autoencoder.config.latent_dim, dropout=self.head_dropout, dropout_mode=self.dropout_mode)
+        return self._task_model(autoencoder, head=head)
+
+    def _criterion(self):
+        return SurvivalCriterion(alpha=self.alpha, ties=self.ties)
+
+    def _net_kwargs(self):
+        return {"min_events_per_batch": self.min_events_per_batch}
+
+    def _selection_callbacks(self):
+        if self.selection == "last" and self.patience is None:
+            return []
+        if self.validation_fraction is None:
+            raise ValueError(
+                f"selection={self.selection!r} and patience={self.patience!r} need a validation split, but "
+                "validation_fraction=None; set validation_fraction (e.g. 0.2) or selection='last'."
+            )
+        callbacks = []
+        monitor, lower_is_better = "valid_loss", True
+        if self.selection in ("c_index", "last"):
+            callbacks.append(("valid_c_index", ValidConcordance()))
+            monitor, lower_is_better = "valid_c_index", False
+        callbacks.append(
+            (
+                "selection",
+                EarlyStopping(
+                    monitor=monitor,
+                    lower_is_better=lower_is_better,
+                    patience=self.patience or self.max_epochs + 1,
+                    threshold=0.0,
+                    load_best=self.selection != "last",
+                    sink=print if self.verbose else _silent,
+                ),
+            )
+        )
+        return callbacks
+
+    # --- scikit-learn API ---------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the deep Cox model, then fit the Breslow baseline hazard.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_leads, n_timesteps)
+            ECGs; a 2-D array is unfolded with ``n_leads``.
+        y : structured array of shape (n_samples,)
+            Event indicator and time, e.g. from :meth:`sksurv.util.Surv.from_arrays`.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        self._validate_routed()
+        event, time = check_survival_y(X, y)
+        X = self._validate_X(X, reset=True, ensure_min_samples=2)
+        if self.batch_size < 2:
+            raise ValueError("batch_size must be >= 2 for the Cox loss.")
+        n_train = X.shape[0] - (int(np.ceil(X.shape[0] * self.validation_fraction)) if self.validation_fraction else 0)
+        check_event_batching(event, min(self.batch_size, n_train), self.min_events_per_batch)
+        target = np.column_stack([time, event]).astype(np.float32)
+        self._fit_net(X, target)
+        self._fit_baseline(self.net_.predict_risk(X), event, time)
+        return self
+
+    def _fit_baseline(self, risk, event, time):
+        self._baseline_model = BreslowEstimator().fit(risk, event, time)
+        self.unique_times_ = self._baseline_model.unique_times_
+        self.cum_baseline_hazard_ = self._baseline_model.cum_baseline_hazard_
+        self.baseline_survival_ = self._baseline_model.baseline_survival_
+
+    def predict(self, X):
+        """Predict risk scores (log-hazard ratios; higher means riskier).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_leads, n_timesteps)
+            ECGs.
+
+        Returns
+        -------
+        risk_score : ndarray of shape (n_samples,), dtype float64
+            Predicted log-hazard.
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        return self.net_.predict_risk(X)
+
+    def predict_cumulative_hazard_function(self, X, return_array=False):
+        """Predict cumulative hazard functions ``H(t | x) = exp(risk(x)) * H0(t)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_leads, n_timesteps)
+            ECGs.
+        return_array : bool, default=False
+            Return an array evaluated at ``unique_times_`` instead of step functions.
+
+        Returns
+        -------
+        cum_hazard : ndarray
+            Array of :class:`sksurv.functions.StepFunction`, or of shape
+            ``(n_samples, n_unique_times)`` when ``return_array=True``.
+        """
+        risk = self.predict(X)  # checks that the estimator is fitted
+        return self._predict_cumulative_hazard_function(self._baseline_model, risk, return_array)
+
+    def predict_survival_function(self, X, return_array=False):
+        """Predict survival functions ``S(t | x) = S0(t) ** exp(risk(x))``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_leads, n_timesteps)
+            ECGs.
+        return_array : bool, default=False
+            Return an array evaluated at ``unique_times_`` instead of step functions.
+
+        Returns
+        -------
+        survival : ndarray
+            Array of :class:`sksurv.functions.StepFunction`, or of shape
+            ``(n_samples, n_unique_times)`` when ``return_array=True``.
+        """
+        risk = self.predict(X)  # checks that the estimator is fitted
+        return self._predict_survival_function(self._baseline_model, risk, return_array)
+
+    def attention(self, X):
+        """Head-averaged attention maps of the encoder, computed in eval mode without side effects.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_leads, n_timesteps)
+            ECGs.
+
+        Returns
+        -------
+        lead_attention : ndarray of shape (n_samples, n_leads, n_leads) or None
+            Cross-lead attention (rows are queries and sum to 1); None without lead attention.
+        time_attention : ndarray of shape (n_samples, n_leads, n_latent_steps, n_latent_steps) or None
+            Per-lead temporal attention over the latent time axis; None without time attention.
+        """
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        return self.net_.attention(X)
+
+    # --- persistence --------------------------------------------------------------------------
+    def _fitted_state(self):
+        return {
+            "unique_times_": self.unique_times_.tolist(),
+            "cum_baseline_hazard_": self.cum_baseline_hazard_.y.tolist(),
+        }
+
+    def _restore_fitted_state(self, state):
+        times = np.asarray(state["unique_times_"], dtype=float)
+        cum_hazard = np.asarray(state["cum_baseline_hazard_"], dtype=float)
+        baseline = BreslowEstimator()
+        baseline.unique_times_ = times
+        baseline.cum_baseline_hazard_ = StepFunction(times, cum_hazard)
+        baseline.baseline_survival_ = StepFunction(times, np.exp(-cum_hazard))
+        self._baseline_model = baseline
+        self.unique_times_ = times
+        self.cum_baseline_hazard_ = baseline.cum_baseline_hazard_
+        self.baseline_survival_ = baseline.baseline_survival_

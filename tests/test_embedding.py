@@ -1,0 +1,91 @@
+"""ECGEmbedder and TextAlignedPretrainer."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from sksurv_ecg import ECGEmbedder, TextAlignedPretrainer
+
+FAST = dict(max_epochs=2, batch_size=8, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(0).standard_normal((24, 12, 64)).astype(np.float32)
+
+
+def test_transform_shape_dtype_and_names(X):
+    emb = ECGEmbedder(**FAST).fit(X)
+    Z = emb.transform(X)
+    assert Z.shape == (24, 512)
+    assert Z.dtype == np.float32
+    names = emb.get_feature_names_out()
+    assert names.shape == (512,)
+    assert names[0] == "ecgembedder0"
+
+
+def test_training_reduces_reconstruction_loss(X):
+    emb = ECGEmbedder(max_epochs=8, batch_size=8, lr=3e-3, random_state=0, lead_mask_prob=0.0).fit(X)
+    losses = emb.history_[:, "train_loss"]
+    assert losses[-1] < losses[0]
+
+
+def test_same_seed_same_embedding(X):
+    a = ECGEmbedder(**FAST).fit(X).transform(X)
+    b = ECGEmbedder(**FAST).fit(X).transform(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_wrapping_a_fitted_encoder_trains_nothing(X):
+    pre = ECGEmbedder(**FAST).fit(X)
+    wrapped = ECGEmbedder(encoder=pre).fit(X)
+    assert len(wrapped.history_) == 0
+    np.testing.assert_allclose(wrapped.transform(X), pre.transform(X), rtol=1e-6, atol=1e-6)
+    refit = ECGEmbedder(encoder=pre, refit_encoder=True, **{**FAST, "max_epochs": 1}).fit(X)
+    assert len(refit.history_) == 1
+    assert not np.allclose(refit.transform(X), pre.transform(X))
+
+
+def test_text_aligned_pretrainer_uses_text(X):
+    rng = np.random.default_rng(1)
+    text = rng.standard_normal((24, 32)).astype(np.float32)
+    pre = TextAlignedPretrainer(**FAST).fit(X, text)
+    assert pre.n_text_features_ == 32
+    assert pre.transform(X).shape == (24, 512)
+    # the alignment loss is part of the objective: with reconstruction off the loss is 1 - cos >= 0
+    only_align = TextAlignedPretrainer(reconstruction_weight=0.0, **FAST).fit(X, text)
+    assert 0 <= only_align.history_[-1, "train_loss"] <= 2
+
+
+@pytest.mark.parametrize("alignment", ["cosine", "infonce"])
+def test_alignment_variants_train(X, alignment):
+    text = np.random.default_rng(2).standard_normal((24, 8)).astype(np.float32)
+    pre = TextAlignedPretrainer(alignment=alignment, **FAST).fit(X, text)
+    assert np.isfinite(pre.history_[:, "train_loss"]).all()
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        pytest.param(None, "requires y to be passed", id="row18-y-none"),
+        pytest.param(np.zeros((23, 8)), "inconsistent numbers of samples", id="row23-length"),
+        pytest.param(np.zeros(24), "must be 2-D", id="1d-text"),
+        pytest.param(np.full((24, 8), np.nan), "NaN", id="nan-text"),
+    ],
+)
+def test_text_embedding_errors(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        TextAlignedPretrainer(**FAST).fit(X, y)
+
+
+def test_transform_before_fit():
+    with pytest.raises(NotFittedError):
+        ECGEmbedder().transform(np.zeros((2, 12, 64)))
+
+
+def test_routed_module_params_change_the_architecture(X):
+    emb = ECGEmbedder(module__n_heads=2, module__lead_attention=False, **FAST).fit(X)
+    config = emb.net_.module_.autoencoder.config
+    assert config.n_heads == 2
+    assert config.lead_attention is False
+    assert emb.get_params()["module__n_heads"] == 2

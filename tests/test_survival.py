@@ -1,0 +1,191 @@
+"""ECGSurvivalAnalysis: the scikit-survival contract, training behaviour and errors."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+from sksurv.metrics import concordance_index_censored
+from sksurv.testing import assert_chf_properties, assert_survival_function_properties
+from sksurv.util import Surv
+
+from sksurv_ecg import ECGEmbedder, ECGSurvivalAnalysis, InsufficientEventsError, TrainingWarning
+from sksurv_ecg.utils.estimator_checks import parametrize_with_survival_checks, survival_check_data
+
+FAST = dict(max_epochs=2, batch_size=8, random_state=0, lead_mask_prob=0.0)
+
+
+@parametrize_with_survival_checks([ECGSurvivalAnalysis(**FAST)])
+def test_survival_estimator_invariants(estimator, check):
+    X, y = survival_check_data()
+    check(estimator, X, y)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = survival_check_data(n_samples=32, n_leads=12, n_timesteps=64)
+    return ECGSurvivalAnalysis(**FAST).fit(X, y), X, y
+
+
+def test_predict_is_float64_log_risk(fitted):
+    model, X, _ = fitted
+    risk = model.predict(X)
+    assert risk.shape == (X.shape[0],)
+    assert risk.dtype == np.float64
+    assert np.isfinite(risk).all()
+
+
+def test_survival_functions_have_sksurv_properties(fitted):
+    model, X, _ = fitted
+    surv = model.predict_survival_function(X, return_array=True)
+    chf = model.predict_cumulative_hazard_function(X, return_array=True)
+    assert_survival_function_properties(surv)
+    assert_chf_properties(chf)
+    step_functions = model.predict_survival_function(X[:2])
+    np.testing.assert_allclose(step_functions[0](model.unique_times_), surv[0])
+    assert surv.shape == (X.shape[0], model.unique_times_.shape[0])
+    np.testing.assert_allclose(surv, np.exp(-chf), rtol=1e-10)
+
+
+def test_baseline_is_breslow_on_training_risk(fitted):
+    from sksurv.linear_model.coxph import BreslowEstimator
+
+    model, X, y = fitted
+    expected = BreslowEstimator().fit(model.predict(X), y["event"], y["time"])
+    np.testing.assert_allclose(model.cum_baseline_hazard_.y, expected.cum_baseline_hazard_.y)
+    np.testing.assert_array_equal(model.unique_times_, expected.unique_times_)
+
+
+def test_score_is_harrell_c(fitted):
+    model, X, y = fitted
+    assert model.score(X, y) == concordance_index_censored(y["event"], y["time"], model.predict(X))[0]
+
+
+def test_attention_maps_shapes_and_rows(fitted):
+    model, X, _ = fitted
+    lead, time = model.attention(X[:4])
+    assert lead.shape == (4, 12, 12)
+    assert time.shape == (4, 12, 2, 2)  # 64 samples -> 2 latent steps
+    np.testing.assert_allclose(lead.sum(-1), 1, atol=1e-5)
+    np.testing.assert_allclose(time.sum(-1), 1, atol=1e-5)
+
+
+def test_wrong_timesteps_at_predict(fitted):
+    model, X, _ = fitted
+    with pytest.raises(ValueError, match="has 80 time steps, but ECGSurvivalAnalysis was fitted with 64"):
+        model.predict(np.zeros((2, 12, 80), dtype=np.float32))
+
+
+def test_wrong_leads_at_predict(fitted):
+    model, X, _ = fitted
+    with pytest.raises(ValueError, match="X has 8 features, but ECGSurvivalAnalysis is expecting 12"):
+        model.predict(X[:, :8])
+
+
+def test_not_fitted():
+    with pytest.raises(NotFittedError):
+        ECGSurvivalAnalysis().predict(np.zeros((2, 12, 64)))
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        pytest.param("dropout", 1.0, id="row3-dropout-1"),
+        pytest.param("lr", 0.0, id="row3-lr-0"),
+        pytest.param("lr", -1e-3, id="row3-lr-negative"),
+        pytest.param("batch_size", 1, id="row27-batch-size-1"),
+        pytest.param("max_epochs", 0, id="row3-max-epochs-0"),
+        pytest.param("ties", "exact", id="row2-ties"),
+        pytest.param("alpha", 1.5, id="row2-alpha"),
+        pytest.param("precision", "fp16", id="row2-precision"),
+    ],
+)
+def test_invalid_params_raise_at_fit_only(param, value):
+    X, y = survival_check_data()
+    model = ECGSurvivalAnalysis(**{param: value})  # no error in __init__
+    model.set_params(**{param: value})  # nor in set_params
+    with pytest.raises(InvalidParameterError, match=param):
+        model.fit(X, y)
+
+
+def test_unknown_routed_param_is_rejected():
+    X, y = survival_check_data()
+    with pytest.raises(TypeError, match="unexpected parameter 'modul__n_heads'"):
+        ECGSurvivalAnalysis(modul__n_heads=2, **FAST).fit(X, y)
+
+
+def test_insufficient_events_names_counts():
+    X, _ = survival_check_data(n_samples=40)
+    event = np.zeros(40, dtype=bool)
+    event[:3] = True
+    y = Surv.from_arrays(event, np.arange(1, 41.0))
+    with pytest.raises(InsufficientEventsError, match="3 events cannot give each of 5 batches"):
+        ECGSurvivalAnalysis(batch_size=8, min_events_per_batch=1, max_epochs=1).fit(X, y)
+
+
+def test_batch_size_larger_than_data_is_clipped_with_warning():
+    X, y = survival_check_data(n_samples=12)
+    with pytest.warns(TrainingWarning, match="clipped to 12"):
+        model = ECGSurvivalAnalysis(max_epochs=1, batch_size=64, random_state=0).fit(X, y)
+    assert model.history_[-1, "train_batch_count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        pytest.param(np.arange(24.0), "y must be a structured array", id="row17-plain-y"),
+        pytest.param(Surv.from_arrays(np.zeros(24, bool), np.arange(1, 25.0)), "all samples are censored", id="row22"),
+        pytest.param(Surv.from_arrays(np.ones(24, bool), -np.arange(24.0)), "smaller zero", id="row19-negative"),
+    ],
+)
+def test_bad_survival_y(y, match):
+    X, _ = survival_check_data()
+    with pytest.raises(ValueError, match=match):
+        ECGSurvivalAnalysis(**FAST).fit(X, y)
+
+
+def test_inconsistent_lengths():
+    X, y = survival_check_data()
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        ECGSurvivalAnalysis(**FAST).fit(X[:-2], y)
+
+
+def test_validation_selection_records_c_index_and_restores_best():
+    X, y = survival_check_data(n_samples=40)
+    model = ECGSurvivalAnalysis(**{**FAST, "max_epochs": 3}, validation_fraction=0.25, selection="c_index").fit(X, y)
+    scores = model.history_[:, "valid_c_index"]
+    assert len(scores) == 3
+    assert all(0.0 <= s <= 1.0 or np.isnan(s) for s in scores)
+
+
+def test_selection_without_validation_split_is_an_error():
+    X, y = survival_check_data()
+    with pytest.raises(ValueError, match="validation_fraction=None"):
+        ECGSurvivalAnalysis(**FAST, selection="c_index").fit(X, y)
+
+
+def test_warm_start_from_embedder_copies_encoder_weights():
+    X, y = survival_check_data(n_samples=24, n_leads=2, n_timesteps=40)
+    embedder = ECGEmbedder(max_epochs=1, batch_size=8, random_state=1).fit(X)
+    model = ECGSurvivalAnalysis(encoder=embedder, **{**FAST, "max_epochs": 1}).fit(X, y)
+    assert model.net_.module_.autoencoder.config == embedder.net_.module_.autoencoder.config
+    untrained = ECGSurvivalAnalysis(encoder=embedder, **{**FAST, "max_epochs": 1})
+    with pytest.raises(ValueError, match="fit the encoder on signals of the same shape"):
+        untrained.fit(X[:, :, :32], y)
+
+
+def test_random_state_none_differs_between_fits():
+    X, y = survival_check_data()
+    a = ECGSurvivalAnalysis(max_epochs=1, batch_size=8, random_state=None).fit(X, y).predict(X)
+    b = ECGSurvivalAnalysis(max_epochs=1, batch_size=8, random_state=None).fit(X, y).predict(X)
+    assert not np.array_equal(a, b)
+
+
+def test_global_rng_untouched_by_fit():
+    import torch
+
+    X, y = survival_check_data()
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    ECGSurvivalAnalysis(**FAST).fit(X, y)
+    np.testing.assert_array_equal(torch.rand(3), expected)

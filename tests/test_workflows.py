@@ -1,0 +1,84 @@
+"""The package as a scikit-survival user meets it: pipelines, cross-validation, grid search, scorers."""
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sksurv.linear_model import CoxnetSurvivalAnalysis
+from sksurv.metrics import (
+    as_concordance_index_ipcw_scorer,
+    as_cumulative_dynamic_auc_scorer,
+    as_integrated_brier_score_scorer,
+)
+
+from sksurv_ecg import ECGEmbedder, ECGSurvivalAnalysis
+from sksurv_ecg.datasets import make_ecg_survival
+
+FAST = dict(max_epochs=2, batch_size=16, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    # 250 Hz median beats (300 samples) keep the suite fast; the network pads them to 320.
+    X, y, frame = make_ecg_survival(64, fs=250, n_timesteps=300, random_state=0)
+    return X, y, frame
+
+
+def _folds(y, n_splits=2):
+    return list(StratifiedKFold(n_splits, shuffle=True, random_state=0).split(np.zeros(len(y)), y["event"]))
+
+
+def test_embedder_coxnet_pipeline_in_cross_validate(cohort):
+    X, y, _ = cohort
+    pipe = make_pipeline(ECGEmbedder(**FAST), StandardScaler(), CoxnetSurvivalAnalysis(l1_ratio=0.5, alpha_min_ratio=0.1))
+    result = cross_validate(pipe, X, y, cv=_folds(y), error_score="raise")
+    assert result["test_score"].shape == (2,)
+    assert np.all((result["test_score"] >= 0) & (result["test_score"] <= 1))
+
+
+def test_deep_model_in_cross_validate_on_the_same_folds(cohort):
+    X, y, _ = cohort
+    result = cross_validate(ECGSurvivalAnalysis(**FAST), X, y, cv=_folds(y), error_score="raise")
+    assert np.all((result["test_score"] >= 0) & (result["test_score"] <= 1))
+
+
+def test_grid_search_over_a_routed_parameter(cohort):
+    X, y, _ = cohort
+    search = GridSearchCV(
+        ECGSurvivalAnalysis(max_epochs=1, batch_size=16, random_state=0),
+        {"module__n_heads": [2, 4], "alpha": [0.5, 1.0]},
+        cv=_folds(y),
+        error_score="raise",
+    )
+    search.fit(X, y)
+    assert set(search.best_params_) == {"module__n_heads", "alpha"}
+    assert search.best_estimator_.net_.module_.autoencoder.config.n_heads == search.best_params_["module__n_heads"]
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    [
+        pytest.param(lambda est, t: as_concordance_index_ipcw_scorer(est, tau=t[-1]), id="uno-c"),
+        pytest.param(lambda est, t: as_cumulative_dynamic_auc_scorer(est, times=t), id="dynamic-auc"),
+        pytest.param(lambda est, t: as_integrated_brier_score_scorer(est, times=t), id="ibs"),
+    ],
+)
+def test_sksurv_scorers_wrap_the_deep_model(cohort, wrapper):
+    X, y, _ = cohort
+    train, test = _folds(y)[0]
+    # evaluation times inside the follow-up of both splits
+    lo = max(y["time"][train][y["event"][train]].min(), y["time"][test].min())
+    hi = min(y["time"][train].max(), y["time"][test].max())
+    times = np.linspace(lo, hi, 5)[1:-1]
+    est = wrapper(ECGSurvivalAnalysis(**FAST), times).fit(X[train], y[train])
+    score = est.score(X[test], y[test])
+    assert np.isfinite(score)
+
+
+@pytest.mark.slow
+def test_deep_model_learns_a_real_signal_slow():
+    X, y, _ = make_ecg_survival(800, fs=250, n_timesteps=300, random_state=1)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y["event"], random_state=0)
+    model = ECGSurvivalAnalysis(max_epochs=40, batch_size=64, lr=1e-3, random_state=0).fit(X_tr, y_tr)
+    assert model.score(X_te, y_te) > 0.7
