@@ -24,14 +24,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import (
     Checkpoint,
-    EarlyStopping,
     GradientNormClipping,
     LRScheduler,
-    PrintLog,
     ProgressBar,
 )
 
-from ._training import ECGNet, ValidConcordance, CosineWarmup, StratifiedValidSplit
+from ._training import ECGNet, StratifiedValidSplit
 from .exceptions import TrainingWarning
 from .nn import DualAttentionAutoencoder
 from .nn.tasks import ECGTaskModel, padded_length
@@ -217,9 +215,7 @@ class _BaseECGEstimator(BaseEstimator):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=batch_size,
-            train_split=(
-                StratifiedValidSplit(self.validation_fraction, seed) if self.validation_fraction else None
-            ),
+            train_split=(StratifiedValidSplit(self.validation_fraction, seed) if self.validation_fraction else None),
             callbacks=self._callbacks(n_train or batch_size),
             device=self.device_,
             verbose=self.verbose,
@@ -358,8 +354,8 @@ def _json_default(value):
 
 def _versions():
     import sklearn
-    import sksurv
     import skorch
+    import sksurv
 
     from . import __version__
 

@@ -14,11 +14,11 @@ from contextlib import nullcontext
 
 import numpy as np
 import torch
+from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_device, to_tensor
-from sklearn.model_selection import train_test_split
 from sksurv.metrics import concordance_index_censored
 from torch import nn
 from torch.utils.data import DataLoader, Subset
@@ -274,7 +274,11 @@ class ECGNet(NeuralNet):
         dataset = X if isinstance(X, (Dataset, Subset)) else self.get_dataset(X)
         self._set_training(False)
         # A private generator: a DataLoader without one draws its base seed from the global RNG.
-        kwargs = {"batch_size": self.batch_size, **self.get_params_for("iterator_valid"), "generator": torch.Generator()}
+        kwargs = {
+            "batch_size": self.batch_size,
+            **self.get_params_for("iterator_valid"),
+            "generator": torch.Generator(),
+        }
         outputs = []
         with torch.inference_mode(), self._autocast():
             for batch in self.iterator_valid(dataset, **kwargs):

@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
-from ._training import PretrainCriterion, CosineWarmup
+from ._training import CosineWarmup, PretrainCriterion
 from .nn import ProjectionHead
 from .utils.validation import check_text_embeddings
 
@@ -407,7 +406,5 @@ class TextAlignedPretrainer(ECGEmbedder):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
-        # y is one embedding vector per sample: a 2-D "multi-output" target, never a 1-D one.
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
+        tags.target_tags.multi_output = True  # y holds one embedding vector per sample
         return tags

@@ -6,7 +6,7 @@ from sklearn.exceptions import NotFittedError
 
 from sksurv_ecg import ECGEmbedder, TextAlignedPretrainer
 
-FAST = dict(max_epochs=2, batch_size=8, random_state=0)
+FAST = {"max_epochs": 2, "batch_size": 8, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_alignment_variants_train(X, alignment):
     [
         pytest.param(None, "requires y to be passed", id="row18-y-none"),
         pytest.param(np.zeros((23, 8)), "inconsistent numbers of samples", id="row23-length"),
-        pytest.param(np.zeros(24), "must be 2-D", id="1d-text"),
+        pytest.param(np.zeros((24, 2, 2)), "dim 3", id="3d-text"),
         pytest.param(np.full((24, 8), np.nan), "NaN", id="nan-text"),
     ],
 )

@@ -14,7 +14,7 @@ from sksurv_ecg import DeviceWarning, ECGEmbedder, ECGSurvivalAnalysis, TextAlig
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 
 DATA = Path(__file__).parent / "data"
-FAST = dict(max_epochs=1, batch_size=8, random_state=0)
+FAST = {"max_epochs": 1, "batch_size": 8, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,9 @@ def test_row36_cuda_saved_state_dict_loads_on_cpu():
 
     raw = (DATA / "cuda_state_dict.pt").read_bytes()
     assert b"cuda" in raw
-    with pytest.warns(DeviceWarning, match="CUDA is not available") if not torch.cuda.is_available() else _nullcontext():
+    with (
+        pytest.warns(DeviceWarning, match="CUDA is not available") if not torch.cuda.is_available() else _nullcontext()
+    ):
         state = load_state_dict(DATA / "cuda_state_dict.pt")
     assert all(t.device.type == ("cuda" if torch.cuda.is_available() else "cpu") for t in state.values())
 

@@ -11,7 +11,7 @@ from sksurv.util import Surv
 from sksurv_ecg import ECGEmbedder, ECGSurvivalAnalysis, InsufficientEventsError, TrainingWarning
 from sksurv_ecg.utils.estimator_checks import parametrize_with_survival_checks, survival_check_data
 
-FAST = dict(max_epochs=2, batch_size=8, random_state=0, lead_mask_prob=0.0)
+FAST = {"max_epochs": 2, "batch_size": 8, "random_state": 0, "lead_mask_prob": 0.0}
 
 
 @parametrize_with_survival_checks([ECGSurvivalAnalysis(**FAST)])

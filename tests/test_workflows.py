@@ -15,7 +15,7 @@ from sksurv.metrics import (
 from sksurv_ecg import ECGEmbedder, ECGSurvivalAnalysis
 from sksurv_ecg.datasets import make_ecg_survival
 
-FAST = dict(max_epochs=2, batch_size=16, random_state=0)
+FAST = {"max_epochs": 2, "batch_size": 16, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,9 @@ def _folds(y, n_splits=2):
 
 def test_embedder_coxnet_pipeline_in_cross_validate(cohort):
     X, y, _ = cohort
-    pipe = make_pipeline(ECGEmbedder(**FAST), StandardScaler(), CoxnetSurvivalAnalysis(l1_ratio=0.5, alpha_min_ratio=0.1))
+    pipe = make_pipeline(
+        ECGEmbedder(**FAST), StandardScaler(), CoxnetSurvivalAnalysis(l1_ratio=0.5, alpha_min_ratio=0.1)
+    )
     result = cross_validate(pipe, X, y, cv=_folds(y), error_score="raise")
     assert result["test_score"].shape == (2,)
     assert np.all((result["test_score"] >= 0) & (result["test_score"] <= 1))

@@ -244,8 +244,9 @@ def check_text_embeddings(y, n_samples):
 
     Parameters
     ----------
-    y : array-like of shape (n_samples, n_text_features)
-        One embedding per ECG, e.g. from :class:`sksurv_ecg.ReportEmbedder`.
+    y : array-like of shape (n_samples, n_text_features) or (n_samples,)
+        One embedding per ECG, e.g. from :class:`sksurv_ecg.ReportEmbedder`; a 1-D array is read
+        as one feature per ECG.
     n_samples : int
         Number of ECGs the embeddings must match.
 
@@ -267,6 +268,8 @@ def check_text_embeddings(y, n_samples):
             "shape (n_samples, n_text_features) of report embeddings (e.g. from ReportEmbedder)."
         )
     y = check_array(y, dtype=np.float32, ensure_2d=False, input_name="y")
+    if y.ndim == 1:  # one number per sample, as scikit-learn's multi-output estimators accept
+        y = y.reshape(-1, 1)
     if y.ndim != 2:
         raise ValueError(
             f"y has shape {y.shape}, but text embeddings must be 2-D (n_samples, n_text_features); "
