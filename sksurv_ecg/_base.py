@@ -25,11 +25,10 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import (
     Checkpoint,
     GradientNormClipping,
-    LRScheduler,
     ProgressBar,
 )
 
-from ._training import ECGNet, StratifiedValidSplit
+from ._training import ECGNet, RNGCheckpoint, StratifiedValidSplit
 from .exceptions import TrainingWarning
 from .nn import DualAttentionAutoencoder
 from .nn.tasks import ECGTaskModel, padded_length
@@ -159,7 +158,7 @@ class _BaseECGEstimator(BaseEstimator):
             callbacks.append(("progress", ProgressBar()))
         schedule = self._lr_schedule(n_train)
         if schedule is not None:
-            callbacks.append(("lr_schedule", LRScheduler(policy="LambdaLR", lr_lambda=schedule, step_every="batch")))
+            callbacks.append(("lr_schedule", schedule))
         clip = getattr(self, "grad_clip", None)
         if clip:
             callbacks.append(("grad_clip", GradientNormClipping(gradient_clip_value=clip)))
@@ -179,6 +178,7 @@ class _BaseECGEstimator(BaseEstimator):
                     ),
                 )
             )
+            callbacks.append(("rng_checkpoint", RNGCheckpoint(self.checkpoint_dir)))
         return callbacks
 
     def _lr_schedule(self, n_train):
@@ -267,6 +267,9 @@ class _BaseECGEstimator(BaseEstimator):
             checkpoint = dict(net.callbacks_).get("checkpoint")
             if checkpoint is not None and Path(checkpoint.dirname, "params.pt").exists():
                 net.load_params(checkpoint=checkpoint)
+                rng_file = Path(checkpoint.dirname, "rng_state.json")
+                if rng_file.exists():
+                    net.set_rng_state(json.loads(rng_file.read_text()))
                 epochs -= len(net.history)
             if epochs > 0:
                 net.partial_fit(X, y, epochs=epochs)

@@ -8,9 +8,12 @@ stratified batches, bf16 autocast, a guard for batches without events and a NaN 
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import warnings
 from contextlib import nullcontext
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,7 +36,8 @@ __all__ = [
     "PretrainCriterion",
     "SurvivalCriterion",
     "ValidConcordance",
-    "CosineWarmup",
+    "WarmupCosineLR",
+    "RNGCheckpoint",
     "StratifiedValidSplit",
 ]
 
@@ -102,22 +106,52 @@ class StratifiedValidSplit:
         return Subset(dataset, np.sort(train_idx)), Subset(dataset, np.sort(valid_idx))
 
 
-class CosineWarmup:
-    """LR multiplier: linear warm-up over ``warmup_fraction`` of the steps, then half a cosine to 0.
+class WarmupCosineLR(Callback):
+    """Linear warm-up over ``warmup_fraction`` of the steps, then half a cosine to 0, per batch.
 
-    This is Hugging Face's ``get_cosine_schedule_with_warmup``, stepped per batch, as the seed.
-    A class rather than a closure so that fitted estimators pickle.
+    The seed's schedule (Hugging Face's ``get_cosine_schedule_with_warmup``). The learning rate is
+    set from the number of training batches in the net's history, so a fit resumed from a
+    checkpoint continues the schedule exactly where it stopped.
     """
 
     def __init__(self, total_steps, warmup_fraction):
         self.total_steps = total_steps
-        self.warmup = int(warmup_fraction * total_steps)
+        self.warmup_fraction = warmup_fraction
 
-    def __call__(self, step):
-        if step < self.warmup:
-            return (step + 1) / max(1, self.warmup)
-        progress = (step - self.warmup) / max(1, self.total_steps - self.warmup)
+    def factor(self, step):
+        """LR multiplier at training step ``step`` (0-based)."""
+        warmup = int(self.warmup_fraction * self.total_steps)
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        progress = (step - warmup) / max(1, self.total_steps - warmup)
         return max(0.0, 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+    def on_train_begin(self, net, **kwargs):
+        self.step_ = sum(row.get("train_batch_count", 0) for row in net.history)
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:
+            return
+        for group in net.optimizer_.param_groups:
+            group["lr"] = net.lr * self.factor(self.step_)
+        self.step_ += 1
+
+
+class RNGCheckpoint(Callback):
+    """Save every random state training draws from after each epoch, next to skorch's checkpoint.
+
+    With params, optimizer and history (skorch ``Checkpoint``) this makes a resumed fit continue
+    exactly as the uninterrupted one would have: same lead masks, same batches, same dropout.
+    """
+
+    def __init__(self, dirname):
+        self.dirname = dirname
+
+    def on_epoch_end(self, net, **kwargs):
+        path = Path(self.dirname) / "rng_state.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(net.get_rng_state()))
+        os.replace(tmp, path)
 
 
 class ValidConcordance(Callback):
@@ -197,10 +231,30 @@ class ECGNet(NeuralNet):
         sampler = StratifiedBatchSampler(
             event, self.batch_size, min_events_per_batch=min_events, random_state=int(self.random_state)
         )
+        if getattr(self, "_sampler_state", None) is not None:  # resuming: continue its sequence
+            sampler.set_state(self._sampler_state)
+            self._sampler_state = None
+        self.train_sampler_ = sampler
         kwargs = self.get_params_for("iterator_train")
         for key in ("batch_size", "shuffle", "sampler", "drop_last"):
             kwargs.pop(key, None)
         return DataLoader(dataset, batch_sampler=sampler, **kwargs)
+
+    def get_rng_state(self):
+        """Every random state training draws from, JSON-serialisable."""
+        state = {
+            "torch": torch.get_rng_state().tolist(),
+            "lead_mask": self.mask_generator_.get_state().tolist(),
+        }
+        if getattr(self, "train_sampler_", None) is not None:
+            state["sampler"] = self.train_sampler_.get_state()
+        return state
+
+    def set_rng_state(self, state):
+        """Restore what :meth:`get_rng_state` returned; the sampler's is applied when it is built."""
+        torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
+        self.mask_generator_.set_state(torch.tensor(state["lead_mask"], dtype=torch.uint8))
+        self._sampler_state = state.get("sampler")
 
     # --- steps --------------------------------------------------------------------------------
     def _lead_mask(self, n_samples, n_leads):

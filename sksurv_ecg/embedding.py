@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
-from ._training import CosineWarmup, PretrainCriterion
+from ._training import PretrainCriterion, WarmupCosineLR
 from .nn import ProjectionHead
 from .utils.validation import check_text_embeddings
 
@@ -165,7 +165,7 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         return PretrainCriterion()
 
     def _lr_schedule(self, n_train):
-        return CosineWarmup(self.max_epochs * self._n_batches(n_train), self.warmup)
+        return WarmupCosineLR(self.max_epochs * self._n_batches(n_train), self.warmup)
 
     def _epochs_to_train(self):
         if self.encoder is not None and not self.refit_encoder:

@@ -92,6 +92,14 @@ class StratifiedBatchSampler(Sampler[list[int]]):
         self.n_events = int(self.event.sum())
         self._rng = np.random.default_rng(random_state)
 
+    def get_state(self) -> dict:
+        """Return the state of the sampler's generator (JSON-serialisable), e.g. for checkpoints."""
+        return self._rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        """Restore a state returned by :meth:`get_state`; the next epochs continue that sequence."""
+        self._rng.bit_generator.state = state
+
     def __len__(self) -> int:
         """Return the number of batches per epoch."""
         return self.n_batches

@@ -89,3 +89,34 @@ def test_routed_module_params_change_the_architecture(X):
     assert config.n_heads == 2
     assert config.lead_attention is False
     assert emb.get_params()["module__n_heads"] == 2
+
+
+def test_interrupted_fit_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    """Ctrl-C after 2 of 4 epochs, then the same fit again: identical to an uninterrupted fit."""
+    from sksurv_ecg._training import ECGNet
+
+    X = np.random.default_rng(0).standard_normal((32, 2, 40)).astype(np.float32)
+    params = dict(
+        batch_size=8,
+        random_state=0,
+        max_epochs=4,
+        module__downsample=2,
+        module__base_features=2,
+        module__n_heads=2,
+        module__latent_dim=8,
+    )
+    full = ECGEmbedder(**params).fit(X)
+    on_epoch_end = ECGNet.on_epoch_end
+
+    def interrupt_after_two(self, net, **kwargs):
+        on_epoch_end(self, net, **kwargs)
+        if len(self.history) == 2:
+            raise KeyboardInterrupt  # skorch stops training and returns, as on Ctrl-C
+
+    monkeypatch.setattr(ECGNet, "on_epoch_end", interrupt_after_two)
+    partial = ECGEmbedder(checkpoint_dir=tmp_path, **params).fit(X)
+    assert len(partial.history_) == 2
+    monkeypatch.setattr(ECGNet, "on_epoch_end", on_epoch_end)
+    resumed = ECGEmbedder(checkpoint_dir=tmp_path, **params).fit(X)
+    assert len(resumed.history_) == 4
+    np.testing.assert_array_equal(resumed.transform(X), full.transform(X))
