@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -84,6 +84,19 @@ class _BaseECGEstimator(BaseEstimator):
     def _set_routed(self, kwargs):
         for key, value in kwargs.items():
             setattr(self, key, value)
+
+    def __sklearn_clone__(self):
+        """Clone the hyper-parameters but keep a fitted ``encoder`` by reference.
+
+        The pretrained encoder is frozen input to this estimator, like a
+        :class:`sklearn.frozen.FrozenEstimator`: ``cross_validate`` and ``GridSearchCV`` must hand
+        every fold the same fitted weights, not an unfitted copy. It is only read, never changed.
+        """
+        encoder = getattr(self, "encoder", None)
+        if encoder is None or isinstance(encoder, (str, os.PathLike)):
+            return super().__sklearn_clone__()
+        params = {k: clone(v, safe=False) for k, v in self.get_params(deep=False).items() if k != "encoder"}
+        return type(self)(encoder=encoder, **params)
 
     def _validate_routed(self):
         for key in vars(self):

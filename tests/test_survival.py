@@ -189,3 +189,16 @@ def test_global_rng_untouched_by_fit():
     torch.manual_seed(123)
     ECGSurvivalAnalysis(**FAST).fit(X, y)
     np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_clone_keeps_a_fitted_encoder_so_cross_validation_warm_starts():
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_validate
+
+    X, y = survival_check_data(n_samples=32)
+    encoder = ECGEmbedder(max_epochs=1, batch_size=8, random_state=0).fit(X)
+    model = ECGSurvivalAnalysis(encoder=encoder, **FAST)
+    assert clone(model).encoder is encoder
+    assert clone(model).get_params()["max_epochs"] == FAST["max_epochs"]
+    scores = cross_validate(model, X, y, cv=2, error_score="raise")["test_score"]
+    assert np.isfinite(scores).all()
