@@ -96,15 +96,15 @@ def test_interrupted_fit_resumes_to_the_same_weights(tmp_path, monkeypatch):
     from sksurv_ecg._training import ECGNet
 
     X = np.random.default_rng(0).standard_normal((32, 2, 40)).astype(np.float32)
-    params = dict(
-        batch_size=8,
-        random_state=0,
-        max_epochs=4,
-        module__downsample=2,
-        module__base_features=2,
-        module__n_heads=2,
-        module__latent_dim=8,
-    )
+    params = {
+        "batch_size": 8,
+        "random_state": 0,
+        "max_epochs": 4,
+        "module__downsample": 2,
+        "module__base_features": 2,
+        "module__n_heads": 2,
+        "module__latent_dim": 8,
+    }
     full = ECGEmbedder(**params).fit(X)
     on_epoch_end = ECGNet.on_epoch_end
 
