@@ -230,11 +230,14 @@ def check_event_batching(event, batch_size, min_events_per_batch):
     n_events = int(event.sum())
     if n_events < n_batches * min_events_per_batch:
         most = n_events // max(min_events_per_batch, 1)
+        remedy = (
+            f"use at most {most} batches (batch_size >= {-(-n_samples // most)}) or lower min_events_per_batch."
+            if most
+            else f"no batch size can help; lower min_events_per_batch to at most {n_events}."
+        )
         raise InsufficientEventsError(
             f"{n_events} events cannot give each of {n_batches} batches (n_samples={n_samples}, "
-            f"batch_size={batch_size}) at least min_events_per_batch={min_events_per_batch} events; "
-            f"use at most {most} batches (batch_size >= {-(-n_samples // max(most, 1))}) "
-            "or lower min_events_per_batch."
+            f"batch_size={batch_size}) at least min_events_per_batch={min_events_per_batch} events; {remedy}"
         )
     return n_batches
 

@@ -1,0 +1,278 @@
+"""Property tests of the input checks in ``sksurv_ecg.utils.validation``."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from sksurv.util import Surv
+
+from sksurv_ecg.exceptions import InsufficientEventsError
+from sksurv_ecg.sampling import StratifiedBatchSampler
+from sksurv_ecg.utils.validation import check_ecg_array, check_event_batching, check_survival_y
+
+SETTINGS = settings(max_examples=60, deadline=None)
+
+finite = st.floats(-3e4, 3e4, allow_nan=False, allow_infinity=False, width=32)  # fits float16 and int16
+shapes_3d = st.tuples(st.integers(1, 5), st.integers(1, 12), st.integers(1, 16))
+float_dtypes = st.sampled_from([np.float16, np.float32, np.float64, np.int16, np.int32, np.int64])
+
+
+# --- check_ecg_array -------------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(X=hnp.arrays(np.float64, shapes_3d, elements=finite), dtype=float_dtypes)
+def test_ecg_array_3d_is_float32_with_same_values(X, dtype):
+    X = X.astype(dtype)
+    out = check_ecg_array(X)
+    assert out.dtype == np.float32
+    assert out.shape == X.shape
+    np.testing.assert_array_equal(out, X.astype(np.float32))
+
+
+@SETTINGS
+@given(X=hnp.arrays(np.float32, shapes_3d, elements=finite))
+def test_ecg_array_float32_is_not_copied(X):
+    assert np.shares_memory(check_ecg_array(X), X)
+
+
+@SETTINGS
+@given(X=hnp.arrays(np.float32, shapes_3d, elements=finite))
+def test_ecg_array_2d_unfolds_leads_end_to_end(X):
+    n, n_leads, n_timesteps = X.shape
+    out = check_ecg_array(X.reshape(n, n_leads * n_timesteps), n_leads=n_leads)
+    np.testing.assert_array_equal(out, X)
+
+
+@SETTINGS
+@given(n=st.integers(1, 4), width=st.integers(1, 60), n_leads=st.integers(2, 12))
+def test_ecg_array_2d_width_not_divisible(n, width, n_leads):
+    X = np.zeros((n, width), dtype=np.float32)
+    if width % n_leads:
+        with pytest.raises(ValueError, match=f"not divisible by n_leads={n_leads}"):
+            check_ecg_array(X, n_leads=n_leads)
+    else:
+        assert check_ecg_array(X, n_leads=n_leads).shape == (n, n_leads, width // n_leads)
+
+
+@SETTINGS
+@given(
+    X=hnp.arrays(np.float64, shapes_3d, elements=finite),
+    value=st.sampled_from([np.nan, np.inf, -np.inf]),
+    data=st.data(),
+)
+def test_ecg_array_rejects_any_non_finite_value(X, value, data):
+    index = tuple(data.draw(st.integers(0, s - 1)) for s in X.shape)
+    X[index] = value
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        check_ecg_array(X)
+
+
+@SETTINGS
+@given(ndim=st.integers(4, 6))
+def test_ecg_array_rejects_more_than_3_dimensions(ndim):
+    with pytest.raises(ValueError, match=f"X has {ndim} dimensions"):
+        check_ecg_array(np.zeros((2,) * ndim, dtype=np.float32))
+
+
+@SETTINGS
+@given(shape=shapes_3d, expected=st.integers(1, 12))
+def test_ecg_array_lead_count(shape, expected):
+    X = np.zeros(shape, dtype=np.float32)
+    if shape[1] == expected:
+        assert check_ecg_array(X, n_leads=expected).shape == shape
+    else:
+        with pytest.raises(ValueError, match=f"X has {shape[1]} leads .* expects n_leads={expected}"):
+            check_ecg_array(X, n_leads=expected)
+
+
+@SETTINGS
+@given(n=st.integers(0, 4), minimum=st.integers(1, 5))
+def test_ecg_array_min_samples(n, minimum):
+    X = np.zeros((n, 2, 3), dtype=np.float32)
+    if n >= minimum:
+        assert check_ecg_array(X, ensure_min_samples=minimum).shape[0] == n
+    else:
+        with pytest.raises(ValueError, match=rf"Found array with {n} sample\(s\)"):
+            check_ecg_array(X, ensure_min_samples=minimum)
+
+
+def test_ecg_array_rejects_1d_complex_and_strings():
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        check_ecg_array(np.zeros(5))
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        check_ecg_array(np.zeros((2, 2, 3), dtype=complex))
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        check_ecg_array(np.full((2, 2, 3), "x", dtype=object))
+
+
+# --- check_survival_y -------------------------------------------------------------------------------------------
+
+
+@st.composite
+def survival_outcomes(draw, min_size=1, max_size=40):
+    """Event indicators with at least one event and finite non-negative times (ties allowed)."""
+    n = draw(st.integers(min_size, max_size))
+    event = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    event[draw(st.integers(0, n - 1))] = True
+    time = np.array(draw(st.lists(st.sampled_from([0.0, 1.0, 2.5, 3.0]) | st.floats(0, 1e4), min_size=n, max_size=n)))
+    return event, time
+
+
+@SETTINGS
+@given(outcome=survival_outcomes())
+def test_survival_y_roundtrip(outcome):
+    event, time = outcome
+    X = np.zeros((len(event), 2, 3))
+    got_event, got_time = check_survival_y(X, Surv.from_arrays(event, time))
+    assert got_event.dtype == bool
+    assert got_time.dtype == np.float64
+    np.testing.assert_array_equal(got_event, event)
+    np.testing.assert_array_equal(got_time, time)
+
+
+@SETTINGS
+@given(outcome=survival_outcomes())
+def test_survival_y_time_zero_policy(outcome):
+    event, time = outcome
+    X = np.zeros((len(event), 1, 1))
+    y = Surv.from_arrays(event, time)
+    check_survival_y(X, y)  # zero allowed by default
+    if (time == 0).any():
+        with pytest.raises(ValueError, match="smaller or equal to zero"):
+            check_survival_y(X, y, allow_time_zero=False)
+    else:
+        check_survival_y(X, y, allow_time_zero=False)
+
+
+@SETTINGS
+@given(outcome=survival_outcomes(), data=st.data())
+def test_survival_y_negative_time(outcome, data):
+    event, time = outcome
+    time[data.draw(st.integers(0, len(time) - 1))] = -data.draw(st.floats(1e-6, 1e4))
+    with pytest.raises(ValueError, match="observed time contains values smaller zero"):
+        check_survival_y(np.zeros((len(event), 1, 1)), Surv.from_arrays(event, time))
+
+
+@SETTINGS
+@given(outcome=survival_outcomes(), value=st.sampled_from([np.nan, np.inf]), data=st.data())
+def test_survival_y_non_finite_time(outcome, value, data):
+    event, time = outcome
+    time[data.draw(st.integers(0, len(time) - 1))] = value
+    y = np.empty(len(event), dtype=[("event", bool), ("time", float)])
+    y["event"], y["time"] = event, time
+    with pytest.raises(ValueError, match="Input contains (NaN|infinity)"):
+        check_survival_y(np.zeros((len(event), 1, 1)), y)
+
+
+@SETTINGS
+@given(outcome=survival_outcomes())
+def test_survival_y_all_censored(outcome):
+    _, time = outcome
+    with pytest.raises(ValueError, match="all samples are censored"):
+        check_survival_y(np.zeros((len(time), 1, 1)), Surv.from_arrays(np.zeros(len(time), bool), time))
+
+
+@SETTINGS
+@given(outcome=survival_outcomes(), extra=st.integers(-3, 3).filter(bool))
+def test_survival_y_length_mismatch(outcome, extra):
+    event, time = outcome
+    n_X = len(event) + extra
+    if n_X < 0:
+        return
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        check_survival_y(np.zeros((n_X, 1, 1)), Surv.from_arrays(event, time))
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        pytest.param(None, "requires y to be passed", id="none"),
+        pytest.param(np.arange(4.0), "y must be a structured array", id="1d"),
+        pytest.param(np.ones((4, 2)), "y must be a structured array", id="2d"),
+    ],
+)
+def test_survival_y_wrong_types(y, match):
+    with pytest.raises(ValueError, match=match):
+        check_survival_y(np.zeros((4, 1, 1)), y)
+
+
+# --- check_event_batching ---------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    event=st.lists(st.booleans(), min_size=1, max_size=200).map(np.array),
+    batch_size=st.integers(1, 64),
+    min_events=st.integers(0, 5),
+)
+def test_event_batching_decision(event, batch_size, min_events):
+    n_batches = max(1, len(event) // batch_size)
+    n_events = int(event.sum())
+    if n_events >= n_batches * min_events:
+        assert check_event_batching(event, batch_size, min_events) == n_batches
+        return
+    with pytest.raises(InsufficientEventsError) as info:
+        check_event_batching(event, batch_size, min_events)
+    message = str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert message.startswith(f"{n_events} events cannot give each of {n_batches} batches")
+    assert f"min_events_per_batch={min_events}" in message
+
+
+@SETTINGS
+@given(
+    event=st.lists(st.booleans(), min_size=1, max_size=200).map(np.array),
+    batch_size=st.integers(1, 64),
+    min_events=st.integers(1, 5),
+)
+def test_event_batching_remedy_works(event, batch_size, min_events):
+    """The batch size the error suggests does satisfy the check (when enough events exist at all)."""
+    try:
+        check_event_batching(event, batch_size, min_events)
+    except InsufficientEventsError as err:
+        message = str(err)
+        if int(event.sum()) < min_events:  # no batch size helps
+            assert f"lower min_events_per_batch to at most {int(event.sum())}" in message
+            assert "batch_size >=" not in message
+            return
+        suggested = int(message.split("batch_size >= ")[1].split(")")[0])
+        assert check_event_batching(event, suggested, min_events) >= 1
+
+
+@SETTINGS
+@given(
+    event=st.lists(st.booleans(), min_size=2, max_size=120).map(np.array),
+    batch_size=st.integers(2, 32),
+    min_events=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_event_batching_agrees_with_the_sampler(event, batch_size, min_events, seed):
+    """Accepted data never gives the sampler a batch short of events; refused data is refused by it too."""
+    try:
+        n_batches = check_event_batching(event, batch_size, min_events)
+    except InsufficientEventsError:
+        with pytest.raises(InsufficientEventsError):
+            StratifiedBatchSampler(event, batch_size, min_events_per_batch=min_events, random_state=seed)
+        return
+    sampler = StratifiedBatchSampler(event, batch_size, min_events_per_batch=min_events, random_state=seed)
+    batches = list(sampler)
+    assert len(batches) == n_batches
+    assert all(event[b].sum() >= min_events for b in batches)
+    assert sorted(i for b in batches for i in b) == list(range(len(event)))
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "min_events", "match"),
+    [
+        pytest.param(0, 1, "batch_size=0 must be a positive integer", id="batch_size-0"),
+        pytest.param(-2, 1, "batch_size=-2 must be a positive integer", id="batch_size-negative"),
+        pytest.param(2.5, 1, "batch_size=2.5 must be a positive integer", id="batch_size-float"),
+        pytest.param(4, -1, "min_events_per_batch=-1 must be a non-negative integer", id="min_events-negative"),
+        pytest.param(4, 1.5, "min_events_per_batch=1.5 must be a non-negative integer", id="min_events-float"),
+    ],
+)
+def test_event_batching_bad_arguments(batch_size, min_events, match):
+    with pytest.raises(ValueError, match=match):
+        check_event_batching(np.ones(8, dtype=bool), batch_size, min_events)
