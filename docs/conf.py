@@ -31,3 +31,8 @@ intersphinx_mapping = {}
 # without their inventories.
 nitpicky = False
 suppress_warnings = ["myst.xref_missing"]
+
+# autosummary writes one page per public object to docs/generated/ at every build; keep it out of git.
+_generated = __import__("pathlib").Path(__file__).parent / "generated"
+_generated.mkdir(exist_ok=True)
+(_generated / ".gitignore").write_text("*\n")
