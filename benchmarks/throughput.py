@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import platform
 import statistics
 import time
@@ -79,15 +80,18 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def timed(fn, device):
+CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
+
+
+def timed(fn, device, clock=time.perf_counter):
     sync(device)
-    start = time.perf_counter()
+    start = clock()
     fn()
     sync(device)
-    return time.perf_counter() - start
+    return clock() - start
 
 
-def interleaved(fns, steps, warmup, device):
+def interleaved(fns, steps, warmup, device, clock=time.perf_counter):
     """Median seconds per call of each function, calls interleaved step by step."""
     for _ in range(warmup):
         for fn in fns.values():
@@ -95,7 +99,7 @@ def interleaved(fns, steps, warmup, device):
     times = {name: [] for name in fns}
     for _ in range(steps):
         for name, fn in fns.items():
-            times[name].append(timed(fn, device))
+            times[name].append(timed(fn, device, clock))
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
@@ -115,8 +119,19 @@ def main():
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--precision", choices=["fp32", "bf16", "both"], default="both")
     parser.add_argument("--compile", action="store_true", help="also try torch.compile on the fast path")
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="wall: elapsed time; process: CPU time of this process (with --threads 1 it is robust to "
+        "other processes time-sharing the cores; with more threads it also counts OpenMP spin-waits)",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     args = parser.parse_args()
 
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    clock = CLOCKS[args.clock]
     torch.manual_seed(args.seed)
     device, n = args.device, args.batch_size
     base = DualAttentionAutoencoder(n_timesteps=args.n_timesteps)
@@ -179,9 +194,9 @@ def main():
         except Exception as exc:  # optional lever: fall back silently to eager
             compile_note = f"torch.compile unavailable: {type(exc).__name__}: {exc}"[:300]
 
-    train_s = interleaved(fns_train, args.steps, args.warmup, device)
+    train_s = interleaved(fns_train, args.steps, args.warmup, device, clock)
     fast.eval(), ref.eval()
-    infer_s = interleaved(fns_infer, args.steps, args.warmup, device)
+    infer_s = interleaved(fns_infer, args.steps, args.warmup, device, clock)
 
     def ecg_s(seconds):
         return {name: round(n / s, 1) for name, s in seconds.items()}
@@ -193,6 +208,8 @@ def main():
             "processor": platform.processor() or platform.machine(),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            "clock": args.clock,
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
             "device": device,
             "date": date.today().isoformat(),
         },

@@ -182,6 +182,10 @@ def test_fused_equals_reference_train_and_gradients():
     grads_b = dict(reference.named_parameters())
     for name, p in fused.named_parameters():
         torch.testing.assert_close(p.grad, grads_b[name].grad, atol=1e-8, rtol=1e-6, msg=name)
+    # the fast path's own BatchNorm updates the running statistics exactly as nn.BatchNorm2d does
+    buffers_b = dict(reference.named_buffers())
+    for name, buf in fused.named_buffers():
+        torch.testing.assert_close(buf, buffers_b[name], atol=1e-12, rtol=1e-10, msg=name)
 
 
 def test_fused_equals_reference_float32():

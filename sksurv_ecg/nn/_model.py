@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from typing import Any, Literal, overload
 
@@ -11,6 +10,7 @@ from torch import Tensor, nn
 
 from ._attention import DualAttention
 from ._config import DualAttentionConfig
+from ._fast import input_convs, nlt_blocks
 from ._layers import ResBlock2D
 
 __all__ = ["DualAttentionAutoencoder", "DualAttentionDecoder", "DualAttentionEncoder"]
@@ -99,20 +99,21 @@ class DualAttentionEncoder(nn.Module):
         """
         N, L, T = x.shape
         base = self.config.base_features
-        fp32 = _keep_fp32(x, self.config)
-        with _cpu_convs_in_float32(x, self.config):
-            return self._cnn_features(x.float() if fp32 else x, N, L, T, base)
+        return self._cnn_features(x, N, L, T, base)
 
     def _cnn_features(self, x: Tensor, N: int, L: int, T: int, base: int) -> Tensor:
-        h = self.input_conv(x)
+        if self.config.attention_impl == "fused":
+            h = input_convs(self.input_conv, x, L)
+        else:
+            h = self.input_conv(x)
         if self.config.lead_mixing:
             h = h.view(N, base, L, T)  # the seed's plain view: channel c -> (c // L, c % L)
         else:
             h = h.view(N, L, base, T).transpose(1, 2)  # grouped conv: channel c -> (c % base, c // base)
         if self.config.attention_impl == "fused":
-            # (1, K) convolutions over few feature maps run 2-3x faster on oneDNN in NHWC layout; the
-            # NHWC feature is also the (N, L, T', C) layout the temporal attention reads.
-            h = h.contiguous(memory_format=torch.channels_last)
+            # (N, L, T, C) from the first residual block to the last (see _fast.py); returned as the
+            # (N, C, L, T') channels-last view, which is the (N, L, T', C) layout the attention reads.
+            return nlt_blocks(self.encoder, h.permute(0, 2, 3, 1).contiguous()).permute(0, 3, 1, 2)
         return self.encoder(h)
 
     @overload
@@ -148,22 +149,6 @@ class DualAttentionEncoder(nn.Module):
         if return_attention:
             return z, lead_w, time_w
         return z
-
-
-def _keep_fp32(x: Tensor, config: DualAttentionConfig) -> bool:
-    """Whether the convolution stacks run in float32 although CPU autocast is on (fast path only).
-
-    oneDNN's bfloat16 kernels for (1, 5) convolutions over 4-16 feature maps are 3-4x slower than
-    its float32 ones on the CPUs measured (Sapphire Rapids), while the attention and linear layers
-    gain from bfloat16; the fast path therefore keeps the convolutions in float32 on the CPU.
-    """
-    return config.attention_impl == "fused" and x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
-
-
-def _cpu_convs_in_float32(x: Tensor, config: DualAttentionConfig) -> contextlib.AbstractContextManager[None]:
-    if _keep_fp32(x, config):
-        return torch.autocast("cpu", enabled=False)
-    return contextlib.nullcontext()
 
 
 def _check_input(x: Tensor, config: DualAttentionConfig) -> None:
@@ -224,13 +209,10 @@ class DualAttentionDecoder(nn.Module):
         """
         c = self.config
         h = self.linear(z).view(z.shape[0], c.base_features, c.n_leads, c.n_latent_timesteps)
-        fp32 = _keep_fp32(h, c)
-        with _cpu_convs_in_float32(h, c):
-            if fp32:
-                h = h.float()
-            if c.attention_impl == "fused":
-                h = h.contiguous(memory_format=torch.channels_last)  # see DualAttentionEncoder.cnn_features
-            return self.final_conv(self.decoder(h).squeeze(1))
+        if c.attention_impl == "fused":
+            out = nlt_blocks(self.decoder, h.permute(0, 2, 3, 1).contiguous()).squeeze(-1)  # (N, L, T)
+            return self.final_conv(out)
+        return self.final_conv(self.decoder(h).squeeze(1))
 
 
 class DualAttentionAutoencoder(nn.Module):

@@ -1,0 +1,263 @@
+"""Fast computation of the residual stacks (``attention_impl="fused"``): same parameters, same maths.
+
+The residual blocks of :class:`~sksurv_ecg.nn.ResBlock2D` only convolve along time, so the fast path
+keeps their activations in a ``(N, L, T, C)`` contiguous layout (NHWC: what oneDNN's small-channel
+kernels want) from the first block to the last, and rewrites the operations that are slow on 1-16
+feature maps:
+
+- BatchNorm + LeakyReLU is one autograd function over a wide 2-D view of the activations (per-channel
+  sums, one affine pass, in-place LeakyReLU; the backward pass is three passes). ATen's BatchNorm
+  takes 25-120 ms on a (128, 4, 12, 608) NHWC tensor with 1-4 channels; this takes 3-5 ms. In eval
+  mode the BatchNorm is folded into the convolution (weights and bias computed on the fly from the
+  parameters and running statistics, so nothing is cached and the state dict is untouched).
+- The up-sampling skip path ``Conv1x1(ConvTranspose(1, 4), stride 2)`` is one stride-1 ``(1, 3)``
+  convolution to ``2 * C`` maps (the two output phases), whose output *is* the up-sampled NHWC tensor.
+- The one-map ``(1, 5)`` convolution of the last decoder block runs as a ``(1, 3)`` convolution over
+  ``r`` time steps folded into ``r`` channels (banded weight), which oneDNN runs 20-40x faster.
+- Max-pooling over pairs of time steps is an elementwise maximum of the even and odd steps, with an
+  explicit backward that routes ties to the first element, as ``max_pool2d`` does (ATen's NHWC
+  max-pool, with its int64 indices, is 5-10x slower on 4-8 maps).
+
+All of it is exact up to floating-point rounding (asserted against the reference path in the tests).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._layers import ResBlock2D
+
+__all__ = ["nlt_blocks"]
+
+_SLOPE = 0.01  # F.leaky_relu's default negative slope, as in ResBlock2D
+
+
+def _acc_dtype(x: Tensor) -> torch.dtype:
+    return torch.float64 if x.dtype == torch.float64 else torch.float32
+
+
+def _wide(x: Tensor, channels: int, width: int = 64) -> tuple[Tensor, int]:
+    """A 2-D ``(rows, r * channels)`` view of a contiguous channels-last tensor, with ``r * channels``
+    near ``width`` so that per-channel broadcasts run on long vectorised rows."""
+    rows = x.numel() // channels
+    r = 1
+    while r * channels * 2 <= width and rows % (r * 2) == 0:
+        r *= 2
+    return x.view(rows // r, r * channels), r
+
+
+def _fold(v: Tensor, r: int) -> Tensor:
+    """Per-channel sum of a ``(r * C,)`` row-sum vector."""
+    return v.view(r, -1).sum(0)
+
+
+class _BatchNormLeakyReLU(torch.autograd.Function):
+    """Training-mode BatchNorm (batch statistics) followed by LeakyReLU on a ``(rows, r * C)`` view."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps, r):  # type: ignore[override]
+        acc = _acc_dtype(x)
+        count = x.shape[0] * r
+        s1 = _fold(x.sum(0, dtype=acc), r)
+        s2 = _fold(torch.linalg.vector_norm(x, dim=0, dtype=acc).square(), r)
+        mean = s1 / count
+        var = (s2 / count - mean.square()).clamp_min(0)
+        invstd = torch.rsqrt(var + eps)
+        scale = weight.to(acc) * invstd
+        shift = bias.to(acc) - mean * scale
+        y = torch.addcmul(shift.repeat(r).to(x.dtype), x, scale.repeat(r).to(x.dtype))
+        F.leaky_relu_(y, _SLOPE)
+        ctx.save_for_backward(x, y, weight, mean, invstd)
+        ctx.r = r
+        ctx.mark_non_differentiable(mean, var)
+        return y, mean, var
+
+    @staticmethod
+    def backward(ctx, gy, _gmean, _gvar):  # type: ignore[override]
+        x, y, weight, mean, invstd = ctx.saved_tensors
+        r = ctx.r
+        acc = mean.dtype
+        count = x.shape[0] * r
+        g = torch.ops.aten.leaky_relu_backward(gy, y, _SLOPE, True)
+        sg = _fold(g.sum(0, dtype=acc), r)
+        sgx = _fold((g * x).sum(0, dtype=acc), r)
+        dweight = invstd * (sgx - mean * sg)  # sum(g * xhat)
+        scale = weight.to(acc) * invstd
+        a = scale
+        b = -scale * invstd * dweight / count
+        c = -scale * sg / count - b * mean
+        dt = x.dtype
+        gx = torch.addcmul(torch.addcmul(c.repeat(r).to(dt), x, b.repeat(r).to(dt)), g, a.repeat(r).to(dt))
+        return gx, dweight.to(weight.dtype), sg.to(weight.dtype), None, None
+
+
+def _bn_leaky(h: Tensor, bn: nn.BatchNorm2d) -> Tensor:
+    """BatchNorm2d (training mode: batch statistics, running statistics updated as ATen does) and
+    LeakyReLU of a contiguous ``(N, L, T, C)`` tensor."""
+    C = h.shape[-1]
+    assert bn.weight is not None
+    assert bn.bias is not None
+    x2, r = _wide(h, C)
+    y, mean, var = _BatchNormLeakyReLU.apply(x2, bn.weight, bn.bias, bn.eps, r)
+    if bn.track_running_stats and bn.running_mean is not None and bn.running_var is not None:
+        with torch.no_grad():
+            assert bn.num_batches_tracked is not None
+            bn.num_batches_tracked.add_(1)
+            factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+            count = h.numel() // C
+            bn.running_mean.mul_(1 - factor).add_(mean.to(bn.running_mean.dtype), alpha=factor)
+            unbiased = var * (count / max(count - 1, 1))
+            bn.running_var.mul_(1 - factor).add_(unbiased.to(bn.running_var.dtype), alpha=factor)
+    return y.view(h.shape)
+
+
+def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int = 1, padding: int = 0) -> Tensor:
+    """``(1, K)`` convolution of a contiguous ``(N, L, T, C)`` tensor (an NHWC view for oneDNN)."""
+    y = F.conv2d(x.permute(0, 3, 1, 2), weight, bias, (1, stride), (0, padding))
+    return y.permute(0, 2, 3, 1).contiguous()
+
+
+def _banded_weight(weight: Tensor, r: int) -> Tensor:
+    """Weight of the ``(1, 3)`` convolution over ``T / r`` steps x ``r * C`` maps that equals a
+    stride-1 ``(1, K)`` convolution (``K <= 2 r + 1``) over ``T`` steps x ``C`` maps."""
+    c_out, c_in, _, K = weight.shape
+    pad = (K - 1) // 2
+    p = torch.arange(r).view(r, 1, 1)
+    q = torch.arange(r).view(1, r, 1)
+    j = torch.arange(3).view(1, 1, 3)
+    k = r * (j - 1) + q - p + pad  # tap of output phase p, input phase q, block offset j
+    k = torch.where((k >= 0) & (k < K), k, K).to(weight.device)  # K -> a zero tap
+    w = torch.cat([weight[:, :, 0, :], weight.new_zeros(c_out, c_in, 1)], dim=2)  # (o, i, K + 1)
+    banded = w[:, :, k]  # (o, i, p, q, j)
+    return banded.permute(2, 0, 3, 1, 4).reshape(r * c_out, r * c_in, 1, 3)
+
+
+def _conv_folded(x: Tensor, weight: Tensor, r: int) -> Tensor:
+    """Stride-1 ``(1, K)`` convolution of ``(N, L, T, C)`` computed on ``(N, L, T / r, r C)``."""
+    N, L, T, _ = x.shape
+    y = _conv(x.view(N, L, T // r, -1), _banded_weight(weight, r), None, padding=1)
+    return y.view(N, L, T, -1)
+
+
+def _fold_factor(T: int, c_in: int, c_out: int, K: int) -> int:
+    """Time steps folded into channels for a ``(1, K)`` convolution (1: plain convolution)."""
+    if max(c_in, c_out) > 1:
+        return 1
+    r = 16
+    while r > 1 and T % r:
+        r //= 2
+    return r if 2 * r + 1 >= K else 1
+
+
+def _conv_bn_leaky(x: Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d, stride: int = 1) -> Tensor:
+    """``LeakyReLU(BN(conv(x)))`` on ``(N, L, T, C)``; BN folded into the convolution in eval mode."""
+    K = conv.weight.shape[-1]
+    pad = (K - 1) // 2
+    if bn.training or not bn.track_running_stats or bn.running_var is None:
+        r = 1 if stride != 1 else _fold_factor(x.shape[2], conv.in_channels, conv.out_channels, K)
+        h = _conv_folded(x, conv.weight, r) if r > 1 else _conv(x, conv.weight, None, stride, pad)
+        return _bn_leaky(h, bn)
+    assert bn.running_mean is not None
+    assert bn.weight is not None
+    assert bn.bias is not None
+    scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+    weight = conv.weight * scale.view(-1, 1, 1, 1)
+    bias = bn.bias - bn.running_mean * scale
+    r = 1 if stride != 1 else _fold_factor(x.shape[2], conv.in_channels, conv.out_channels, K)
+    if r > 1:
+        h = _conv_folded(x, weight, r) + bias
+    else:
+        h = _conv(x, weight, bias, stride, pad)
+    return F.leaky_relu(h, _SLOPE, inplace=not torch.is_grad_enabled())
+
+
+class _PairMax(torch.autograd.Function):
+    """``max_pool2d((1, 2))`` of ``(N, L, T, C)``; ties go to the first element, as in ATen."""
+
+    @staticmethod
+    def forward(ctx, x):  # type: ignore[override]
+        a, b = x[:, :, 0::2], x[:, :, 1::2]
+        ctx.save_for_backward(a >= b)
+        return torch.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[override]
+        (first,) = ctx.saved_tensors
+        N, L, T, C = g.shape
+        gx = g.new_empty(N, L, T, 2, C)
+        torch.mul(g, first, out=gx[:, :, :, 0])
+        torch.sub(g, gx[:, :, :, 0], out=gx[:, :, :, 1])
+        return gx.view(N, L, 2 * T, C)
+
+
+def _pair_max(x: Tensor) -> Tensor:
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _PairMax.apply(x)
+    return torch.maximum(x[:, :, 0::2], x[:, :, 1::2])
+
+
+def _gelu_sum(h: Tensor, skip: Tensor) -> Tensor:
+    if torch.is_grad_enabled() and (h.requires_grad or skip.requires_grad):
+        return F.gelu(h + skip)
+    return torch.ops.aten.gelu_(h.add_(skip))
+
+
+def _up_skip_weight(block: ResBlock2D) -> tuple[Tensor, Tensor]:
+    """``Conv1x1(ConvTranspose(1, 4), stride 2, padding 1)`` as one ``(1, 3)`` convolution to 2 phases.
+
+    Output step ``2t`` takes ``x[t-1] W3 + x[t] W1``, step ``2t+1`` takes ``x[t] W2 + x[t+1] W0``.
+    """
+    convt, conv1x1 = block.idfunc_0, block.idfunc_1
+    assert isinstance(convt, nn.ConvTranspose2d)
+    assert convt.bias is not None
+    w1 = conv1x1.weight[:, :, 0, 0]  # (o2, o)
+    wt = torch.einsum("po,iok->pik", w1, convt.weight[:, :, 0, :])  # (o2, i, 4)
+    zero = wt.new_zeros(wt.shape[:2])
+    even = torch.stack([wt[..., 3], wt[..., 1], zero], dim=-1)
+    odd = torch.stack([zero, wt[..., 2], wt[..., 0]], dim=-1)
+    weight = torch.cat([even, odd], dim=0).unsqueeze(2)  # (2 o2, i, 1, 3)
+    bias = (w1 @ convt.bias).repeat(2)
+    return weight, bias
+
+
+def _block(block: ResBlock2D, x: Tensor) -> Tensor:
+    """:meth:`ResBlock2D.forward` on a contiguous ``(N, L, T, C)`` tensor."""
+    if block.mode == "up":
+        N, L, T, _ = x.shape
+        weight, bias = _up_skip_weight(block)
+        skip = _conv(x, weight, bias, padding=1).view(N, L, 2 * T, -1)
+        h = _conv_bn_leaky(skip, block.conv1, block.bn1)
+    elif block.mode == "down":
+        pooled = _pair_max(x)
+        skip = _conv(pooled, block.idfunc_1.weight, block.idfunc_1.bias)
+        h = _conv_bn_leaky(x, block.conv1, block.bn1, stride=2)
+    else:
+        skip = _conv(x, block.idfunc_1.weight, block.idfunc_1.bias)
+        h = _conv_bn_leaky(x, block.conv1, block.bn1)
+    h = _conv_bn_leaky(h, block.conv2, block.bn2)
+    return _gelu_sum(h, skip)
+
+
+def nlt_blocks(blocks: nn.Sequential, x: Tensor) -> Tensor:
+    """Run a stack of :class:`ResBlock2D` on a contiguous ``(N, L, T, C)`` tensor (fast path)."""
+    for block in blocks:
+        assert isinstance(block, ResBlock2D)
+        x = _block(block, x)
+    return x
+
+
+def input_convs(seq: nn.Sequential, x: Tensor, n_leads: int) -> Tensor:
+    """The encoder's ``input_conv`` stack, with the per-lead grouped first convolution run as a dense
+    convolution with a block-diagonal weight (oneDNN's grouped kernel for 1 input map per group is
+    several times slower than the dense one on 12 maps)."""
+    conv0, gn0, act0, conv1, gn1, act1 = seq
+    assert isinstance(conv0, nn.Conv1d)
+    w = conv0.weight  # (width, 1, K): output channel c reads input lead c // (width // n_leads)
+    width, _, K = w.shape
+    if conv0.groups > 1:
+        rows = torch.arange(width, device=w.device)
+        w = w.new_zeros(width, n_leads, K).index_put((rows, rows // (width // n_leads)), w[:, 0, :])
+    h = act0(gn0(F.conv1d(x, w, conv0.bias, padding=conv0.padding)))
+    return act1(gn1(conv1(h)))
