@@ -192,7 +192,7 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, need_weights: bool, sdpa: bool = Tr
         return F.scaled_dot_product_attention(q, k, v), None
     scores = torch.matmul(q * (1.0 / math.sqrt(q.shape[-1])), k.transpose(-2, -1))
     weights = torch.softmax(scores, dim=-1)
-    return torch.matmul(weights, v), weights.mean(dim=-3)
+    return torch.matmul(weights, v), weights.mean(dim=-3) if need_weights else None
 
 
 def _lead_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:

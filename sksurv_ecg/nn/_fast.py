@@ -136,10 +136,11 @@ def _banded_weight(weight: Tensor, r: int, stride: int = 1) -> Tensor:
     return banded.permute(2, 0, 3, 1, 4).reshape(r * c_out, r_in * c_in, 1, 3)
 
 
-def _conv_banded(x: Tensor, weight: Tensor, r: int, stride: int = 1) -> Tensor:
+def _conv_banded(x: Tensor, weight: Tensor, bias: Tensor | None, r: int, stride: int = 1) -> Tensor:
     """``(1, K)`` convolution of ``(N, L, T, C)`` computed on rows of ``stride * r`` time steps."""
     N, L, T, _ = x.shape
-    y = _conv(x.view(N, L, T // (stride * r), -1), _banded_weight(weight, r, stride), None, padding=1)
+    w = _banded_weight(weight, r, stride)
+    y = _conv(x.view(N, L, T // (stride * r), -1), w, None if bias is None else bias.repeat(r), padding=1)
     return y.view(N, L, T // stride, -1)
 
 
@@ -164,7 +165,7 @@ def _conv_bn_leaky(x: Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d, stride: int =
     pad = (K - 1) // 2
     r = _band_factor(x.shape[2], conv.in_channels, conv.out_channels, K, stride)
     if bn.training or not bn.track_running_stats or bn.running_var is None:
-        h = _conv_banded(x, conv.weight, r, stride) if r else _conv(x, conv.weight, None, stride, pad)
+        h = _conv_banded(x, conv.weight, None, r, stride) if r else _conv(x, conv.weight, None, stride, pad)
         return _bn_leaky(h, bn)
     assert bn.running_mean is not None
     assert bn.weight is not None
@@ -173,7 +174,7 @@ def _conv_bn_leaky(x: Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d, stride: int =
     weight = conv.weight * scale.view(-1, 1, 1, 1)
     bias = bn.bias - bn.running_mean * scale
     if r:
-        h = _conv_banded(x, weight, r, stride) + bias
+        h = _conv_banded(x, weight, bias, r, stride)
     else:
         h = _conv(x, weight, bias, stride, pad)
     return F.leaky_relu(h, _SLOPE, inplace=not torch.is_grad_enabled())
