@@ -5,9 +5,10 @@ Call like this::
     python benchmarks/throughput.py --device cpu --batch-size 128 --steps 5 --precision both
 
 Both paths hold the same weights in the same run: ``attention_impl="fused"`` (batched per-lead
-attention, NHWC convolutions) and ``attention_impl="reference"`` (the seed's computation: a loop
-over the 12 leads with multi-head attention, NCHW convolutions). Their timed steps are interleaved,
-so that load from other processes hits both alike, and the median step time is reported.
+attention, (N, L, T, C) residual stacks, see docs/model.md) and ``attention_impl="reference"`` (the
+seed's computation: a loop over the 12 leads with multi-head attention, NCHW convolutions). Their
+timed steps are interleaved, so that load from other processes hits both alike, and the median step
+time is reported (``--clock process``: CPU time, for one-thread runs on a busy machine).
 
 - training step: autoencoder + :class:`~sksurv_ecg.nn.RiskHead`, loss 0.5 * Cox (Breslow) +
   0.5 * MSE, AdamW, batch-wise dropout on;
