@@ -260,8 +260,9 @@ def shap_values(estimator, X, background, *, nsamples=200, batch_size=50, random
     background (``base_value``).
 
     :class:`shap.DeepExplainer` is not offered: its DeepLIFT rules do not cover the
-    softmax-weighted products inside attention, and on this network it fails its own additivity
-    check.
+    softmax-weighted products inside attention (nor GroupNorm), and on this network it fails its
+    own additivity check (shap 0.51 raises "The SHAP explanations do not sum up to the model's
+    output").
 
     Parameters
     ----------

@@ -128,7 +128,8 @@ def plot_ecg_attention(
         Colour map.
     symmetric : bool, default=False
         Centre the colour scale on zero (for signed maps such as SHAP values; use e.g.
-        ``cmap="coolwarm"``); otherwise it runs from 0 to the maximum.
+        ``cmap="coolwarm"``); otherwise it runs from the minimum to the maximum of the map, as
+        the seed's min-max normalisation.
     colorbar_label : str, default="Attention"
         Label of the colour bar.
     title : str or None, default=None
@@ -171,7 +172,8 @@ def plot_ecg_attention(
         vmax = float(np.abs(attention).max()) or 1.0
         norm = Normalize(-vmax, vmax)
     else:
-        norm = Normalize(0.0, float(attention.max()) or 1.0)
+        low, high = float(attention.min()), float(attention.max())
+        norm = Normalize(low, high if high > low else low + 1.0)
     t = np.arange(n_timesteps) / fs
     for k, ax in enumerate(axes.T.ravel()):
         if k >= n_leads:
@@ -179,7 +181,7 @@ def plot_ecg_attention(
             continue
         points = np.column_stack([t, ecg[k]])
         segments = np.stack([points[:-1], points[1:]], axis=1)
-        colours = LineCollection(segments, cmap=cmap, norm=norm, linewidths=5, alpha=0.8)
+        colours = LineCollection(segments, cmap=cmap, norm=norm, linewidths=4, capstyle="round", joinstyle="round")
         colours.set_array((attention[k, :-1] + attention[k, 1:]) / 2)
         ax.add_collection(colours)
         ax.plot(t, ecg[k], color="k", linewidth=0.7)
@@ -229,6 +231,9 @@ def plot_lead_attention(
       group and their difference high - low (diverging colours centred at zero), as the seed's
       group figure. The two groups share one colour scale per row.
 
+    Colour scales run from the smallest to the largest value shown (attention rows are close to
+    uniform, ``1 / n_leads``, so a scale from 0 would hide the differences).
+
     Rows are query leads and sum to 1; columns are the leads attended to.
 
     Parameters
@@ -277,7 +282,7 @@ def plot_lead_attention(
             title = f"Mean lead attention (n={maps.shape[0]})"
             maps = maps.mean(axis=0)
         fig, ax = _figure_and_ax(ax, (5.5, 4.5))
-        _heatmap(ax, maps, names, cmap=cmap, vmin=0.0, vmax=None, title=title)
+        _heatmap(ax, maps, names, cmap=cmap, vmin=None, vmax=None, title=title)
         return fig
     if ax is not None:
         raise ValueError("'ax' is given with 'risk', but the group figure needs a 2 x 3 grid; pass fig= instead.")
@@ -298,9 +303,9 @@ def plot_lead_attention(
     axes = fig.subplots(2, 3, squeeze=False)
     n_low, n_high = int((~high).sum()), int(high.sum())
     for row, (stat, (low, hi)) in enumerate(stats.items()):
-        vmax = max(low.max(), hi.max())
-        _heatmap(axes[row, 0], low, names, cmap=cmap, vmin=0.0, vmax=vmax, title=f"{stat}, low risk (n={n_low})")
-        _heatmap(axes[row, 1], hi, names, cmap=cmap, vmin=0.0, vmax=vmax, title=f"{stat}, high risk (n={n_high})")
+        vmin, vmax = min(low.min(), hi.min()), max(low.max(), hi.max())
+        _heatmap(axes[row, 0], low, names, cmap=cmap, vmin=vmin, vmax=vmax, title=f"{stat}, low risk (n={n_low})")
+        _heatmap(axes[row, 1], hi, names, cmap=cmap, vmin=vmin, vmax=vmax, title=f"{stat}, high risk (n={n_high})")
         diff = hi - low
         limit = float(np.abs(diff).max()) or 1.0
         _heatmap(axes[row, 2], diff, names, cmap=diff_cmap, vmin=-limit, vmax=limit, title=f"{stat}, high - low")
