@@ -138,7 +138,18 @@ class ECGTaskModel(nn.Module):
         self._pad_right = n_padded - n_timesteps_in - self._pad_left
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """Return the clean target: standardised (if enabled) raw signals."""
+        """Return the clean target: the raw signals, standardised per lead when enabled.
+
+        Parameters
+        ----------
+        x : Tensor of shape (N, L, T)
+            Raw signals.
+
+        Returns
+        -------
+        Tensor of shape (N, L, T)
+            The reconstruction target.
+        """
         return standardize_leads(x) if self.standardize else x
 
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
@@ -150,7 +161,20 @@ class ECGTaskModel(nn.Module):
         return x[..., self._pad_left : self._pad_left + self.n_timesteps_in]
 
     def encode(self, x: torch.Tensor, *, return_attention: bool = False):
-        """Latent code (and attention maps) of raw signals, without the decoder."""
+        """Return the latent code (and attention maps) of raw signals, without the decoder.
+
+        Parameters
+        ----------
+        x : Tensor of shape (N, L, T)
+            Raw signals.
+        return_attention : bool, default=False
+            Also return the head-averaged lead and time attention maps.
+
+        Returns
+        -------
+        Tensor or tuple
+            ``z`` of shape (N, latent_dim), or ``(z, lead_attention, time_attention)``.
+        """
         return self.autoencoder.encoder(self._pad(self.prepare(x)), return_attention=return_attention)
 
     def forward(

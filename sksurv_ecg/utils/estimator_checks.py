@@ -1,4 +1,4 @@
-"""scikit-learn's estimator invariants, repeated for survival estimators with a structured ``y``.
+"""Scikit-learn's estimator invariants, repeated for survival estimators with a structured ``y``.
 
 scikit-learn's ``check_estimator`` feeds class labels or regression targets, which a survival
 estimator rightly rejects. :func:`parametrize_with_survival_checks` runs the same invariants with a
@@ -60,7 +60,7 @@ def _assert_raises(exception, pattern, call, *args):
         raise AssertionError(f"{getattr(call, '__name__', call)} did not raise {exception.__name__}")
 
 
-def check_clone_and_params(estimator, X, y):
+def _check_clone_and_params(estimator, X, y):
     """``clone`` keeps every parameter, including routed ones, and fits nothing."""
     params = estimator.get_params(deep=False)
     cloned = clone(estimator)
@@ -72,7 +72,7 @@ def check_clone_and_params(estimator, X, y):
     assert cloned.get_params(deep=False).keys() == params.keys()
 
 
-def check_unfitted(estimator, X, y):
+def _check_unfitted(estimator, X, y):
     """Every post-fit method raises ``NotFittedError`` before ``fit``."""
     for method in ("predict", "predict_survival_function", "predict_cumulative_hazard_function", "score"):
         args = (X, y) if method == "score" else (X,)
@@ -83,21 +83,21 @@ def check_unfitted(estimator, X, y):
         raise AssertionError(f"{method} did not raise NotFittedError before fit")
 
 
-def check_fit_idempotent(estimator, X, y):
+def _check_fit_idempotent(estimator, X, y):
     """Two fits with the same ``random_state`` give identical predictions."""
     a = clone(estimator).fit(X, y).predict(X)
     b = clone(estimator).fit(X, y).predict(X)
     np.testing.assert_array_equal(a, b)
 
 
-def check_pickle(estimator, X, y):
+def _check_pickle(estimator, X, y):
     """A pickled fitted estimator predicts exactly as the original."""
     fitted = clone(estimator).fit(X, y)
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(fitted.predict(X), restored.predict(X))
 
 
-def check_dict_unchanged(estimator, X, y):
+def _check_dict_unchanged(estimator, X, y):
     """Predicting changes no attribute of the estimator."""
     fitted = clone(estimator).fit(X, y)
     before = {k: v for k, v in vars(fitted).items() if k != "net_"}
@@ -109,7 +109,7 @@ def check_dict_unchanged(estimator, X, y):
         assert (value == state[key]).all(), key
 
 
-def check_subset_invariance(estimator, X, y):
+def _check_subset_invariance(estimator, X, y):
     """Per-sample predictions do not depend on the batch: subsets and permutations agree."""
     fitted = clone(estimator).fit(X, y)
     full = fitted.predict(X)
@@ -118,7 +118,7 @@ def check_subset_invariance(estimator, X, y):
     np.testing.assert_allclose(fitted.predict(X[:5]), full[:5], rtol=1e-5, atol=1e-6)
 
 
-def check_non_finite(estimator, X, y):
+def _check_non_finite(estimator, X, y):
     """NaN and infinity in ``X`` are rejected in ``fit`` and in ``predict``."""
     fitted = clone(estimator).fit(X, y)
     for value in (np.nan, np.inf, -np.inf):
@@ -128,18 +128,18 @@ def check_non_finite(estimator, X, y):
         _assert_raises(ValueError, "NaN|infinity", fitted.predict, bad)
 
 
-def check_empty_and_single(estimator, X, y):
+def _check_empty_and_single(estimator, X, y):
     """0 or 1 sample is rejected with scikit-learn's message."""
     for n in (0, 1):
         _assert_raises(ValueError, f"{n} sample|all samples are censored", clone(estimator).fit, X[:n], y[:n])
 
 
-def check_requires_y(estimator, X, y):
+def _check_requires_y(estimator, X, y):
     """``fit(X, None)`` says that ``y`` is required."""
     _assert_raises(ValueError, "requires y to be passed", clone(estimator).fit, X, None)
 
 
-def check_score_is_concordance(estimator, X, y):
+def _check_score_is_concordance(estimator, X, y):
     """``score`` is Harrell's C of ``predict``, from scikit-survival."""
     from sksurv.metrics import concordance_index_censored
 
@@ -149,16 +149,16 @@ def check_score_is_concordance(estimator, X, y):
 
 
 _CHECKS = (
-    check_clone_and_params,
-    check_unfitted,
-    check_requires_y,
-    check_empty_and_single,
-    check_non_finite,
-    check_fit_idempotent,
-    check_pickle,
-    check_dict_unchanged,
-    check_subset_invariance,
-    check_score_is_concordance,
+    _check_clone_and_params,
+    _check_unfitted,
+    _check_requires_y,
+    _check_empty_and_single,
+    _check_non_finite,
+    _check_fit_idempotent,
+    _check_pickle,
+    _check_dict_unchanged,
+    _check_subset_invariance,
+    _check_score_is_concordance,
 )
 
 
@@ -210,5 +210,5 @@ def parametrize_with_survival_checks(estimators):
     import pytest
 
     pairs = [pair for est in estimators for pair in yield_survival_checks(est)]
-    ids = [f"{type(est).__name__}-{check.__name__}" for est, check in pairs]
+    ids = [f"{type(est).__name__}-{check.__name__.lstrip('_')}" for est, check in pairs]
     return pytest.mark.parametrize(("estimator", "check"), pairs, ids=ids)
