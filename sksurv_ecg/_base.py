@@ -177,22 +177,25 @@ class _BaseECGEstimator(BaseEstimator):
             callbacks.append(("grad_clip", GradientNormClipping(gradient_clip_value=clip)))
         callbacks.extend(self._selection_callbacks())
         if self.checkpoint_dir is not None:
-            callbacks.append(
-                (
-                    "checkpoint",
-                    Checkpoint(
-                        monitor=None,
-                        dirname=str(self.checkpoint_dir),
-                        f_params="params.pt",
-                        f_optimizer="optimizer.pt",
-                        f_criterion=None,
-                        f_history="history.json",
-                        load_best=False,
-                    ),
-                )
-            )
+            # Routed checkpoint options go to the constructor, where skorch checks them (set_params
+            # would skip that check, e.g. safetensors with an optimizer file, and fail silently later).
+            options = {
+                "monitor": None,
+                "dirname": str(self.checkpoint_dir),
+                "f_params": "params.pt",
+                "f_optimizer": "optimizer.pt",
+                "f_criterion": None,
+                "f_history": "history.json",
+                "load_best": False,
+                **self._checkpoint_options(),
+            }
+            callbacks.append(("checkpoint", Checkpoint(**options)))
             callbacks.append(("rng_checkpoint", RNGCheckpoint(self.checkpoint_dir)))
         return callbacks
+
+    def _checkpoint_options(self):
+        prefix = "checkpoint__"
+        return {k[len(prefix) :]: v for k, v in self._params_for("callbacks").items() if k.startswith(prefix)}
 
     def _lr_schedule(self, n_train):
         return None
@@ -221,7 +224,11 @@ class _BaseECGEstimator(BaseEstimator):
         }
         iterator_params = {f"iterator_train__{k}": v for k, v in self._params_for("iterator_train").items()}
         iterator_params.update({f"iterator_valid__{k}": v for k, v in self._params_for("iterator_valid").items()})
-        callback_params = {f"callbacks__{k}": v for k, v in self._params_for("callbacks").items()}
+        callback_params = {
+            f"callbacks__{k}": v
+            for k, v in self._params_for("callbacks").items()
+            if not (self.checkpoint_dir is not None and k.startswith("checkpoint__"))
+        }
         net = ECGNet(
             module=module,
             optimizer=torch.optim.AdamW,
