@@ -98,6 +98,11 @@ class _BaseECGEstimator(BaseEstimator):
         params = {k: clone(v, safe=False) for k, v in self.get_params(deep=False).items() if k != "encoder"}
         return type(self)(encoder=encoder, **params)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in state:  # skorch maps a CUDA-pickled net to the CPU on a host without CUDA
+            self.device_ = str(self.net_.device)
+
     def _validate_routed(self):
         for key in vars(self):
             if "__" in key and not key.startswith(ROUTED_PREFIXES):
@@ -391,6 +396,19 @@ def _versions():
     }
 
 
+def _state_dict_diff(saved, expected, limit=5):
+    """Name the first tensors that are missing, unexpected or of another shape."""
+    lines = [f"{k}: missing from the file" for k in expected if k not in saved]
+    lines += [f"{k}: not in the model" for k in saved if k not in expected]
+    lines += [
+        f"{k}: file {tuple(saved[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in saved and saved[k].shape != v.shape
+    ]
+    more = f" (+{len(lines) - limit} more)" if len(lines) > limit else ""
+    return "; ".join(lines[:limit]) + more
+
+
 def load(path, *, device="cpu", expected_class=None):
     """Load an estimator saved with ``save(path)``, whatever its class.
 
@@ -453,8 +471,8 @@ def load(path, *, device="cpu", expected_class=None):
         module.load_state_dict(state, strict=True)
     except RuntimeError as err:
         raise ValueError(
-            f"The weights in {path} do not fit the architecture in its config.json ({config['autoencoder']}); "
-            "the files were mixed up or edited."
+            f"The weights in {path} do not fit the architecture in its config.json: "
+            f"{_state_dict_diff(state, module.state_dict())}; the files were mixed up or edited."
         ) from err
     net = estimator._make_net(module, seed=0)
     net.initialize()

@@ -56,7 +56,9 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
     dropout_mode : {"batchwise", "standard"}, default="batchwise"
         ``"batchwise"`` shares each dropout mask across the batch (the seed's batch-wise dropout).
     lead_mask_prob : float, default=0.5
-        Probability that a sample is trained on a reduced lead set.
+        Probability that a sample draws one of the CinC-2021 lead sets (2, 3, 4, 6, 8 or all 12
+        leads; all 12 with probability 0.5), as the seed's pretraining: about a quarter of the
+        samples are trained on reduced leads.
     standardize : bool, default=True
         Z-score each lead of each ECG inside the model.
     validation_fraction : float or None, default=None
@@ -275,7 +277,9 @@ class TextAlignedPretrainer(ECGEmbedder):
     dropout_mode : {"batchwise", "standard"}, default="batchwise"
         ``"batchwise"`` shares each dropout mask across the batch (the seed's batch-wise dropout).
     lead_mask_prob : float, default=0.5
-        Probability that a sample is trained on a reduced lead set.
+        Probability that a sample draws one of the CinC-2021 lead sets (2, 3, 4, 6, 8 or all 12
+        leads; all 12 with probability 0.5), as the seed's pretraining: about a quarter of the
+        samples are trained on reduced leads.
     standardize : bool, default=True
         Z-score each lead of each ECG inside the model.
     validation_fraction : float or None, default=None
