@@ -1,0 +1,100 @@
+"""Smoke tests of the accuracy benchmarks: smallest presets, JSON schema, floor < ceiling."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def cox_baselines():
+    return _load("cox_baselines")
+
+
+@pytest.fixture(scope="module")
+def paper_protocol():
+    return _load("paper_protocol")
+
+
+@pytest.fixture(scope="module")
+def cox_run(cox_baselines, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cox")
+    argv = ["--quick", "--n-samples", "200", "--max-epochs", "1", "--pretrain-epochs", "1", "--text", "onehot"]
+    result = cox_baselines.main([*argv, "--out", str(out), "--verbose", "0"])
+    return result, out
+
+
+def test_cox_baselines_schema(cox_baselines, cox_run):
+    result, out = cox_run
+    on_disk = json.loads((out / "cox_baselines.json").read_text())
+    assert on_disk["benchmark"] == "cox_baselines"
+    assert set(on_disk["methods"]) == set(cox_baselines.METHOD_LABELS)
+    for entry in on_disk["methods"].values():
+        assert {"label", "seconds", "harrell", "uno", "ibs"} <= set(entry)
+        for metric in ("harrell", "uno", "ibs"):
+            assert set(entry[metric]) == {"mean", "std", "n"}
+            assert np.isfinite(entry[metric]["mean"])
+        assert 0 <= entry["harrell"]["mean"] <= 1
+        assert 0 <= entry["ibs"]["mean"] <= 0.5
+    assert on_disk["n_samples"] == 200
+    assert 0 < on_disk["tau"] <= max(on_disk["ibs_times"]) + 1e-9
+    assert {"seconds", "data"} <= set(on_disk["pretraining"]["recon"])
+    assert (out / "cox_baselines.md").read_text().count("\n| ") == len(cox_baselines.METHOD_LABELS) + 1
+    assert (out / "cox_baselines.png").stat().st_size > 1000
+
+
+def test_oracle_beats_clinical_floor(cox_run):
+    methods = cox_run[0]["methods"]
+    assert methods["oracle"]["harrell"]["mean"] > methods["clinical"]["harrell"]["mean"] + 0.05
+
+
+def test_cox_baselines_user_cohort(cox_baselines, tmp_path):
+    from sksurv_ecg.datasets import make_ecg_survival
+
+    X, y, _ = make_ecg_survival(120, fs=250, n_timesteps=304, event_rate=0.3, random_state=5)
+    for name, array in (("X", X), ("time", y["time"]), ("event", y["event"])):
+        np.save(tmp_path / f"{name}.npy", array)
+    argv = [f"--{name}={tmp_path / name}.npy" for name in ("X", "time", "event")]
+    argv += ["--quick", "--methods", "clinical", "biomarkers_coxnet", "oracle"]
+    result = cox_baselines.main([*argv, "--out", str(tmp_path), "--verbose", "0"])
+    assert list(result["methods"]) == ["biomarkers_coxnet"]  # clinical and oracle need the synthetic truth
+    assert result["n_samples"] == 120
+
+
+def test_paper_protocol_quick(paper_protocol, tmp_path):
+    argv = ["--quick", "--n-samples", "120", "--seeds", "42", "2021", "--max-epochs", "1", "--verbose", "0"]
+    result = paper_protocol.main([*argv, "--out", str(tmp_path)])
+    on_disk = json.loads((tmp_path / "paper_protocol.json").read_text())
+    assert on_disk["benchmark"] == "paper_protocol"
+    assert set(on_disk["fold_c_index"]) == {"42", "2021"}
+    assert all(len(v) == 2 for v in on_disk["fold_c_index"].values())
+    assert on_disk["settings"]["validation_fraction"] == 0.2
+    assert on_disk["settings"]["selection"] == "c_index"
+    expected = paper_protocol.aggregate(result["fold_c_index"])
+    assert on_disk["c_index"] == pytest.approx(expected["c_index"])
+    assert 0 <= on_disk["c_index"] <= 1
+
+
+def test_paper_protocol_aggregation_reproduces_the_seed():
+    folds = {
+        42: [0.4943, 0.6701],
+        2021: [0.5874, 0.5479],
+        2022: [0.6468, 0.6093],
+        2023: [0.6478, 0.3953],
+        2024: [0.5656, 0.6407],
+    }
+    summary = _load("paper_protocol").aggregate(folds)
+    assert summary["c_index"] == pytest.approx(0.5805, abs=5e-5)
+    assert summary["c_index_std"] == pytest.approx(0.058, abs=5e-4)
+    assert summary["std_of_seed_means"] == pytest.approx(np.std([0.5822, 0.56765, 0.62805, 0.52155, 0.60315]), abs=1e-4)
