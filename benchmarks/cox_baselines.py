@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -335,7 +336,7 @@ def _figure(summary, path, title):
     import matplotlib.pyplot as plt
 
     labels = [e["label"] for e in summary.values()][::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(labels) + 1.5))
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(labels) + 2.0))
     pos = np.arange(len(labels))
     for offset, metric, color, name in ((-0.17, "harrell", "C0", "Harrell's C"), (0.17, "uno", "C1", "Uno's C")):
         means = [e[metric]["mean"] for e in summary.values()][::-1]
@@ -345,10 +346,10 @@ def _figure(summary, path, title):
         if key in summary:
             ax.axvline(summary[key]["harrell"]["mean"], color="grey", linestyle=style, linewidth=1)
     ax.set_yticks(pos, labels)
-    ax.set_xlabel("concordance on held-out folds (mean +/- std over folds and seeds)")
+    ax.set_xlabel("concordance on held-out folds\n(mean +/- std over folds and seeds; dotted: floor, dashed: ceiling)")
     ax.axvline(0.5, color="black", linewidth=0.5)
-    ax.set_title(title, fontsize=9)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(textwrap.fill(title, 90), fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
