@@ -8,6 +8,7 @@ outcomes as scikit-survival structured arrays.
 __version__ = "0.1.0"
 
 from ._base import load
+from .biomarkers import ECGBiomarkers
 from .embedding import ECGEmbedder, TextAlignedPretrainer
 from .exceptions import DeviceWarning, InsufficientEventsError, SksurvECGWarning, TrainingWarning
 from .survival import ECGSurvivalAnalysis
@@ -15,6 +16,7 @@ from .text import ReportEmbedder
 
 __all__ = [
     "DeviceWarning",
+    "ECGBiomarkers",
     "ECGEmbedder",
     "ECGSurvivalAnalysis",
     "InsufficientEventsError",
