@@ -29,6 +29,7 @@ from skorch.callbacks import (
 )
 
 from ._training import ECGNet, RNGCheckpoint, StratifiedValidSplit
+from .distributed import _accelerated_net, _current_accelerator, _plain_net
 from .exceptions import TrainingWarning
 from .nn import DualAttentionAutoencoder
 from .nn.tasks import ECGTaskModel, padded_length
@@ -209,10 +210,16 @@ class _BaseECGEstimator(BaseEstimator):
         return []
 
     def _n_batches(self, n_train):
-        return max(1, n_train // min(self.batch_size, n_train))
+        """Optimizer steps per epoch (per process when training data-parallel)."""
+        n_batches = max(1, n_train // min(self.batch_size, n_train))
+        accelerator = _current_accelerator()
+        return n_batches if accelerator is None else -(-n_batches // accelerator.num_processes)
 
-    def _make_net(self, module, *, seed, n_train=None):
-        """The skorch net around ``module``; ``n_train`` (training samples) clips the batch size."""
+    def _make_net(self, module, *, seed, n_train=None, accelerator=None):
+        """The skorch net around ``module``; ``n_train`` (training samples) clips the batch size.
+
+        With an ``accelerate.Accelerator`` the net trains data-parallel (:mod:`sksurv_ecg.distributed`).
+        """
         batch_size = self.batch_size
         if n_train is not None and batch_size > n_train:
             warnings.warn(
@@ -234,7 +241,10 @@ class _BaseECGEstimator(BaseEstimator):
             for k, v in self._params_for("callbacks").items()
             if not (self.checkpoint_dir is not None and k.startswith("checkpoint__"))
         }
-        net = ECGNet(
+        net_class, net_kwargs = ECGNet, {}
+        if accelerator is not None:
+            net_class, net_kwargs = _accelerated_net(accelerator, checkpoint_dir=self.checkpoint_dir)
+        net = net_class(
             module=module,
             optimizer=torch.optim.AdamW,
             lr=self.lr,
@@ -254,6 +264,7 @@ class _BaseECGEstimator(BaseEstimator):
             **iterator_params,
             **callback_params,
             **self._net_kwargs(),
+            **net_kwargs,
         )
         if not self.verbose:
             net.set_params(callbacks__print_log=None)
@@ -280,14 +291,15 @@ class _BaseECGEstimator(BaseEstimator):
         on ``random_state`` alone, so two fits with the same seed give the same model on the CPU.
         """
         seed = self._seed()
-        self.device_ = check_device(self.device)
+        accelerator = _current_accelerator()  # set by sksurv_ecg.distributed.data_parallel
+        self.device_ = check_device(self.device) if accelerator is None else str(accelerator.device)
         devices = [torch.device(self.device_).index or 0] if self.device_.startswith("cuda") else []
         n_train = X.shape[0] - (int(np.ceil(X.shape[0] * self.validation_fraction)) if self.validation_fraction else 0)
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             epochs = self._epochs_to_train()
             module = self._make_module(self.n_leads_, self.n_timesteps_in_)
-            net = self._make_net(module, seed=seed, n_train=n_train if epochs else None)
+            net = self._make_net(module, seed=seed, n_train=n_train if epochs else None, accelerator=accelerator)
             net.initialize()
             checkpoint = dict(net.callbacks_).get("checkpoint")
             if checkpoint is not None and Path(checkpoint.dirname, "params.pt").exists():
@@ -298,6 +310,8 @@ class _BaseECGEstimator(BaseEstimator):
                 epochs -= len(net.history)
             if epochs > 0:
                 net.partial_fit(X, y, epochs=epochs)
+            if accelerator is not None:  # a plain, picklable net around the trained weights
+                net = _plain_net(net, self._make_net(net.module_, seed=seed))
         self.net_ = net
         self.history_ = net.history
         return net

@@ -32,6 +32,7 @@ from .nn import sample_lead_mask
 from .sampling import StratifiedBatchSampler
 
 __all__ = [
+    "ECGDataset",
     "ECGNet",
     "PretrainCriterion",
     "SurvivalCriterion",
@@ -77,11 +78,35 @@ class SurvivalCriterion(nn.Module):
         return loss
 
 
+def _to_device(X, device):
+    """Move a collated batch to ``device``; from pinned memory the copy to a GPU is asynchronous."""
+    if isinstance(X, torch.Tensor):
+        return X.to(device, non_blocking=True)
+    return to_tensor(X, device)
+
+
 def _dataset_targets(dataset):
     """The ``y`` of a skorch Dataset or of a Subset of one, without touching ``X``."""
     if isinstance(dataset, Subset):
         return _dataset_targets(dataset.dataset)[np.asarray(dataset.indices)]
     return dataset.y
+
+
+class ECGDataset(Dataset):
+    """skorch's ``Dataset`` that reads a whole batch of an array ``X`` with one index.
+
+    The batch is a fresh, writable copy of the rows it holds: a read-only memory-mapped ``X``
+    (``numpy.load(path, mmap_mode="r")``) is streamed batch by batch, never loaded whole, and
+    torch gets writable arrays (it warns on read-only ones).
+    """
+
+    def __getitems__(self, indices):
+        if not isinstance(self.X, np.ndarray):
+            return [self[i] for i in indices]
+        idx = np.asarray(indices)
+        X = self.X[idx]
+        y = None if self.y is None else self.y[idx]
+        return [self.transform(X[k], None if y is None else y[k]) for k in range(idx.shape[0])]
 
 
 class StratifiedValidSplit:
@@ -203,6 +228,7 @@ class ECGNet(NeuralNet):
         self.precision = precision
         self.min_events_per_batch = min_events_per_batch
         self.random_state = random_state
+        kwargs.setdefault("dataset", ECGDataset)
         super().__init__(*args, **kwargs)
 
     # --- set-up -------------------------------------------------------------------------------
@@ -235,10 +261,23 @@ class ECGNet(NeuralNet):
             sampler.set_state(self._sampler_state)
             self._sampler_state = None
         self.train_sampler_ = sampler
-        kwargs = self.get_params_for("iterator_train")
+        kwargs = self._loader_params("iterator_train")
         for key in ("batch_size", "shuffle", "sampler", "drop_last"):
             kwargs.pop(key, None)
-        return DataLoader(dataset, batch_sampler=sampler, **kwargs)
+        return DataLoader(dataset, batch_sampler=self._shard_batches(sampler), **kwargs)
+
+    def _loader_params(self, prefix):
+        """Routed DataLoader arguments; on CUDA, batches default to page-locked memory so that the
+        host-to-GPU copies (``non_blocking``) overlap with compute. Decided here, not stored, so a
+        CUDA-fitted net unpickled on a CPU-only host does not pin."""
+        kwargs = self.get_params_for(prefix)
+        if str(self.device).startswith("cuda"):
+            kwargs.setdefault("pin_memory", True)
+        return kwargs
+
+    def _shard_batches(self, sampler):
+        """The batches this process trains on: all of them (data-parallel nets keep their share)."""
+        return sampler
 
     def get_rng_state(self):
         """Every random state training draws from, JSON-serialisable."""
@@ -282,7 +321,7 @@ class ECGNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        Xi = to_tensor(Xi, self.device).float()
+        Xi = _to_device(Xi, self.device).float()
         if self.task == "survival" and not bool((torch.as_tensor(yi)[:, 1] > 0.5).any()):
             # A batch without events has no Cox likelihood: skip it (no gradient, no weight
             # decay step), count it and say so at the end of the epoch. Never a silent NaN.
@@ -297,14 +336,18 @@ class ECGNet(NeuralNet):
                 f"The training loss became {loss.item()} at epoch {len(self.history)}, batch "
                 f"{len(self.history[-1]['batches']) + 1}; lower lr, use precision='float32' or check the inputs."
             )
-        loss.backward()
+        self._backward(loss)
         return {"loss": loss, "y_pred": None}
+
+    def _backward(self, loss):
+        """Back-propagate ``loss`` (data-parallel nets hand it to their accelerator)."""
+        loss.backward()
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
         Xi, yi = unpack_data(batch)
         with torch.inference_mode(), self._autocast():
-            out = self.module_(to_tensor(Xi, self.device).float())
+            out = self.module_(_to_device(Xi, self.device).float())
             if self.task == "survival" and not bool((torch.as_tensor(yi)[:, 1] > 0.5).any()):
                 loss = reconstruction_loss(out.x_hat.float(), out.target.float())
             else:
@@ -330,14 +373,14 @@ class ECGNet(NeuralNet):
         # A private generator: a DataLoader without one draws its base seed from the global RNG.
         kwargs = {
             "batch_size": self.batch_size,
-            **self.get_params_for("iterator_valid"),
+            **self._loader_params("iterator_valid"),
             "generator": torch.Generator(),
         }
         outputs = []
         with torch.inference_mode(), self._autocast():
             for batch in self.iterator_valid(dataset, **kwargs):
                 Xi, _ = unpack_data(batch)
-                result = fn(self.module_, to_tensor(Xi, self.device).float())
+                result = fn(self.module_, _to_device(Xi, self.device).float())
                 if isinstance(result, tuple):
                     outputs.append(tuple(r.float().cpu() for r in result))
                 else:
