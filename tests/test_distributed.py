@@ -1,0 +1,125 @@
+"""Beyond one machine: data-parallel training (accelerate/DDP) and cross-validation on Dask."""
+
+import importlib.util
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.model_selection import KFold, cross_validate
+
+from sksurv_ecg import ECGSurvivalAnalysis
+from sksurv_ecg._training import ECGNet
+from sksurv_ecg.distributed import ShardedBatchSampler, data_parallel
+from sksurv_ecg.sampling import StratifiedBatchSampler
+from sksurv_ecg.utils.estimator_checks import survival_check_data
+
+FAST = {"max_epochs": 2, "batch_size": 8, "random_state": 0, "lead_mask_prob": 0.5}
+HERE = Path(__file__).parent
+
+needs_accelerate = pytest.mark.skipif(importlib.util.find_spec("accelerate") is None, reason="needs accelerate")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return survival_check_data(n_samples=32, n_leads=12, n_timesteps=64)
+
+
+# --- sharding ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("n_samples", "num_replicas"), [(100, 2), (90, 4), (20, 3)])
+def test_sharded_batches_partition_the_epoch_evenly(n_samples, num_replicas):
+    event = np.arange(n_samples) % 3 == 0
+    shards = [
+        list(ShardedBatchSampler(StratifiedBatchSampler(event, 10, random_state=0), num_replicas, rank))
+        for rank in range(num_replicas)
+    ]
+    full = list(StratifiedBatchSampler(event, 10, random_state=0))
+    assert len({len(shard) for shard in shards}) == 1  # DDP: every process takes as many steps
+    assert len(shards[0]) == len(ShardedBatchSampler(full, num_replicas, 0))
+    seen = [i for shard in shards for batch in shard for i in batch]
+    assert set(seen) == set(range(n_samples))  # every sample at least once per epoch
+    assert all(event[batch].sum() >= 1 for shard in shards for batch in shard)
+    assert list(shards[0]) == full[::num_replicas][: len(shards[0])]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"num_replicas": 0, "rank": 0}, "num_replicas=0"), ({"num_replicas": 2, "rank": 2}, "rank=2")],
+)
+def test_sharded_batches_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ShardedBatchSampler([[0]], **kwargs)
+
+
+# --- accelerate ------------------------------------------------------------------------------
+@needs_accelerate
+def test_single_process_data_parallel_equals_plain_fit(data):
+    X, y = data
+    plain = ECGSurvivalAnalysis(**FAST).fit(X, y)
+    with data_parallel(cpu=True) as accelerator:
+        model = ECGSurvivalAnalysis(**FAST).fit(X, y)
+    assert accelerator.num_processes == 1
+    np.testing.assert_array_equal(model.predict(X), plain.predict(X))
+    assert type(model.net_) is ECGNet  # a plain net: pickles and saves like any other
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), plain.predict(X))
+
+
+@needs_accelerate
+def test_data_parallel_refuses_checkpoint_dir_and_mixed_arguments(data, tmp_path):
+    from accelerate import Accelerator
+
+    X, y = data
+    with pytest.raises(ValueError, match="checkpoint_dir"), data_parallel(cpu=True):
+        ECGSurvivalAnalysis(**FAST, checkpoint_dir=tmp_path).fit(X, y)
+    with pytest.raises(TypeError, match="one or the other"), data_parallel(Accelerator(cpu=True), cpu=True):
+        pass
+
+
+@needs_accelerate
+def test_two_processes_match_one_process_quality(tmp_path):
+    """torchrun, 2 CPU processes (gloo): same weights on both ranks, held-out C as with one process."""
+    sys.path.insert(0, str(HERE))
+    try:
+        import _ddp_script
+    finally:
+        sys.path.remove(str(HERE))
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or "torchrun"
+    out = tmp_path / "two"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", str(HERE / "_ddp_script.py"), "--out", str(out)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [json.loads(Path(f"{out}.rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["num_processes"] for r in ranks] == [2, 2]
+    assert ranks[0]["backend"] == "gloo"
+    assert ranks[0]["weights_sha256"] == ranks[1]["weights_sha256"]
+    assert ranks[0]["risk"] == ranks[1]["risk"]
+
+    X_tr, y_tr, X_te, y_te = _ddp_script.cohort()
+    one = ECGSurvivalAnalysis(**_ddp_script.PARAMS).fit(X_tr, y_tr)
+    assert ranks[0]["train_steps"] == -(-sum(row["train_batch_count"] for row in one.history_) // 2)
+    c_one, c_two = one.score(X_te, y_te), ranks[0]["c_index"]
+    assert c_one > 0.65
+    assert c_two > 0.65
+    assert abs(c_one - c_two) < 0.05
+
+
+# --- Dask --------------------------------------------------------------------------------------
+def test_cross_validate_on_dask_equals_serial(data):
+    distributed = pytest.importorskip("distributed")
+    X, y = data
+    cv = KFold(3, shuffle=True, random_state=0)
+    serial = cross_validate(ECGSurvivalAnalysis(**FAST), X, y, cv=cv)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster),
+        joblib.parallel_backend("dask"),
+    ):
+        on_dask = cross_validate(ECGSurvivalAnalysis(**FAST), X, y, cv=cv, n_jobs=-1)
+    np.testing.assert_array_equal(on_dask["test_score"], serial["test_score"])
