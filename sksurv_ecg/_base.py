@@ -151,7 +151,8 @@ class _BaseECGEstimator(BaseEstimator):
             )
         return source
 
-    def _build_module(self, config):
+    def _build_module(self, autoencoder):
+        """The task model (an ``ECGTaskModel``) around ``autoencoder``; each estimator adds its heads."""
         raise NotImplementedError
 
     def _make_module(self, n_leads, n_timesteps):
