@@ -210,6 +210,12 @@ class _BaseECGEstimator(BaseEstimator):
     def _selection_callbacks(self):
         return []
 
+    def _n_train(self, n_samples):
+        """Samples left for training after the validation split (which rounds its share up)."""
+        if not self.validation_fraction:
+            return n_samples
+        return n_samples - int(np.ceil(n_samples * self.validation_fraction))
+
     def _n_batches(self, n_train):
         """Optimizer steps per epoch (per process when training data-parallel)."""
         n_batches = max(1, n_train // min(self.batch_size, n_train))
@@ -295,7 +301,7 @@ class _BaseECGEstimator(BaseEstimator):
         accelerator = _current_accelerator()  # set by sksurv_ecg.distributed.data_parallel
         self.device_ = check_device(self.device) if accelerator is None else str(accelerator.device)
         devices = [torch.device(self.device_).index or 0] if self.device_.startswith("cuda") else []
-        n_train = X.shape[0] - (int(np.ceil(X.shape[0] * self.validation_fraction)) if self.validation_fraction else 0)
+        n_train = self._n_train(X.shape[0])
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             epochs = self._epochs_to_train()

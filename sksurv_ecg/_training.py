@@ -85,6 +85,11 @@ def _to_device(X, device):
     return to_tensor(X, device)
 
 
+def _has_events(y):
+    """Whether a batch of ``[time, event]`` targets holds at least one event."""
+    return bool((torch.as_tensor(y)[:, 1] > 0.5).any())
+
+
 def _dataset_targets(dataset):
     """The ``y`` of a skorch Dataset or of a Subset of one, without touching ``X``."""
     if isinstance(dataset, Subset):
@@ -322,7 +327,7 @@ class ECGNet(NeuralNet):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         Xi = _to_device(Xi, self.device).float()
-        if self.task == "survival" and not bool((torch.as_tensor(yi)[:, 1] > 0.5).any()):
+        if self.task == "survival" and not _has_events(yi):
             # A batch without events has no Cox likelihood: skip it (no gradient, no weight
             # decay step), count it and say so at the end of the epoch. Never a silent NaN.
             self.n_skipped_batches_ += 1
@@ -348,7 +353,7 @@ class ECGNet(NeuralNet):
         Xi, yi = unpack_data(batch)
         with torch.inference_mode(), self._autocast():
             out = self.module_(_to_device(Xi, self.device).float())
-            if self.task == "survival" and not bool((torch.as_tensor(yi)[:, 1] > 0.5).any()):
+            if self.task == "survival" and not _has_events(yi):
                 loss = reconstruction_loss(out.x_hat.float(), out.target.float())
             else:
                 loss = self._loss(out, yi)

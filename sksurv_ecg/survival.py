@@ -260,10 +260,8 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         self._validate_routed()
         event, time = check_survival_y(X, y)
         X = self._validate_X(X, reset=True, ensure_min_samples=2)
-        if self.batch_size < 2:
-            raise ValueError("batch_size must be >= 2 for the Cox loss.")
-        n_train = X.shape[0] - (int(np.ceil(X.shape[0] * self.validation_fraction)) if self.validation_fraction else 0)
-        check_event_batching(event, min(self.batch_size, n_train), self.min_events_per_batch)
+        # batch_size >= 2 (a Cox loss over one sample is 0) is enforced by _parameter_constraints.
+        check_event_batching(event, min(self.batch_size, self._n_train(X.shape[0])), self.min_events_per_batch)
         target = np.column_stack([time, event]).astype(np.float32)
         self._fit_net(X, target)
         self._fit_baseline(self.net_.predict_risk(X), event, time)
