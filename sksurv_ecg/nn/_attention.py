@@ -9,6 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
 from ._config import DualAttentionConfig
 from ._dropout import make_dropout
@@ -195,6 +196,82 @@ def _lead_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     return torch.addcmul(bias.unsqueeze(1), F.layer_norm(x, x.shape[-1:]), weight.unsqueeze(1))
 
 
+def _softmax_scores_(s: Tensor, q: Tensor, k: Tensor) -> Tensor:
+    """Write ``softmax_j(sum_d q[h, d, i, n] k[h, d, j, n])`` into ``s`` ``(H, T, T, N)`` and return it."""
+    torch.mul(q[:, 0].unsqueeze(2), k[:, 0].unsqueeze(1), out=s)
+    for d in range(1, q.shape[1]):
+        s.addcmul_(q[:, d].unsqueeze(2), k[:, d].unsqueeze(1))
+    s.sub_(s.amax(2, keepdim=True)).exp_()
+    return s.div_(s.sum(2, keepdim=True))
+
+
+def _batch_innermost_attention(q: Tensor, k: Tensor, v: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
+    """Softmax attention of ``(L, H, d, T, N)`` tensors (``q`` pre-scaled), one lead at a time.
+
+    With the batch innermost, the ``T x T`` scores, their softmax over keys and the weighted sum of
+    values are elementwise operations and reductions over a middle axis, vectorised over the batch,
+    on one lead's ``(H, T, T, N)`` buffer that stays in cache. For the paper's temporal blocks (head
+    dimension 2, 19 tokens) this is 2-3x faster on the CPU than ``bmm`` + a softmax over rows of 19.
+    Returns the output ``(L, H, d, T, N)`` and, when asked for, the head-averaged weights
+    ``(L, T, T, N)``.
+    """
+    L, H, D, T, N = q.shape
+    o = q.new_empty(q.shape)
+    weights = q.new_empty(L, T, T, N) if need_weights else None
+    s, tmp = q.new_empty(H, T, T, N), q.new_empty(H, T, T, N)
+    for lead in range(L):
+        p = _softmax_scores_(s, q[lead], k[lead])
+        for d in range(D):
+            torch.sum(torch.mul(p, v[lead, :, d].unsqueeze(1), out=tmp), dim=2, out=o[lead, :, d])
+        if weights is not None:
+            torch.mean(p, 0, out=weights[lead])
+    return o, weights
+
+
+class _BatchInnermostAttention(torch.autograd.Function):
+    """:func:`_batch_innermost_attention` with a backward pass that recomputes the softmax per lead."""
+
+    @staticmethod
+    def forward(ctx, q, k, v):  # type: ignore[override]
+        o, _ = _batch_innermost_attention(q, k, v, need_weights=False)
+        ctx.save_for_backward(q, k, v, o)
+        return o
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, do):  # type: ignore[override]
+        q, k, v, o = ctx.saved_tensors
+        L, H, D, T, N = q.shape
+        dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+        s, ds, tmp = (q.new_empty(H, T, T, N) for _ in range(3))
+        for lead in range(L):
+            ql, kl, vl, dol = q[lead], k[lead], v[lead], do[lead]
+            p = _softmax_scores_(s, ql, kl)
+            for d in range(D):  # dv_j = sum_i p_ij do_i
+                torch.sum(torch.mul(p, dol[:, d].unsqueeze(2), out=tmp), dim=1, out=dv[lead, :, d])
+            torch.mul(dol[:, 0].unsqueeze(2), vl[:, 0].unsqueeze(1), out=ds)  # dp_ij = do_i . v_j
+            for d in range(1, D):
+                ds.addcmul_(dol[:, d].unsqueeze(2), vl[:, d].unsqueeze(1))
+            delta = (dol * o[lead]).sum(1)  # sum_j p_ij dp_ij = do_i . o_i
+            ds.sub_(delta.unsqueeze(2)).mul_(p)  # ds_ij = p_ij (dp_ij - delta_i)
+            for d in range(D):
+                torch.sum(torch.mul(ds, kl[:, d].unsqueeze(1), out=tmp), dim=2, out=dq[lead, :, d])
+                torch.sum(torch.mul(ds, ql[:, d].unsqueeze(2), out=tmp), dim=1, out=dk[lead, :, d])
+        return dq, dk, dv
+
+
+def _temporal_attention(q: Tensor, k: Tensor, v: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
+    """Batch-innermost attention, through :class:`_BatchInnermostAttention` when gradients are needed
+    (the weights, asked for in that case, are then returned detached)."""
+    if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad):
+        o = _BatchInnermostAttention.apply(q, k, v)
+        if not need_weights:
+            return o, None
+        with torch.no_grad():
+            return o, _batch_innermost_attention(q, k, v, need_weights=True)[1]
+    return _batch_innermost_attention(q, k, v, need_weights)
+
+
 class DualAttention(nn.Module):
     """The seed's ``STAttentionModel``: parallel temporal and cross-lead attention, then pooling.
 
@@ -235,9 +312,9 @@ class DualAttention(nn.Module):
         self.n_heads = config.n_heads
         if config.time_attention:
             self.time_blocks = PerLeadTemporalBlocks(L, C, config.mlp_ratio * C)
-            # fused layout (L, N, T', C) and reference layout (T', N, C): the batch is axis 1 in both.
-            self.time_pe_dropout = make_dropout(p, mode, batch_dim=1)
-            self.time_mlp_dropout = make_dropout(p, mode, batch_dim=1)
+            # fused layout (L, T', N, C): batch axis 2; reference layout (T', N, C) as the seed: axis 1.
+            self.time_pe_dropout = make_dropout(p, mode, batch_dim=1 if seq_first else 2)
+            self.time_mlp_dropout = make_dropout(p, mode, batch_dim=1 if seq_first else 2)
             self.register_buffer("time_pe", sinusoidal_table(T, C), persistent=False)
         if config.lead_attention:
             self.lead_mha = nn.MultiheadAttention(embed_dim=D, num_heads=config.n_heads)
@@ -276,26 +353,25 @@ class DualAttention(nn.Module):
     def _time_fused(self, f: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
         N, C, L, T = f.shape
         H = self.n_heads
-        b = self.time_blocks
-        x = f.permute(2, 0, 3, 1) + self.time_pe.to(f.dtype)  # (L, N, T, C)
-        x = self.time_pe_dropout(x).reshape(L, N * T, C)
-        h = _lead_norm(x, b.norm1_weight, b.norm1_bias)
-        qkv = torch.baddbmm(b.in_proj_bias.unsqueeze(1), h, b.in_proj_weight.transpose(1, 2))
         d = C // H
-        # explicit bmm attention on (L N H, T', d) copies: on the CPU, 2x faster than SDPA (math kernel
-        # for these 5-D, head-dim-2 inputs) and than matmul on the 5-D views without autograd
-        q, k, v = qkv.view(L, N, T, 3, H, d).permute(3, 0, 1, 4, 2, 5).reshape(3, L * N * H, T, d).unbind(0)
-        w = torch.softmax(torch.bmm(q * (1.0 / math.sqrt(d)), k.transpose(1, 2)), dim=-1)
-        o = torch.bmm(w, v).view(L, N, H, T, d).permute(0, 1, 3, 2, 4).reshape(L, N * T, C)
-        weights = w.view(L, N, H, T, T).mean(dim=2) if need_weights else None
+        b = self.time_blocks
+        # tokens ordered (lead, time, sample): the batch is innermost in the attention core
+        x = f.permute(2, 3, 0, 1) + self.time_pe.to(f.dtype).unsqueeze(1)  # (L, T, N, C)
+        x = self.time_pe_dropout(x).reshape(L, T * N, C)
+        h = _lead_norm(x, b.norm1_weight, b.norm1_bias)
+        # the in-projection computed transposed, (L, 3C, T N), so that q, k, v are (L, H, d, T, N) views
+        qkv = torch.baddbmm(b.in_proj_bias.unsqueeze(2), b.in_proj_weight, h.transpose(1, 2))
+        q, k, v = qkv.view(L, 3, H, d, T, N).unbind(1)
+        o, weights = _temporal_attention(q * (1.0 / math.sqrt(d)), k, v, need_weights)
+        o = o.view(L, C, T * N).transpose(1, 2)
         a = torch.baddbmm(b.out_proj_bias.unsqueeze(1), o, b.out_proj_weight.transpose(1, 2)) + x
         h = _lead_norm(a, b.norm2_weight, b.norm2_bias)
         h = F.gelu(torch.baddbmm(b.fc1_bias.unsqueeze(1), h, b.fc1_weight.transpose(1, 2)))
-        h = self.time_mlp_dropout(h.view(L, N, T, -1)).view(L, N * T, -1)
+        h = self.time_mlp_dropout(h.view(L, T, N, -1)).view(L, T * N, -1)
         h = torch.baddbmm(b.fc2_bias.unsqueeze(1), h, b.fc2_weight.transpose(1, 2))
-        out = a + self.time_mlp_dropout(h.view(L, N, T, C)).view(L, N * T, C)
-        p_time = out.view(L, N, T, C).permute(1, 3, 0, 2).reshape(N, C * L, T)
-        return p_time, None if weights is None else weights.transpose(0, 1)
+        out = a + self.time_mlp_dropout(h.view(L, T, N, C)).view(L, T * N, C)
+        p_time = out.view(L, T, N, C).permute(2, 3, 0, 1).reshape(N, C * L, T)
+        return p_time, None if weights is None else weights.permute(3, 0, 1, 2)
 
     def _time_reference(self, f: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
         N, C, L, T = f.shape
