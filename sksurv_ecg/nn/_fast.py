@@ -285,7 +285,7 @@ def _norm_act(h: Tensor, gn: nn.Module, act: nn.Module) -> Tensor:
     N, T, C = h.shape
     G = gn.num_groups
     acc = _acc_dtype(h)
-    grad = torch.is_grad_enabled() and (h.requires_grad or gn.weight is not None and gn.weight.requires_grad)
+    grad = torch.is_grad_enabled() and (h.requires_grad or any(p.requires_grad for p in gn.parameters()))
     if grad:
         wide = h if h.dtype == acc else h.to(acc)
         s1, s2 = wide.sum(1), wide.square().sum(1)
@@ -297,8 +297,8 @@ def _norm_act(h: Tensor, gn: nn.Module, act: nn.Module) -> Tensor:
     mean = s1.view(N, G, -1).sum(2) / count
     var = (s2.view(N, G, -1).sum(2) / count - mean.square()).clamp_min(0)
     rstd = torch.rsqrt(var + gn.eps).unsqueeze(2)  # (N, G, 1)
-    weight = gn.weight.to(acc).view(G, -1) if gn.weight is not None else torch.ones_like(rstd)
-    bias = gn.bias.to(acc).view(G, -1) if gn.bias is not None else torch.zeros_like(rstd)
+    weight = gn.weight.to(acc).view(G, -1) if gn.weight is not None else rstd.new_ones(G, C // G)
+    bias = gn.bias.to(acc).view(G, -1) if gn.bias is not None else rstd.new_zeros(G, C // G)
     scale = weight * rstd  # (N, G, C // G)
     shift = bias - mean.unsqueeze(2) * scale
     if grad:
