@@ -14,6 +14,12 @@ time is reported (``--clock process``: CPU time, for one-thread runs on a busy m
   0.5 * MSE, AdamW, batch-wise dropout on;
 - inference: encoder in eval mode under ``torch.no_grad``.
 
+The allocator matters on the CPU: under glibc's defaults every fresh activation-sized tensor is
+page-faulted in, which slows the reference path's training step by about 1.6x and the fast path's
+hardly at all. Run it twice to see both, e.g.::
+
+    MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 python benchmarks/throughput.py
+
 It prints one JSON object with ECG/s of both paths, their ratios and the seed's figures on the
 reference machine (102 ECG/s training, 948 ECG/s inference; SEED_SPEC section 10), and asserts that
 the two paths agree within 1e-4 in float32. With ``--precision bf16`` or ``both`` the fast path is
@@ -211,6 +217,9 @@ def main():
             "threads": torch.get_num_threads(),
             "clock": args.clock,
             "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+            # glibc's allocator settings change the figures (first-touch page faults of fresh
+            # activation-sized tensors; see docs/model.md), so they are recorded with them
+            "allocator_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_") or k == "LD_PRELOAD"},
             "device": device,
             "date": date.today().isoformat(),
         },
