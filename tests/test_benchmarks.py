@@ -98,3 +98,22 @@ def test_paper_protocol_aggregation_reproduces_the_seed():
     assert summary["c_index"] == pytest.approx(0.5805, abs=5e-5)
     assert summary["c_index_std"] == pytest.approx(0.058, abs=5e-4)
     assert summary["std_of_seed_means"] == pytest.approx(np.std([0.5822, 0.56765, 0.62805, 0.52155, 0.60315]), abs=1e-4)
+
+
+def test_throughput_smoke():
+    # a tiny run of the fast-vs-reference benchmark: schema, parity asserted by the script, ratios
+    import subprocess
+    import sys
+
+    argv = ["--batch-size", "8", "--steps", "1", "--warmup", "0", "--precision", "both", "--threads", "1"]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "throughput.py"), *argv], capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout)
+    assert set(result["train_ecg_per_s"]) == {"reference_fp32", "fast_fp32", "fast_bf16"}
+    assert set(result["infer_ecg_per_s"]) == {"reference_fp32", "fast_fp32", "fast_bf16"}
+    assert result["train_speedup_vs_reference"]["reference_fp32"] == 1.0
+    assert all(v > 0 for v in result["infer_speedup_vs_reference"].values())
+    assert result["parity_fp32"]["max_abs_dev_z"] < 1e-4
+    assert isinstance(result["machine"]["allocator_env"], dict)
+    assert 0.5 <= result["bf16_check"]["c_index_bf16"] <= 1.0
