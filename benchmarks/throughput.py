@@ -99,7 +99,7 @@ def timed(fn, device, clock=time.perf_counter):
 
 
 def interleaved(fns, steps, warmup, device, clock=time.perf_counter):
-    """Median seconds per call of each function, calls interleaved step by step."""
+    """Seconds per call of each function (a list per function), calls interleaved step by step."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
@@ -107,7 +107,12 @@ def interleaved(fns, steps, warmup, device, clock=time.perf_counter):
     for _ in range(steps):
         for name, fn in fns.items():
             times[name].append(timed(fn, device, clock))
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def spread_ms(times):
+    """Fastest, median and slowest step in milliseconds: how noisy the machine was during the run."""
+    return {name: [round(1000 * f(ts), 1) for f in (min, statistics.median, max)] for name, ts in times.items()}
 
 
 def harrell_c(risk, time_, event):
@@ -201,9 +206,11 @@ def main():
         except Exception as exc:  # optional lever: fall back silently to eager
             compile_note = f"torch.compile unavailable: {type(exc).__name__}: {exc}"[:300]
 
-    train_s = interleaved(fns_train, args.steps, args.warmup, device, clock)
+    train_times = interleaved(fns_train, args.steps, args.warmup, device, clock)
     fast.eval(), ref.eval()
-    infer_s = interleaved(fns_infer, args.steps, args.warmup, device, clock)
+    infer_times = interleaved(fns_infer, args.steps, args.warmup, device, clock)
+    train_s = {name: statistics.median(ts) for name, ts in train_times.items()}
+    infer_s = {name: statistics.median(ts) for name, ts in infer_times.items()}
 
     def ecg_s(seconds):
         return {name: round(n / s, 1) for name, s in seconds.items()}
@@ -226,6 +233,7 @@ def main():
         "batch_size": n,
         "n_timesteps": args.n_timesteps,
         "steps": args.steps,
+        "step_ms_min_median_max": {"train": spread_ms(train_times), "infer": spread_ms(infer_times)},
         "train_ecg_per_s": train,
         "infer_ecg_per_s": infer,
         "train_speedup_vs_reference": {k: round(v / train["reference_fp32"], 2) for k, v in train.items()},

@@ -116,4 +116,6 @@ def test_throughput_smoke():
     assert all(v > 0 for v in result["infer_speedup_vs_reference"].values())
     assert result["parity_fp32"]["max_abs_dev_z"] < 1e-4
     assert isinstance(result["machine"]["allocator_env"], dict)
+    low, mid, high = result["step_ms_min_median_max"]["train"]["fast_fp32"]
+    assert 0 < low <= mid <= high
     assert 0.5 <= result["bf16_check"]["c_index_bf16"] <= 1.0
