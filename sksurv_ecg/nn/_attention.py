@@ -197,39 +197,35 @@ def _lead_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
 
 
 def _softmax_scores_(s: Tensor, q: Tensor, k: Tensor) -> Tensor:
-    """Write ``softmax_j(sum_d q[h, d, i, n] k[h, d, j, n])`` into ``s`` ``(H, T, T, N)`` and return it."""
-    torch.mul(q[:, 0].unsqueeze(2), k[:, 0].unsqueeze(1), out=s)
-    for d in range(1, q.shape[1]):
-        s.addcmul_(q[:, d].unsqueeze(2), k[:, d].unsqueeze(1))
-    s.sub_(s.amax(2, keepdim=True)).exp_()
-    return s.div_(s.sum(2, keepdim=True))
+    """Write ``softmax_j(sum_d q[..., d, i, n] k[..., d, j, n])`` into ``s`` ``(..., T, T, N)``."""
+    torch.mul(q[..., 0, :, None, :], k[..., 0, None, :, :], out=s)
+    for d in range(1, q.shape[-3]):
+        s.addcmul_(q[..., d, :, None, :], k[..., d, None, :, :])
+    s.sub_(s.amax(-2, keepdim=True)).exp_()
+    return s.div_(s.sum(-2, keepdim=True))
 
 
 def _batch_innermost_attention(q: Tensor, k: Tensor, v: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
-    """Softmax attention of ``(L, H, d, T, N)`` tensors (``q`` pre-scaled), one lead at a time.
+    """Softmax attention of ``(L, H, d, T, N)`` tensors (``q`` pre-scaled), all leads and heads at once.
 
     With the batch innermost, the ``T x T`` scores, their softmax over keys and the weighted sum of
-    values are elementwise operations and reductions over a middle axis, vectorised over the batch,
-    on one lead's ``(H, T, T, N)`` buffer that stays in cache. For the paper's temporal blocks (head
-    dimension 2, 19 tokens) this is about 2x faster on the CPU than ``bmm`` + a softmax over rows of 19.
+    values are elementwise operations and reductions over a middle axis, vectorised over the batch.
+    For the paper's temporal blocks (head dimension 2, 19 tokens) this avoids the ``(L N H, T, d)``
+    copies and the softmax over rows of 19 that ``bmm`` (or SDPA's math kernel) needs on the CPU.
     Returns the output ``(L, H, d, T, N)`` and, when asked for, the head-averaged weights
     ``(L, T, T, N)``.
     """
     L, H, D, T, N = q.shape
     o = q.new_empty(q.shape)
-    weights = q.new_empty(L, T, T, N) if need_weights else None
-    s, tmp = q.new_empty(H, T, T, N), q.new_empty(H, T, T, N)
-    for lead in range(L):
-        p = _softmax_scores_(s, q[lead], k[lead])
-        for d in range(D):
-            torch.sum(torch.mul(p, v[lead, :, d].unsqueeze(1), out=tmp), dim=2, out=o[lead, :, d])
-        if weights is not None:
-            torch.mean(p, 0, out=weights[lead])
-    return o, weights
+    p = _softmax_scores_(q.new_empty(L, H, T, T, N), q, k)
+    tmp = torch.empty_like(p)
+    for d in range(D):
+        torch.sum(torch.mul(p, v[:, :, d, None], out=tmp), dim=-2, out=o[:, :, d])
+    return o, p.mean(1) if need_weights else None
 
 
 class _BatchInnermostAttention(torch.autograd.Function):
-    """:func:`_batch_innermost_attention` with a backward pass that recomputes the softmax per lead."""
+    """:func:`_batch_innermost_attention` with a backward pass that recomputes the softmax."""
 
     @staticmethod
     def forward(ctx, q, k, v):  # type: ignore[override]
@@ -243,20 +239,18 @@ class _BatchInnermostAttention(torch.autograd.Function):
         q, k, v, o = ctx.saved_tensors
         L, H, D, T, N = q.shape
         dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-        s, ds, tmp = (q.new_empty(H, T, T, N) for _ in range(3))
-        for lead in range(L):
-            ql, kl, vl, dol = q[lead], k[lead], v[lead], do[lead]
-            p = _softmax_scores_(s, ql, kl)
-            for d in range(D):  # dv_j = sum_i p_ij do_i
-                torch.sum(torch.mul(p, dol[:, d].unsqueeze(2), out=tmp), dim=1, out=dv[lead, :, d])
-            torch.mul(dol[:, 0].unsqueeze(2), vl[:, 0].unsqueeze(1), out=ds)  # dp_ij = do_i . v_j
-            for d in range(1, D):
-                ds.addcmul_(dol[:, d].unsqueeze(2), vl[:, d].unsqueeze(1))
-            delta = (dol * o[lead]).sum(1)  # sum_j p_ij dp_ij = do_i . o_i
-            ds.sub_(delta.unsqueeze(2)).mul_(p)  # ds_ij = p_ij (dp_ij - delta_i)
-            for d in range(D):
-                torch.sum(torch.mul(ds, kl[:, d].unsqueeze(1), out=tmp), dim=2, out=dq[lead, :, d])
-                torch.sum(torch.mul(ds, ql[:, d].unsqueeze(2), out=tmp), dim=1, out=dk[lead, :, d])
+        p = _softmax_scores_(q.new_empty(L, H, T, T, N), q, k)
+        ds, tmp = torch.empty_like(p), torch.empty_like(p)
+        for d in range(D):  # dv_j = sum_i p_ij do_i
+            torch.sum(torch.mul(p, do[:, :, d, :, None], out=tmp), dim=-3, out=dv[:, :, d])
+        torch.mul(do[:, :, 0, :, None], v[:, :, 0, None], out=ds)  # dp_ij = do_i . v_j
+        for d in range(1, D):
+            ds.addcmul_(do[:, :, d, :, None], v[:, :, d, None])
+        delta = (do * o).sum(2)  # sum_j p_ij dp_ij = do_i . o_i, (L, H, T, N)
+        ds.sub_(delta[:, :, :, None]).mul_(p)  # ds_ij = p_ij (dp_ij - delta_i)
+        for d in range(D):
+            torch.sum(torch.mul(ds, k[:, :, d, None], out=tmp), dim=-2, out=dq[:, :, d])
+            torch.sum(torch.mul(ds, q[:, :, d, :, None], out=tmp), dim=-3, out=dk[:, :, d])
         return dq, dk, dv
 
 
