@@ -272,67 +272,16 @@ def nlt_blocks(blocks: nn.Sequential, x: Tensor) -> Tensor:
     return x
 
 
-def _norm_act(h: Tensor, gn: nn.Module, act: nn.Module) -> Tensor:
-    """``act(gn(h))`` of a contiguous ``(N, T, C)`` tensor (channels innermost), without autograd.
-
-    For ``GroupNorm`` + ``GELU`` (ATen's channels-last GroupNorm is 5-8x slower than its NCHW kernel
-    on these shapes) the per-group statistics are two reductions over time (float32 accumulation, as
-    the fast BatchNorm), the normalisation one broadcast ``addcmul`` and the GELU in place; other
-    modules (a replaced normalisation, say) run on the ``(N, C, T)`` view.
-    """
-    if not (isinstance(gn, nn.GroupNorm) and isinstance(act, nn.GELU)):
-        return act(gn(h.transpose(1, 2))).transpose(1, 2).contiguous()
-    N, T, C = h.shape
-    G = gn.num_groups
-    y = torch.empty_like(h)
-    s1, s2 = _sums(h, 1, scratch=y)
-    count = T * (C // G)
-    mean = s1.view(N, G, -1).sum(2) / count
-    var = (s2.view(N, G, -1).sum(2) / count - mean.square()).clamp_min(0)
-    rstd = torch.rsqrt(var + gn.eps).unsqueeze(2)  # (N, G, 1)
-    acc = rstd.dtype
-    weight = gn.weight.to(acc).view(G, -1) if gn.weight is not None else rstd.new_ones(G, C // G)
-    bias = gn.bias.to(acc).view(G, -1) if gn.bias is not None else rstd.new_zeros(G, C // G)
-    scale = weight * rstd  # (N, G, C // G)
-    shift = bias - mean.unsqueeze(2) * scale
-    torch.addcmul(shift.view(N, 1, C).to(h.dtype), h, scale.view(N, 1, C).to(h.dtype), out=y)
-    return torch.ops.aten.gelu_(y, approximate=act.approximate)
-
-
-def input_convs(seq: nn.Sequential, x: Tensor, base: int, lead_mixing: bool) -> Tensor:
-    """The encoder's ``input_conv`` stack and the seed's view: ``(N, L, T)`` -> ``(N, L, T, base)``.
-
-    Float32 inference runs the stack on a channels-last layout: oneDNN runs these ``(1, 5)``
-    convolutions 3x (48 -> 48 maps) and 10x (the per-lead grouped first convolution) faster on NHWC
-    than on NCHW tensors, and the GroupNorms run on that layout too (48 ms -> 23 ms for the stack at
-    batch 128). Training and bf16 autocast keep NCHW, where ATen's GroupNorm and its backward are
-    faster than anything composed on NHWC (82 vs 104 ms forward + backward in float32, 43 vs 72 ms
-    with bf16), with the grouped first convolution run as a dense one with a block-diagonal weight
-    (oneDNN's kernel for one input map per group is several times slower than the dense one).
-    """
+def input_convs(seq: nn.Sequential, x: Tensor, n_leads: int) -> Tensor:
+    """The encoder's ``input_conv`` stack, with the per-lead grouped first convolution run as a dense
+    convolution with a block-diagonal weight (oneDNN's grouped kernel for 1 input map per group is
+    several times slower than the dense one on 12 maps)."""
     conv0, gn0, act0, conv1, gn1, act1 = seq
     assert isinstance(conv0, nn.Conv1d)
-    assert isinstance(conv1, nn.Conv1d)
-    N, L, T = x.shape
-    if x.dtype == torch.float32 and not torch.is_grad_enabled() and not torch.is_autocast_enabled(x.device.type):
-        h = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # (N, L, 1, T), memory (N, T, L)
-        for conv, gn, act in ((conv0, gn0, act0), (conv1, gn1, act1)):
-            weight = conv.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
-            assert isinstance(conv.padding, tuple)
-            h = F.conv2d(h, weight, conv.bias, padding=(0, conv.padding[0]), groups=conv.groups)
-            C = h.shape[1]
-            h = _norm_act(h.permute(0, 2, 3, 1).reshape(N, T, C), gn, act)
-            h = h.view(N, T, 1, C).permute(0, 3, 2, 1)  # the NHWC view for the next convolution
-        h = h.permute(0, 2, 3, 1).reshape(N, T, -1)  # (N, T, L * base), channels innermost
-        if lead_mixing:  # the seed's view: channel c -> (c // L, c % L)
-            return h.view(N, T, base, L).permute(0, 3, 1, 2).contiguous()
-        return h.view(N, T, L, base).permute(0, 2, 1, 3).contiguous()  # grouped: c -> (c % base, c // base)
     w = conv0.weight  # (width, 1, K): output channel c reads input lead c // (width // n_leads)
     width, _, K = w.shape
     if conv0.groups > 1:
         rows = torch.arange(width, device=w.device)
-        w = w.new_zeros(width, L, K).index_put((rows, rows // (width // L)), w[:, 0, :])
-    h = act1(gn1(conv1(act0(gn0(F.conv1d(x, w, conv0.bias, padding=conv0.padding))))))  # (N, L * base, T)
-    if lead_mixing:
-        return h.view(N, base, L, T).permute(0, 2, 3, 1).contiguous()
-    return h.view(N, L, base, T).permute(0, 1, 3, 2).contiguous()
+        w = w.new_zeros(width, n_leads, K).index_put((rows, rows // (width // n_leads)), w[:, 0, :])
+    h = act0(gn0(F.conv1d(x, w, conv0.bias, padding=conv0.padding)))
+    return act1(gn1(conv1(h)))

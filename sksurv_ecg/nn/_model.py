@@ -103,15 +103,17 @@ class DualAttentionEncoder(nn.Module):
 
     def _cnn_features(self, x: Tensor, N: int, L: int, T: int, base: int) -> Tensor:
         if self.config.attention_impl == "fused":
-            h = input_convs(self.input_conv, x, base, self.config.lead_mixing)  # (N, L, T, base)
-            # (N, L, T, C) from the first residual block to the last (see _fast.py); returned as the
-            # (N, C, L, T') channels-last view, which is the (N, L, T', C) layout the attention reads.
-            return nlt_blocks(self.encoder, h).permute(0, 3, 1, 2)
-        h = self.input_conv(x)
+            h = input_convs(self.input_conv, x, L)
+        else:
+            h = self.input_conv(x)
         if self.config.lead_mixing:
             h = h.view(N, base, L, T)  # the seed's plain view: channel c -> (c // L, c % L)
         else:
             h = h.view(N, L, base, T).transpose(1, 2)  # grouped conv: channel c -> (c % base, c // base)
+        if self.config.attention_impl == "fused":
+            # (N, L, T, C) from the first residual block to the last (see _fast.py); returned as the
+            # (N, C, L, T') channels-last view, which is the (N, L, T', C) layout the attention reads.
+            return nlt_blocks(self.encoder, h.permute(0, 2, 3, 1).contiguous()).permute(0, 3, 1, 2)
         return self.encoder(h)
 
     @overload
