@@ -161,7 +161,7 @@ def test_fused_equals_reference_eval():
     with torch.no_grad():
         a = fused.encoder(x, return_attention=True)
         b = reference.encoder(x, return_attention=True)
-        z_fast = fused.encoder(x)  # no maps: scaled_dot_product_attention in the lead branch
+        z_fast = fused.encoder(x)  # scaled_dot_product_attention path (no maps)
         _, x_fast = fused(x)
         _, x_ref = reference(x)
     for u, v in zip(a, b, strict=True):
@@ -197,23 +197,6 @@ def test_fused_equals_reference_float32(offset):
     torch.testing.assert_close(fused(x)[0], reference(x)[0], atol=1e-4, rtol=0)  # train mode
     with torch.no_grad():
         torch.testing.assert_close(fused.eval().encoder(x), reference.eval().encoder(x), atol=1e-4, rtol=0)
-
-
-@pytest.mark.parametrize("head_dim", [1, 2, 3])
-def test_batch_innermost_attention_values_and_gradients(head_dim):
-    from sksurv_ecg.nn._attention import _batch_innermost_attention, _BatchInnermostAttention
-
-    g = torch.Generator().manual_seed(head_dim)
-    q, k, v = (torch.randn(2, 3, head_dim, 5, 4, dtype=torch.float64, generator=g, requires_grad=True) for _ in "qkv")
-    # the same attention in the usual (..., tokens, head_dim) layout
-    qq, kk, vv = (t.permute(0, 1, 4, 3, 2) for t in (q, k, v))
-    p = torch.softmax(qq @ kk.transpose(-1, -2), dim=-1)  # (L, H, N, T, T)
-    expected = (p @ vv).permute(0, 1, 4, 3, 2)
-    with torch.no_grad():
-        out, weights = _batch_innermost_attention(q, k, v, need_weights=True)
-    torch.testing.assert_close(out, expected, atol=1e-12, rtol=0)
-    torch.testing.assert_close(weights, p.mean(1).permute(0, 2, 3, 1), atol=1e-12, rtol=0)
-    assert torch.autograd.gradcheck(_BatchInnermostAttention.apply, (q, k, v))
 
 
 @pytest.mark.parametrize("kwargs", [{"lead_attention": False}, {"time_attention": False}, {"lead_mixing": False}])
