@@ -191,7 +191,7 @@ def test_fused_equals_reference_train_and_gradients():
 @pytest.mark.parametrize("offset", [0.0, 100.0])
 def test_fused_equals_reference_float32(offset):
     # float32: the NHWC convolutions round differently; the 1e-5 agreement is checked in float64 above.
-    # The offset (a baseline far from zero) checks the one-pass float32 GroupNorm/BatchNorm statistics.
+    # The offset (a baseline far from zero) checks the fast BatchNorm's one-pass float32 statistics.
     fused, reference = pair(dropout=0.0)
     x = torch.randn(8, 12, 608) + offset
     torch.testing.assert_close(fused(x)[0], reference(x)[0], atol=1e-4, rtol=0)  # train mode
