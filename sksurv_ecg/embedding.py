@@ -255,50 +255,7 @@ class TextAlignedPretrainer(ECGEmbedder):
         InfoNCE temperature.
     projection_dim : int, default=128
         Width of the shared projection space (hidden layers are twice as wide).
-    n_leads : int or None, default=None
-        Number of leads; inferred from a 3-D ``X``, required to unfold a 2-D ``X``.
-    encoder : ECGEmbedder, TextAlignedPretrainer, str or None, default=None
-        An already fitted encoder (or the directory it was saved to). ``fit`` then copies its
-        weights and trains nothing unless ``refit_encoder=True``.
-    refit_encoder : bool, default=False
-        Continue pretraining from ``encoder`` instead of only copying it.
-    max_epochs : int, default=300
-        Training epochs (the paper's pretraining ran 300).
-    batch_size : int, default=128
-        Mini-batch size; clipped (with a warning) to the number of training samples.
-    lr : float, default=1e-3
-        Peak learning rate of AdamW (betas 0.9, 0.95 unless ``optimizer__betas`` is set).
-    weight_decay : float, default=0.01
-        AdamW weight decay.
-    warmup : float, default=0.2
-        Fraction of the steps with linear warm-up before a half-cosine decay to 0 (per batch).
-    dropout : float, default=0.2
-        Dropout probability inside the attention blocks.
-    dropout_mode : {"batchwise", "standard"}, default="batchwise"
-        ``"batchwise"`` shares each dropout mask across the batch (the seed's batch-wise dropout).
-    lead_mask_prob : float, default=0.5
-        Probability that a sample draws one of the CinC-2021 lead sets (2, 3, 4, 6, 8 or all 12
-        leads; all 12 with probability 0.5), as the seed's pretraining: about a quarter of the
-        samples are trained on reduced leads.
-    standardize : bool, default=True
-        Z-score each lead of each ECG inside the model.
-    validation_fraction : float or None, default=None
-        Fraction held out to report ``valid_loss`` per epoch.
-    device : {"cpu", "cuda", "auto"} or str, default="cpu"
-        Where to train; ``"auto"`` takes CUDA when available.
-    precision : {"float32", "bf16"}, default="float32"
-        ``"bf16"`` runs forward passes under bfloat16 autocast (fast on AMX CPUs and GPUs).
-    checkpoint_dir : str, path-like or None, default=None
-        Save params, optimizer and history after every epoch; a later ``fit`` with the same
-        directory resumes from there.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight init, dropout, lead masks and batch order.
-    verbose : int, default=0
-        ``1`` prints a table per epoch and a progress bar.
-    **kwargs : dict
-        Routed parameters: ``module__*`` (architecture, e.g. ``module__n_heads``,
-        ``module__lead_attention``), ``optimizer__*``, ``iterator_train__*``, ``iterator_valid__*``,
-        ``callbacks__*``.
+    <the parameters of ECGEmbedder, inserted below from its docstring>
 
     Attributes
     ----------
@@ -452,3 +409,17 @@ class TextAlignedPretrainer(ECGEmbedder):
         tags.target_tags.required = True
         tags.target_tags.multi_output = True  # y holds one embedding vector per sample
         return tags
+
+
+def _shared_parameters(doc: str) -> str:
+    """The ``Parameters`` entries of :class:`ECGEmbedder`'s docstring, from ``n_leads`` to the end."""
+    start = doc.index("    n_leads : ")
+    return doc[start : doc.index("    Attributes\n", start)]
+
+
+# one text for the parameters both encoders share, so that their documentation cannot drift apart
+# (skorch builds NeuralNetClassifier's docstring from NeuralNet's the same way)
+TextAlignedPretrainer.__doc__ = TextAlignedPretrainer.__doc__.replace(
+    "    <the parameters of ECGEmbedder, inserted below from its docstring>\n\n",
+    _shared_parameters(ECGEmbedder.__doc__),
+)
