@@ -199,6 +199,41 @@ def test_fused_equals_reference_float32(offset):
         torch.testing.assert_close(fused.eval().encoder(x), reference.eval().encoder(x), atol=1e-4, rtol=0)
 
 
+@pytest.mark.parametrize("lead_mixing", [True, False])
+def test_cpu_inference_in_chunks_equals_whole_batch(monkeypatch, lead_mixing):
+    from sksurv_ecg.nn import _fast
+
+    fused, reference = pair(torch.float64, lead_mixing=lead_mixing)
+    fused.eval(), reference.eval()
+    x = torch.randn(10, 12, 608, dtype=torch.float64)
+    encoder = fused.encoder
+    with torch.no_grad():
+        whole = encoder(x, return_attention=True)
+        expected = reference.encoder(x, return_attention=True)
+    # at most 3 ECGs per chunk: 10 ECGs run as 4 chunks of 3, 3, 3 and 1
+    monkeypatch.setattr(_fast, "_CPU_CHUNK_BYTES", 3 * 48 * 608 * 8)
+    calls = []
+    monkeypatch.setattr(encoder, "_input_features", lambda c, f=encoder._input_features: calls.append(len(c)) or f(c))
+    with torch.no_grad():
+        chunked = encoder(x, return_attention=True)
+    assert calls == [3, 3, 3, 1]
+    for u, v, w in zip(chunked, whole, expected, strict=True):
+        torch.testing.assert_close(u, v, atol=1e-12, rtol=0)
+        torch.testing.assert_close(u, w, atol=1e-5, rtol=0)
+    # never split: with gradients on, in training mode (batch statistics), or when the budget holds all
+    calls.clear()
+    encoder(x)
+    with torch.no_grad():
+        encoder.train()(x)
+        assert _fast.inference_chunk(x, 48, encoder.encoder) == 10
+        encoder.eval()
+        assert _fast.inference_chunk(x, 48, encoder.encoder) == 3
+        assert _fast.inference_chunk(x.float(), 48, encoder.encoder) == 5  # float32: half the bytes
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert _fast.inference_chunk(x.float(), 48, encoder.encoder) == 10
+    assert calls == [10, 10]
+
+
 @pytest.mark.parametrize("kwargs", [{"lead_attention": False}, {"time_attention": False}, {"lead_mixing": False}])
 def test_fused_equals_reference_variants(kwargs):
     fused, reference = pair(torch.float64, **kwargs)

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ._attention import DualAttention
 from ._config import DualAttentionConfig
-from ._fast import input_convs, nlt_blocks
+from ._fast import inference_chunk, input_convs, nlt_blocks
 from ._layers import ResBlock2D
 
 __all__ = ["DualAttentionAutoencoder", "DualAttentionDecoder", "DualAttentionEncoder"]
@@ -97,24 +97,25 @@ class DualAttentionEncoder(nn.Module):
         Tensor
             Feature maps ``(N, C, L, T')``.
         """
+        if self.config.attention_impl != "fused":
+            return self.encoder(self._input_features(x))
+        # (N, L, T, C) from the first residual block to the last (see _fast.py), in cache-sized
+        # chunks in CPU inference; returned as the (N, C, L, T') channels-last view, which is the
+        # (N, L, T', C) layout the attention reads.
+        size = inference_chunk(x, self.config.n_leads * self.config.base_features, self.encoder)
+        chunks = [
+            nlt_blocks(self.encoder, self._input_features(c).permute(0, 2, 3, 1).contiguous()) for c in x.split(size)
+        ]
+        return (chunks[0] if len(chunks) == 1 else torch.cat(chunks)).permute(0, 3, 1, 2)
+
+    def _input_features(self, x: Tensor) -> Tensor:
+        """The input convolutions, viewed as ``(N, base_features, L, T)`` maps."""
         N, L, T = x.shape
         base = self.config.base_features
-        return self._cnn_features(x, N, L, T, base)
-
-    def _cnn_features(self, x: Tensor, N: int, L: int, T: int, base: int) -> Tensor:
-        if self.config.attention_impl == "fused":
-            h = input_convs(self.input_conv, x, L)
-        else:
-            h = self.input_conv(x)
+        h = input_convs(self.input_conv, x, L) if self.config.attention_impl == "fused" else self.input_conv(x)
         if self.config.lead_mixing:
-            h = h.view(N, base, L, T)  # the seed's plain view: channel c -> (c // L, c % L)
-        else:
-            h = h.view(N, L, base, T).transpose(1, 2)  # grouped conv: channel c -> (c % base, c // base)
-        if self.config.attention_impl == "fused":
-            # (N, L, T, C) from the first residual block to the last (see _fast.py); returned as the
-            # (N, C, L, T') channels-last view, which is the (N, L, T', C) layout the attention reads.
-            return nlt_blocks(self.encoder, h.permute(0, 2, 3, 1).contiguous()).permute(0, 3, 1, 2)
-        return self.encoder(h)
+            return h.view(N, base, L, T)  # the seed's plain view: channel c -> (c // L, c % L)
+        return h.view(N, L, base, T).transpose(1, 2)  # grouped conv: channel c -> (c % base, c // base)
 
     @overload
     def forward(self, x: Tensor, return_attention: Literal[False] = ...) -> Tensor: ...
