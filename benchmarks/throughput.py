@@ -20,6 +20,14 @@ hardly at all. Run it twice to see both, e.g.::
 
     MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 python benchmarks/throughput.py
 
+It also measures, in the same run, how far any implementation of the model could go on this machine
+(``roofline``): the model's floating-point operations per batch (counted with
+``torch.utils.flop_counter`` on the reference path, i.e. the model's own maths; the fast path's banded
+convolutions do more) and the machine's matrix-multiply peak (a 2048 x 2048 GEMM, float32 and
+bfloat16). ``floor_ms`` is the time of a batch if every operation ran at that peak with free memory
+traffic, and ``max_speedup_vs_reference`` the ratio such an implementation would reach: an upper bound
+to read the speed-up targets against.
+
 It prints one JSON object with ECG/s of both paths, their ratios and the seed's figures on the
 reference machine (102 ECG/s training, 948 ECG/s inference; SEED_SPEC section 10), and asserts that
 the two paths agree within 1e-4 in float32. With ``--precision bf16`` or ``both`` the fast path is
@@ -115,6 +123,36 @@ def spread_ms(times):
     return {name: [round(1000 * f(ts), 1) for f in (min, statistics.median, max)] for name, ts in times.items()}
 
 
+def gemm_peak_gflop_s(device, dtype, n=2048, reps=5):
+    """The machine's matrix-multiply rate: best of ``reps`` square GEMMs of size ``n``."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    for _ in range(2):
+        a @ b
+    return 2 * n**3 / min(timed(lambda: a @ b, device) for _ in range(reps)) / 1e9
+
+
+def gflop(fn):
+    """Floating-point operations of one call of ``fn`` (matmuls and convolutions), in GFLOP."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops() / 1e9
+
+
+def roofline(train_gflop, infer_gflop, peaks, reference_s):
+    """Floor time of a batch at the GEMM peak, and the speed-up over the reference it would give."""
+    work = {"train": train_gflop, "infer": infer_gflop}
+    floor_s = {f"{task}_{p}": work[task] / peak for task in work for p, peak in peaks.items()}
+    return {
+        "gemm_peak_gflop_s": {p: round(v, 1) for p, v in peaks.items()},
+        "model_gflop_per_batch": {task: round(v, 2) for task, v in work.items()},
+        "floor_ms": {k: round(1000 * v, 1) for k, v in floor_s.items()},
+        "max_speedup_vs_reference": {k: round(reference_s[k.split("_")[0]] / v, 2) for k, v in floor_s.items()},
+    }
+
+
 def harrell_c(risk, time_, event):
     from sksurv.metrics import concordance_index_censored
 
@@ -206,6 +244,13 @@ def main():
         except Exception as exc:  # optional lever: fall back silently to eager
             compile_note = f"torch.compile unavailable: {type(exc).__name__}: {exc}"[:300]
 
+    # the model's maths, counted on a separate reference copy (a training step updates its weights)
+    counted, counted_head, counted_opt = build("reference", state, head_state, device)
+    train_gflop = gflop(lambda: train_step(counted, counted_head, counted_opt, x, time_, event, "fp32", device))
+    with torch.no_grad():
+        infer_gflop = gflop(lambda: counted.eval().encoder(x))
+    peaks = {p: gemm_peak_gflop_s(device, dtype) for p, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+
     train_times = interleaved(fns_train, args.steps, args.warmup, device, clock)
     fast.eval(), ref.eval()
     infer_times = interleaved(fns_infer, args.steps, args.warmup, device, clock)
@@ -241,6 +286,12 @@ def main():
         "seed_figures_ecg_per_s": {"train": SEED_TRAIN_ECG_S, "infer": SEED_INFER_ECG_S},
         "train_speedup_vs_seed_figure": {k: round(v / SEED_TRAIN_ECG_S, 2) for k, v in train.items()},
         "infer_speedup_vs_seed_figure": {k: round(v / SEED_INFER_ECG_S, 2) for k, v in infer.items()},
+        "roofline": roofline(
+            train_gflop,
+            infer_gflop,
+            peaks,
+            {"train": train_s["reference_fp32"], "infer": infer_s["reference_fp32"]},
+        ),
         "parity_fp32": result_parity,
         "bf16_check": precision_check,
         "compile": compile_note,

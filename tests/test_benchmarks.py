@@ -119,3 +119,11 @@ def test_throughput_smoke():
     low, mid, high = result["step_ms_min_median_max"]["train"]["fast_fp32"]
     assert 0 < low <= mid <= high
     assert 0.5 <= result["bf16_check"]["c_index_bf16"] <= 1.0
+    # roofline: the model's maths at the machine's GEMM peak bound what any implementation could reach
+    roof = result["roofline"]
+    assert roof["model_gflop_per_batch"]["train"] > 2 * roof["model_gflop_per_batch"]["infer"] > 0
+    for key, floor in roof["floor_ms"].items():
+        task, precision = key.split("_")
+        expected = 1000 * roof["model_gflop_per_batch"][task] / roof["gemm_peak_gflop_s"][precision]
+        assert floor == pytest.approx(expected, rel=0.02, abs=0.1)
+        assert roof["max_speedup_vs_reference"][key] > 0
