@@ -141,15 +141,23 @@ def gflop(fn):
     return counter.get_total_flops() / 1e9
 
 
-def roofline(train_gflop, infer_gflop, peaks, reference_s):
-    """Floor time of a batch at the GEMM peak, and the speed-up over the reference it would give."""
+def roofline(train_gflop, infer_gflop, peaks, step_s):
+    """Floor time of a batch at the GEMM peak, the speed-up over the reference it would give, and the
+    fraction of the peak each path reaches (``step_s``: task -> path -> median seconds per batch)."""
     work = {"train": train_gflop, "infer": infer_gflop}
     floor_s = {f"{task}_{p}": work[task] / peak for task in work for p, peak in peaks.items()}
     return {
         "gemm_peak_gflop_s": {p: round(v, 1) for p, v in peaks.items()},
         "model_gflop_per_batch": {task: round(v, 2) for task, v in work.items()},
         "floor_ms": {k: round(1000 * v, 1) for k, v in floor_s.items()},
-        "max_speedup_vs_reference": {k: round(reference_s[k.split("_")[0]] / v, 2) for k, v in floor_s.items()},
+        "max_speedup_vs_reference": {
+            k: round(step_s[k.split("_")[0]]["reference_fp32"] / v, 2) for k, v in floor_s.items()
+        },
+        # a path named "<impl>_<precision>[_...]" is measured against that precision's peak
+        "fraction_of_peak": {
+            task: {path: round(work[task] / s / peaks[path.split("_")[1]], 3) for path, s in paths.items()}
+            for task, paths in step_s.items()
+        },
     }
 
 
@@ -290,7 +298,7 @@ def main():
             train_gflop,
             infer_gflop,
             peaks,
-            {"train": train_s["reference_fp32"], "infer": infer_s["reference_fp32"]},
+            {"train": train_s, "infer": infer_s},
         ),
         "parity_fp32": result_parity,
         "bf16_check": precision_check,

@@ -127,3 +127,5 @@ def test_throughput_smoke():
         expected = 1000 * roof["model_gflop_per_batch"][task] / roof["gemm_peak_gflop_s"][precision]
         assert floor == pytest.approx(expected, rel=0.02, abs=0.1)
         assert roof["max_speedup_vs_reference"][key] > 0
+    assert set(roof["fraction_of_peak"]["infer"]) == set(result["infer_ecg_per_s"])
+    assert all(0 < f < 1.5 for paths in roof["fraction_of_peak"].values() for f in paths.values())
