@@ -36,8 +36,9 @@ _SLOPE = 0.01  # F.leaky_relu's default negative slope, as in ResBlock2D
 
 # Bytes of the widest activation of one chunk of ECGs in CPU inference. The CNN stage is bound by
 # memory traffic: in float32 at 12 x 608, chunks of 48-64 ECGs (5.6-7.5 MB per activation) ran the
-# encoder 20-25 % faster than batches of 128 on the 2-core Zen 4 VM (L2 1 MiB/core, L3 32 MiB), and
-# bf16 autocast (half the bytes) gained nothing from splitting 128, which this budget also gives.
+# encoder 15-25 % faster than batches of 128 in processes that only predict, on the 2-core Zen 4 VM
+# (L2 1 MiB/core, L3 32 MiB; 0-3 % once training steps had warmed glibc's heap), and bf16 autocast
+# (half the bytes) gained nothing from splitting 128, which this budget also gives.
 _CPU_CHUNK_BYTES = 8 << 20
 
 
