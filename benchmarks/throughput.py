@@ -41,16 +41,19 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import statistics
+import sys
 import time
-from datetime import date
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from sksurv_ecg.losses import cox_ph_loss
 from sksurv_ecg.nn import DualAttentionAutoencoder, RiskHead
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info  # noqa: E402
 
 SEED_TRAIN_ECG_S = 102.0
 SEED_INFER_ECG_S = 948.0
@@ -271,17 +274,12 @@ def main():
     train, infer = ecg_s(train_s), ecg_s(infer_s)
     result = {
         "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
+            **machine_info(),
             "clock": args.clock,
-            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
             # glibc's allocator settings change the figures (first-touch page faults of fresh
             # activation-sized tensors; see docs/model.md), so they are recorded with them
             "allocator_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_") or k == "LD_PRELOAD"},
             "device": device,
-            "date": date.today().isoformat(),
         },
         "batch_size": n,
         "n_timesteps": args.n_timesteps,
