@@ -4,8 +4,8 @@ Call like this::
 
     python benchmarks/throughput.py --device cpu --batch-size 128 --steps 5 --precision both
 
-Both paths hold the same weights in the same run: ``attention_impl="fused"`` (batched per-lead
-attention, (N, L, T, C) residual stacks, see docs/model.md) and ``attention_impl="reference"`` (the
+Both paths hold the same weights in the same run: ``impl="fast"`` (batched per-lead
+attention, (N, L, T, C) residual stacks, see docs/model.md) and ``impl="reference"`` (the
 seed's computation: a loop over the 12 leads with multi-head attention, NCHW convolutions). Their
 timed steps are interleaved, so that load from other processes hits both alike, and the median step
 time is reported (``--clock process``: CPU time, for one-thread runs on a busy machine).
@@ -60,7 +60,7 @@ SEED_INFER_ECG_S = 948.0
 
 
 def build(impl, state, head_state, device):
-    model = DualAttentionAutoencoder(attention_impl=impl).to(device)
+    model = DualAttentionAutoencoder(impl=impl).to(device)
     model.load_state_dict(state)
     head = RiskHead().to(device)
     head.load_state_dict(head_state)
@@ -205,7 +205,7 @@ def main():
     event = (torch.rand(n, generator=gen) < 0.3).to(device)
     event[0] = True
 
-    fast, fast_head, fast_opt = build("fused", state, head_state, device)
+    fast, fast_head, fast_opt = build("fast", state, head_state, device)
     ref, ref_head, ref_opt = build("reference", state, head_state, device)
 
     # parity in float32, same weights (eval mode: dropout off)

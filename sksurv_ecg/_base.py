@@ -485,7 +485,10 @@ def load(path, *, device="cpu", expected_class=None):
     estimator.n_timesteps_in_ = config["n_timesteps_in_"]
     estimator.device_ = check_device(device)
     estimator._restore_fitted_state(config["fitted"])
-    autoencoder = DualAttentionAutoencoder(**config["autoencoder"])
+    architecture = dict(config["autoencoder"])
+    if "attention_impl" in architecture:  # files written by sksurv-ecg 0.1.0
+        architecture["impl"] = {"fused": "fast"}.get(architecture.pop("attention_impl"), "reference")
+    autoencoder = DualAttentionAutoencoder(**architecture)
     module = estimator._build_module(autoencoder)
     state = load_file(str(path / "model.safetensors"))
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import warnings
 from contextlib import nullcontext
 from pathlib import Path
@@ -30,6 +29,7 @@ from .exceptions import TrainingWarning
 from .losses import alignment_loss, cox_ph_loss, reconstruction_loss
 from .nn import sample_lead_mask
 from .sampling import StratifiedBatchSampler
+from .utils._files import atomic_write_text
 
 __all__ = [
     "ECGDataset",
@@ -178,10 +178,7 @@ class RNGCheckpoint(Callback):
         self.dirname = dirname
 
     def on_epoch_end(self, net, **kwargs):
-        path = Path(self.dirname) / "rng_state.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(net.get_rng_state()))
-        os.replace(tmp, path)
+        atomic_write_text(Path(self.dirname) / "rng_state.json", json.dumps(net.get_rng_state()))
 
 
 class ValidConcordance(Callback):

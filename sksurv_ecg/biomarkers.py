@@ -15,11 +15,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in
 from wfdb import processing
 
+from .nn._leads import LEAD_NAMES
 from .utils.validation import check_ecg_array
 
 __all__ = ["ECGBiomarkers"]
 
-_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+_LEADS = LEAD_NAMES
 _INDEPENDENT = [0, 1, 6, 7, 8, 9, 10, 11]  # I, II, V1-V6: the other four leads are linear in I and II
 _T_UPRIGHT = [0, 1, 9, 10, 11]  # I, II, V4-V6: leads where a normal T wave is upright
 _LEAD_I, _LEAD_AVF = 0, 5

@@ -24,9 +24,12 @@ from scipy.signal import resample_poly
 from sklearn.base import BaseEstimator, TransformerMixin
 from tqdm.auto import tqdm
 
+from .nn._leads import LEAD_NAMES
+from .utils._files import atomic_write_text
+
 __all__ = ["STANDARD_LEADS", "WFDBReader", "read_wfdb", "to_memmap"]
 
-STANDARD_LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+STANDARD_LEADS: tuple[str, ...] = LEAD_NAMES
 """The lead order of every array in sksurv-ecg: I, II, III, aVR, aVL, aVF, V1-V6."""
 
 # Physical units -> factor to millivolts. Keys are lower-case with the micro sign spelt "u".
@@ -435,12 +438,6 @@ def _memmap_sources(source, root, fs) -> tuple[list[str], list[Path]]:
     return [Path(p).with_suffix("").as_posix() if Path(p).suffix.lower() in _SUFFIXES else str(p) for p in names], paths
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _resume_point(path: Path, progress_file: Path, expected: dict, overwrite: bool) -> int:
     """Records already converted by an earlier, matching call (0 to start afresh)."""
     if overwrite or not progress_file.is_file():
@@ -590,11 +587,11 @@ def to_memmap(
         first = read(0)  # the first record fixes the length when length=None
         shape = (len(ids), len(leads), first.shape[-1])
         progress = {**expected, "shape": list(shape), "dtype": "float32", "n_done": 0, "complete": False}
-        _write_atomic(progress_file, json.dumps(progress, indent=1))
+        atomic_write_text(progress_file, json.dumps(progress, indent=1))
         X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
         manifest = io.StringIO()
         csv.writer(manifest, lineterminator="\n").writerows([["record"], *([i] for i in ids)])
-        _write_atomic(manifest_file, manifest.getvalue())
+        atomic_write_text(manifest_file, manifest.getvalue())
         X[0], start = first, 1
     show = len(ids) >= _VERBOSE_MIN_RECORDS if verbose is None else bool(verbose)
     _fill_memmap(X, start, read, records, progress, progress_file, checkpoint_every, show)
@@ -607,7 +604,7 @@ def _fill_memmap(X, start, read, records, progress, progress_file, checkpoint_ev
     def checkpoint(n_done, complete=False):
         X.flush()  # the data reach the file before the marker says they are there
         progress.update(n_done=n_done, complete=complete)
-        _write_atomic(progress_file, json.dumps(progress, indent=1))
+        atomic_write_text(progress_file, json.dumps(progress, indent=1))
 
     n_records, n_timesteps = X.shape[0], X.shape[-1]
     with tqdm(total=n_records, initial=start, desc="Caching WFDB", unit="record", disable=not show) as bar:

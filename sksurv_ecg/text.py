@@ -16,7 +16,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import uuid
 import warnings
 import zipfile
@@ -32,6 +31,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .exceptions import SksurvECGWarning
+from .utils._files import atomic_write
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
@@ -350,21 +350,6 @@ def _text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
-def _atomic_write(path: Path, write: Callable[[object], None]) -> None:
-    """Write through a temporary file in the same folder, fsync, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 class _DiskCache:
     """Embeddings of texts for one model id, in ``<root>/<hash of model id>/chunk-*.npz``."""
 
@@ -378,7 +363,7 @@ class _DiskCache:
         meta = self.dir / "meta.json"
         if not meta.exists():
             payload = json.dumps({"format": _CACHE_FORMAT, "model_id": self.model_id}, indent=1).encode()
-            _atomic_write(meta, lambda fh: fh.write(payload))
+            atomic_write(meta, lambda fh: fh.write(payload))
 
     def _chunks(self) -> list[Path]:
         return sorted(self.dir.glob("chunk-*.npz")) if self.dir.is_dir() else []
@@ -409,7 +394,7 @@ class _DiskCache:
         self._ensure_dir()
         key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
         path = self.dir / f"chunk-{uuid.uuid4().hex}.npz"
-        _atomic_write(path, lambda fh: np.savez(fh, keys=key_array, embeddings=embeddings.astype(np.float32)))
+        atomic_write(path, lambda fh: np.savez(fh, keys=key_array, embeddings=embeddings.astype(np.float32)))
 
     def compact(self) -> None:
         """Merge the chunk files into one once there are many (atomic write first, then delete)."""

@@ -33,8 +33,8 @@ def n_params(module):
 
 def pair(dtype=torch.float32, **kwargs):
     """A fused and a reference model holding the same weights."""
-    fused = DualAttentionAutoencoder(attention_impl="fused", **kwargs).to(dtype)
-    reference = DualAttentionAutoencoder(attention_impl="reference", **kwargs).to(dtype)
+    fused = DualAttentionAutoencoder(impl="fast", **kwargs).to(dtype)
+    reference = DualAttentionAutoencoder(impl="reference", **kwargs).to(dtype)
     reference.load_state_dict(fused.state_dict())
     return fused, reference
 
@@ -262,9 +262,9 @@ def test_ablation_semantics():
 
 
 # ---------------------------------------------------------------- attention maps and shapes
-@pytest.mark.parametrize("impl", ["fused", "reference"])
+@pytest.mark.parametrize("impl", ["fast", "reference"])
 def test_attention_maps_are_row_stochastic(impl):
-    encoder = DualAttentionEncoder(DualAttentionConfig(attention_impl=impl)).eval()
+    encoder = DualAttentionEncoder(DualAttentionConfig(impl=impl)).eval()
     with torch.no_grad():
         z, lead, time = encoder(torch.randn(3, 12, 608), return_attention=True)
     assert lead.shape == (3, 12, 12)
@@ -277,9 +277,9 @@ def test_attention_maps_are_row_stochastic(impl):
 
 
 @pytest.mark.parametrize(("n_leads", "n_timesteps"), [(1, 64), (3, 96), (12, 128)])
-@pytest.mark.parametrize("impl", ["fused", "reference"])
+@pytest.mark.parametrize("impl", ["fast", "reference"])
 def test_any_leads_and_length(n_leads, n_timesteps, impl):
-    model = DualAttentionAutoencoder(n_leads=n_leads, n_timesteps=n_timesteps, attention_impl=impl)
+    model = DualAttentionAutoencoder(n_leads=n_leads, n_timesteps=n_timesteps, impl=impl)
     x = torch.randn(4, n_leads, n_timesteps)
     z, x_hat = model(x)
     assert z.shape == (4, 512)
@@ -344,7 +344,7 @@ def test_config_is_json_serialisable_and_roundtrips():
         pytest.param({"n_heads": 5}, "'n_heads'=5 must divide", id="heads"),
         pytest.param({"dropout": 1.0}, "'dropout'", id="dropout"),
         pytest.param({"dropout_mode": "seed"}, "'dropout_mode'", id="dropout_mode"),
-        pytest.param({"attention_impl": "flash"}, "'attention_impl'", id="impl"),
+        pytest.param({"impl": "flash"}, "'impl'", id="impl"),
         pytest.param({"latent_dim": 7}, "'latent_dim'=7 must be even", id="latent"),
         pytest.param({"lead_mixing": 1}, "'lead_mixing'", id="bool"),
     ],
@@ -471,3 +471,10 @@ def test_decoder_output_is_instance_normalised():
     decoder = DualAttentionDecoder(DualAttentionConfig(n_timesteps=64))
     x_hat = decoder(torch.randn(3, 512))
     torch.testing.assert_close(x_hat.mean(-1), torch.zeros(3, 12), atol=1e-5, rtol=0)
+
+
+def test_attention_impl_is_a_deprecated_alias_of_impl():
+    with pytest.warns(FutureWarning, match="impl='fast'"):
+        model = DualAttentionAutoencoder(n_leads=2, n_timesteps=64, attention_impl="fused")
+    assert model.config.impl == "fast"
+    assert "attention_impl" not in dataclasses.asdict(model.config)

@@ -231,7 +231,7 @@ class DualAttention(nn.Module):
         C, L, T = config.n_features, config.n_leads, config.n_latent_timesteps
         D = C * T
         mode, p = config.dropout_mode, config.dropout
-        seq_first = config.attention_impl == "reference"
+        seq_first = config.impl == "reference"
         self.n_heads = config.n_heads
         if config.time_attention:
             self.time_blocks = PerLeadTemporalBlocks(L, C, config.mlp_ratio * C)
@@ -261,10 +261,10 @@ class DualAttention(nn.Module):
             nn.AdaptiveMaxPool1d(1),
             nn.Flatten(),
         )
-        self._register_load_state_dict_pre_hook(self._accept_seed_keys)
+        self.register_load_state_dict_pre_hook(self._accept_seed_keys)
 
     @staticmethod
-    def _accept_seed_keys(state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+    def _accept_seed_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
         """Load-time converter: stack the seed's per-lead ``time_mha.{i}``... keys in place."""
         seed_keys = [k for k in state_dict if k.startswith(prefix) and _SEED_TIME_PATTERN.match(k[len(prefix) :])]
         if not seed_keys:
@@ -364,7 +364,7 @@ class DualAttention(nn.Module):
             ``(N, L, T', T')``, None when not asked for or the branch is off.
         """
         N, C, L, T = f.shape
-        fused = self.config.attention_impl == "fused"
+        fused = self.config.impl == "fast"
         s: Tensor | None = None
         lead_w = time_w = None
         if self.config.time_attention:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import InitVar, dataclass
 from typing import Literal
 
 __all__ = ["DualAttentionConfig"]
 
+_RENAMED_IMPL = {"fused": "fast"}
+
 DropoutMode = Literal["batchwise", "standard"]
-AttentionImpl = Literal["fused", "reference"]
+Impl = Literal["fast", "reference"]
 
 
 def _check_int(name: str, value: object, low: int) -> None:
@@ -56,10 +59,14 @@ class DualAttentionConfig:
     lead_mixing : bool, default=True
         True reproduces the seed: the second input convolution mixes all leads. False uses a
         lead-preserving grouped convolution, so latent lead ``l`` only sees input lead ``l``.
-    attention_impl : {"fused", "reference"}, default="fused"
-        ``"fused"`` runs the per-lead temporal blocks as one batched computation (fast path);
-        ``"reference"`` loops over the leads with the seed's per-lead multi-head attention.
-        Both read the same parameters.
+    impl : {"fast", "reference"}, default="fast"
+        How the network is computed; both read the same parameters and compute the same function.
+        ``"fast"`` runs the per-lead temporal blocks as one batched computation and the residual
+        convolution blocks on CPU-tuned kernels (:mod:`sksurv_ecg.nn._fast`); ``"reference"`` uses
+        standard ATen/cuDNN modules and loops over the leads with the seed's per-lead multi-head
+        attention. The estimators choose by device at ``fit`` unless ``module__impl`` is given.
+    attention_impl : {"fused", "reference"} or None, default=None
+        Deprecated name of ``impl`` (``"fused"`` is ``"fast"``); emits a ``FutureWarning``.
 
     Attributes
     ----------
@@ -75,8 +82,8 @@ class DualAttentionConfig:
     >>> config = DualAttentionConfig()
     >>> config.n_latent_timesteps, config.n_features
     (19, 16)
-    >>> asdict(config)["attention_impl"]
-    'fused'
+    >>> asdict(config)["impl"]
+    'fast'
     """
 
     n_leads: int = 12
@@ -91,9 +98,18 @@ class DualAttentionConfig:
     lead_attention: bool = True
     time_attention: bool = True
     lead_mixing: bool = True
-    attention_impl: AttentionImpl = "fused"
+    impl: Impl = "fast"
+    attention_impl: InitVar[str | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, attention_impl: str | None) -> None:
+        if attention_impl is not None:
+            warnings.warn(
+                f"'attention_impl' is deprecated and will be removed in sksurv-ecg 0.3; it chooses the "
+                f"convolution blocks too. Use impl={_RENAMED_IMPL.get(attention_impl, attention_impl)!r}.",
+                FutureWarning,
+                stacklevel=3,
+            )
+            object.__setattr__(self, "impl", _RENAMED_IMPL.get(attention_impl, attention_impl))
         _check_int("n_leads", self.n_leads, 1)
         _check_int("downsample", self.downsample, 1)
         _check_int("base_features", self.base_features, 1)
@@ -119,8 +135,8 @@ class DualAttentionConfig:
             raise ValueError(f"'dropout'={self.dropout!r} must be a float in [0, 1).")
         if self.dropout_mode not in ("batchwise", "standard"):
             raise ValueError(f"'dropout_mode'={self.dropout_mode!r} must be 'batchwise' or 'standard'.")
-        if self.attention_impl not in ("fused", "reference"):
-            raise ValueError(f"'attention_impl'={self.attention_impl!r} must be 'fused' or 'reference'.")
+        if self.impl not in ("fast", "reference"):
+            raise ValueError(f"'impl'={self.impl!r} must be 'fast' or 'reference'.")
         for name in ("lead_attention", "time_attention", "lead_mixing"):
             _check_bool(name, getattr(self, name))
 

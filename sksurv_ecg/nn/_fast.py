@@ -1,4 +1,4 @@
-"""Fast computation of the residual stacks (``attention_impl="fused"``): same parameters, same maths.
+"""Fast computation of the residual stacks (``impl="fast"``): same parameters, same maths.
 
 The residual blocks of :class:`~sksurv_ecg.nn.ResBlock2D` only convolve along time, so the fast path
 keeps their activations in a ``(N, L, T, C)`` contiguous layout (NHWC: what oneDNN's small-channel

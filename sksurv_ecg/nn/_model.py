@@ -97,7 +97,7 @@ class DualAttentionEncoder(nn.Module):
         Tensor
             Feature maps ``(N, C, L, T')``.
         """
-        if self.config.attention_impl != "fused":
+        if self.config.impl != "fast":
             return self.encoder(self._input_features(x))
         # (N, L, T, C) from the first residual block to the last (see _fast.py), in cache-sized
         # chunks in CPU inference; returned as the (N, C, L, T') channels-last view, which is the
@@ -112,7 +112,7 @@ class DualAttentionEncoder(nn.Module):
         """The input convolutions, viewed as ``(N, base_features, L, T)`` maps."""
         N, L, T = x.shape
         base = self.config.base_features
-        h = input_convs(self.input_conv, x, L) if self.config.attention_impl == "fused" else self.input_conv(x)
+        h = input_convs(self.input_conv, x, L) if self.config.impl == "fast" else self.input_conv(x)
         if self.config.lead_mixing:
             return h.view(N, base, L, T)  # the seed's plain view: channel c -> (c // L, c % L)
         return h.view(N, L, base, T).transpose(1, 2)  # grouped conv: channel c -> (c % base, c // base)
@@ -210,7 +210,7 @@ class DualAttentionDecoder(nn.Module):
         """
         c = self.config
         h = self.linear(z).view(z.shape[0], c.base_features, c.n_leads, c.n_latent_timesteps)
-        if c.attention_impl == "fused":
+        if c.impl == "fast":
             out = nlt_blocks(self.decoder, h.permute(0, 2, 3, 1).contiguous()).squeeze(-1)  # (N, L, T)
             return self.final_conv(out)
         return self.final_conv(self.decoder(h).squeeze(1))
@@ -223,12 +223,12 @@ class DualAttentionAutoencoder(nn.Module):
     seed (``encoder.input_conv.0.weight``, ``encoder.attention.lead_mha.in_proj_weight``, ...), except
     that the 12 temporal blocks are stacked under ``encoder.attention.time_blocks.*``; a seed
     checkpoint loads directly (the keys are converted at load time, see
-    :func:`convert_seed_state_dict`). Both ``attention_impl`` values share one layout.
+    :func:`convert_seed_state_dict`). Both ``impl`` values share one layout.
 
     Parameters
     ----------
     n_leads, n_timesteps, downsample, base_features, latent_dim, n_heads, mlp_ratio, dropout, \
-dropout_mode, lead_attention, time_attention, lead_mixing, attention_impl
+dropout_mode, lead_attention, time_attention, lead_mixing, impl
         See :class:`DualAttentionConfig`.
 
     Attributes
@@ -266,7 +266,8 @@ dropout_mode, lead_attention, time_attention, lead_mixing, attention_impl
         lead_attention: bool = True,
         time_attention: bool = True,
         lead_mixing: bool = True,
-        attention_impl: Literal["fused", "reference"] = "fused",
+        impl: Literal["fast", "reference"] = "fast",
+        attention_impl: str | None = None,
     ) -> None:
         super().__init__()
         self.config = DualAttentionConfig(
@@ -282,6 +283,7 @@ dropout_mode, lead_attention, time_attention, lead_mixing, attention_impl
             lead_attention=lead_attention,
             time_attention=time_attention,
             lead_mixing=lead_mixing,
+            impl=impl,
             attention_impl=attention_impl,
         )
         self.encoder = DualAttentionEncoder(self.config)
