@@ -171,3 +171,42 @@ def test_fetch_ptbxl_plus_median_beats(tmp_path):
         before = len(server.requests)
         fetch_ptbxl_plus(tmp_path / "home", median_beats="12sl", base_url=server.url, verbose=False)
         assert server.requests[before:] == []
+
+
+# PTB-XL+ median beats through load_ptbxl(median_beats=...)
+
+
+def test_load_ptbxl_median_beats_12sl(tmp_path):
+    import wfdb
+    from ptbxl_plus_fixtures import beat, write_ptbxl_plus
+
+    from sksurv_ecg.exceptions import SksurvECGWarning
+
+    plus = write_ptbxl_plus(tmp_path, twelve_sl=[1, 2])
+    with pytest.raises(Exception, match="record line"):  # the release's header, as wfdb alone meets it
+        wfdb.rdrecord(str(plus / "median_beats/12sl/00000/00001_medians"))
+    with pytest.warns(SksurvECGWarning, match=r"1 of 3 records have no PTB-XL\+ 12sl median beat \(e.g. ecg_id \[3\]"):
+        X, frame = load_ptbxl(shared_ptbxl(), ecg_ids=[1, 3, 2], median_beats="12sl", plus_root=plus)
+    assert X.shape == (3, 12, 608)
+    assert frame["median_beat"].tolist() == [True, False, True]
+    assert np.isnan(X[1]).all()
+    for row, ecg_id in ((0, 1), (2, 2)):
+        np.testing.assert_allclose(X[row, :, 4:604], beat(ecg_id), atol=1e-3)
+        assert (X[row, :, :4] == 0).all()
+        assert (X[row, :, 604:] == 0).all()
+
+
+def test_load_ptbxl_median_beats_unig_reordered_and_rescaled(tmp_path):
+    from ptbxl_plus_fixtures import UNIG_ORDER, beat, write_ptbxl_plus
+
+    from sksurv_ecg.exceptions import SksurvECGWarning
+
+    assert UNIG_ORDER[0] != "I"  # the fixture stores its leads in another order than PTB-XL's
+    plus = write_ptbxl_plus(tmp_path, unig=[2])
+    with pytest.warns(SksurvECGWarning, match="1 of 1 Uni-G median beats .* divided by 1000"):
+        X, frame = load_ptbxl(shared_ptbxl(), ecg_ids=[2], median_beats="unig", plus_root=plus)
+    np.testing.assert_allclose(X[0, :, 4:604], beat(2), atol=1e-3)
+    with pytest.raises(ValueError, match="median_beats='mean'"):
+        load_ptbxl(shared_ptbxl(), ecg_ids=[2], median_beats="mean", plus_root=plus)
+    with pytest.raises(FileNotFoundError, match="pass plus_root="):
+        load_ptbxl(shared_ptbxl(), ecg_ids=[2], median_beats="12sl", plus_root=plus)

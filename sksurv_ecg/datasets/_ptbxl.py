@@ -108,7 +108,7 @@ def _check_sampling_rate(sampling_rate) -> int:
     return int(sampling_rate)
 
 
-def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=None):
+def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=None, median_beats=None, plus_root=None):
     """Load PTB-XL signals and metadata from a local copy of the PhysioNet release.
 
     ``root`` is the folder of the download (it holds ``ptbxl_database.csv``,
@@ -129,11 +129,22 @@ def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=Non
         Keep only these records, in this order. ``None`` keeps all.
     verbose : bool or None, default=None
         Progress bar while reading; ``None`` shows it for 50 records or more.
+    median_beats : {None, "12sl", "unig"}, default=None
+        ``None`` reads the 10-s records. ``"12sl"`` (GE 12SL, the paper's input) or ``"unig"``
+        (University of Glasgow) reads PTB-XL+'s 1.2-s median beats instead (500 Hz, 600 samples,
+        centre zero-padded to 608 as in the seed), leads matched by name. Not every record has
+        one: such rows of ``X`` are NaN (so that no estimator accepts them unnoticed), the frame's
+        ``median_beat`` column is False and a :class:`~sksurv_ecg.exceptions.SksurvECGWarning`
+        gives the count; select ``frame["median_beat"]`` to keep the others.
+    plus_root : str, path-like or None, default=None
+        The PTB-XL+ folder (holding ``median_beats/``), e.g. from :func:`fetch_ptbxl_plus`;
+        ``None`` looks in ``root``.
 
     Returns
     -------
     X : ndarray of shape (n_records, 12, n_timesteps), dtype float32
-        Signals in mV, leads I, II, III, aVR, aVL, aVF, V1-V6.
+        Signals in mV, leads I, II, III, aVR, aVL, aVF, V1-V6 (``n_timesteps`` 608 with
+        ``median_beats``).
     frame : pandas.DataFrame of shape (n_records, n_columns)
         Indexed by ``ecg_id``: every column of ``ptbxl_database.csv`` (``age``, ``sex`` with
         0 = male and 1 = female, ``report``, ``strat_fold``, ``filename_lr``, ``filename_hr``, ...)
@@ -175,6 +186,14 @@ def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=Non
         )
     statements = _read_statements(root / _STATEMENTS)
     frame = _select(_read_database(database, statements), folds, ecg_ids)
+    if median_beats is not None:
+        from ._median_beats import read_median_beats
+
+        X, available = read_median_beats(
+            root if plus_root is None else Path(plus_root), frame.index.tolist(), median_beats, verbose=verbose
+        )
+        frame = frame.assign(median_beat=available)
+        return X, frame
     filenames = frame[_FILENAME_COLUMN[sampling_rate]]
     _check_files(root, filenames, sampling_rate)
     X = read_wfdb(filenames.tolist(), root=root, fs=sampling_rate, verbose=verbose)
