@@ -447,3 +447,12 @@ def test_model_name_not_in_local_cache_fails_fast_offline(no_network, monkeypatc
         ReportEmbedder(model=name, cache_dir=False).fit()
     assert time.perf_counter() - start < 10
     assert no_network == []
+
+
+def test_public_objects_keep_their_public_path():
+    # Pickles name sksurv_ecg.text.ReportEmbedder, so the private modules of the package may move.
+    for obj in (ReportEmbedder, scp_statement, scp_statements):
+        assert obj.__module__ == "sksurv_ecg.text"
+    data = pickle.dumps(ReportEmbedder(cache_dir=False))
+    assert b"sksurv_ecg.text" in data
+    assert b"_embedder" not in data

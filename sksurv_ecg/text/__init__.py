@@ -25,3 +25,10 @@ __all__ = [
     "scp_statement",
     "scp_statements",
 ]
+
+# Give the public objects their public path, as before the split into private modules: pickles then
+# name ``sksurv_ecg.text.ReportEmbedder`` (so the private modules may move), and the API reference
+# documents one object, not an alias of ``sksurv_ecg.text._embedder.ReportEmbedder`` per page.
+for _public in (ReportEmbedder, scp_statement, scp_statements):
+    _public.__module__ = __name__
+del _public

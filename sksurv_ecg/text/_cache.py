@@ -32,12 +32,35 @@ _KEY_BYTES = 32  # SHA-256
 
 
 def text_key(text: str) -> bytes:
-    """The cache key of one text: its SHA-256."""
+    """The cache key of one text: its SHA-256.
+
+    Parameters
+    ----------
+    text : str
+        The text.
+
+    Returns
+    -------
+    key : bytes
+        The 32-byte digest of its UTF-8 encoding.
+    """
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
 def resolve_cache_dir(cache_dir) -> Path | None:
-    """The folder of ``ReportEmbedder(cache_dir=...)``: ``None`` reads ``$SKSURV_ECG_CACHE/text``, ``False`` is off."""
+    """Return the folder of ``ReportEmbedder(cache_dir=...)``, or ``None`` for no disk cache.
+
+    Parameters
+    ----------
+    cache_dir : str, path-like, None or False
+        A folder; ``None`` reads ``$SKSURV_ECG_CACHE/text`` (no cache when the variable is unset);
+        ``False`` turns the cache off.
+
+    Returns
+    -------
+    folder : pathlib.Path or None
+        The cache folder.
+    """
     if cache_dir is False:
         return None
     if cache_dir is None:
@@ -47,7 +70,15 @@ def resolve_cache_dir(cache_dir) -> Path | None:
 
 
 class EmbeddingCache:
-    """Embeddings of texts for one model id, in ``<root>/<hash of model id>/chunk-*.npz`` (no pickle)."""
+    """Embeddings of texts for one model id, in ``<root>/<hash of model id>/chunk-*.npz`` (no pickle).
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The cache folder (see :func:`resolve_cache_dir`).
+    model_id : str
+        The encoder's model id; each id gets a sub-folder of its own.
+    """
 
     def __init__(self, root: Path, model_id: str):
         digest = hashlib.sha256(json.dumps([_CACHE_FORMAT, model_id]).encode()).hexdigest()[:24]
@@ -86,7 +117,15 @@ class EmbeddingCache:
         return found, read
 
     def write(self, keys: Sequence[bytes], embeddings: np.ndarray) -> None:
-        """Add one chunk file: a new name, written to a temporary file and renamed, so it is whole or absent."""
+        """Add one chunk file: a new name, written to a temporary file and renamed, so it is whole or absent.
+
+        Parameters
+        ----------
+        keys : sequence of bytes
+            The :func:`text_key` of each text.
+        embeddings : ndarray of shape (len(keys), d)
+            Their embeddings, stored as float32.
+        """
         self._ensure_dir()
         key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), _KEY_BYTES)
         path = self.dir / f"chunk-{uuid.uuid4().hex}.npz"

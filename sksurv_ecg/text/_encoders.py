@@ -138,7 +138,22 @@ def _default_model_id() -> str:
 
 
 def make_encoder(model, pooling: str, device: str) -> Encoder:
-    """Return the encoder of ``ReportEmbedder(model=...)``: a callable as is, else a sentence-transformers model."""
+    """Return the encoder of ``ReportEmbedder(model=...)``: a callable as is, else a sentence-transformers model.
+
+    Parameters
+    ----------
+    model : str, path-like, callable or None
+        See :class:`ReportEmbedder`; ``None`` is the packaged default model.
+    pooling : {"mean", "mean_with_padding"}
+        Pooling of a sentence-transformers model's token states.
+    device : str
+        Resolved torch device.
+
+    Returns
+    -------
+    encoder : Encoder
+        Maps a list of texts to float32 embeddings; the model itself loads on the first call.
+    """
     if callable(model) and not isinstance(model, str | os.PathLike):
         return _CallableEncoder(model)
     if model is None:

@@ -116,7 +116,23 @@ def scp_statement(code, statements=None):
 def record_weights(record: Mapping, index: int, known: Mapping, unknown: str, dropped: set) -> dict[str, float]:
     """Return the seed's weights ``lik_k / sum(lik)`` of one record's known codes; uniform if all are 0.
 
-    Codes missing from ``known`` raise (``unknown="error"``) or are added to ``dropped``.
+    Parameters
+    ----------
+    record : mapping of str to float
+        One record's SCP codes and likelihoods (checked by ``check_reports``).
+    index : int
+        The record's position in ``X``, for the messages.
+    known : mapping
+        The statements table; its keys are the known codes.
+    unknown : {"error", "ignore"}
+        A code missing from ``known`` raises a ``ValueError``, or is added to ``dropped``.
+    dropped : set
+        Collects the unknown codes dropped, so that the caller warns once.
+
+    Returns
+    -------
+    weights : dict of str to float
+        Weights of the codes of non-zero likelihood, summing to 1.
     """
     codes = {}
     for code, lik in record.items():
