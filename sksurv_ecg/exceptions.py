@@ -5,7 +5,14 @@ way scikit-survival's ``NoComparablePairException`` does; warnings subclass ``Us
 they can be filtered as a family.
 """
 
-__all__ = ["DeviceWarning", "InsufficientEventsError", "SksurvECGWarning", "TrainingWarning"]
+__all__ = [
+    "CacheWarning",
+    "DeviceWarning",
+    "InsufficientEventsError",
+    "SksurvECGWarning",
+    "TrainingWarning",
+    "UnknownCodeWarning",
+]
 
 
 class InsufficientEventsError(ValueError):
@@ -51,5 +58,27 @@ class TrainingWarning(SksurvECGWarning):
     --------
     >>> from sksurv_ecg.exceptions import TrainingWarning, SksurvECGWarning
     >>> issubclass(TrainingWarning, SksurvECGWarning)
+    True
+    """
+
+
+class UnknownCodeWarning(SksurvECGWarning):
+    """Issued when ``unknown="ignore"`` drops SCP codes missing from the statements table.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import SksurvECGWarning, UnknownCodeWarning
+    >>> issubclass(UnknownCodeWarning, SksurvECGWarning)
+    True
+    """
+
+
+class CacheWarning(SksurvECGWarning):
+    """Issued when a file of the on-disk embedding cache cannot be read and is skipped.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import CacheWarning, SksurvECGWarning
+    >>> issubclass(CacheWarning, SksurvECGWarning)
     True
     """

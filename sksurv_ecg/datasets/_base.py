@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
 __all__ = ["get_data_home", "get_download_home"]
@@ -45,7 +46,8 @@ def get_data_home() -> Path:
                 f"point {_ENV_VAR} at the repository's data/ folder or unset it."
             )
         return home
-    package = Path(__file__).resolve().parents[1]
+    # The wheel's copy is package data of sksurv_ecg; a source checkout keeps it in data/ beside the package.
+    package = Path(str(files("sksurv_ecg")))
     candidates = [package / "_bundled_data", package.parent / "data"]
     for home in candidates:
         if (home / _MARKER).is_file():
