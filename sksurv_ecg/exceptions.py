@@ -5,7 +5,14 @@ way scikit-survival's ``NoComparablePairException`` does; warnings subclass ``Us
 they can be filtered as a family.
 """
 
-__all__ = ["DeviceWarning", "InsufficientEventsError", "SksurvECGWarning", "TrainingWarning"]
+__all__ = [
+    "DeviceWarning",
+    "ECGFileError",
+    "ECGReadWarning",
+    "InsufficientEventsError",
+    "SksurvECGWarning",
+    "TrainingWarning",
+]
 
 
 class InsufficientEventsError(ValueError):
@@ -51,5 +58,29 @@ class TrainingWarning(SksurvECGWarning):
     --------
     >>> from sksurv_ecg.exceptions import TrainingWarning, SksurvECGWarning
     >>> issubclass(TrainingWarning, SksurvECGWarning)
+    True
+    """
+
+
+class ECGFileError(ValueError):
+    """Raised when an ECG file cannot be read: truncated, not an ECG, leads missing, unsupported.
+
+    The message names the file, what is wrong with it and what to do.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import ECGFileError
+    >>> issubclass(ECGFileError, ValueError)
+    True
+    """
+
+
+class ECGReadWarning(SksurvECGWarning):
+    """Issued once per call when ``errors="warn"`` skipped unreadable ECG files.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import ECGReadWarning, SksurvECGWarning
+    >>> issubclass(ECGReadWarning, SksurvECGWarning)
     True
     """

@@ -8,10 +8,6 @@ one common length.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
 import os
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
@@ -24,10 +20,10 @@ from scipy.signal import resample_poly
 from sklearn.base import BaseEstimator, TransformerMixin
 from tqdm.auto import tqdm
 
-from .nn._leads import LEAD_NAMES
-from .utils._files import atomic_write_text
+from ..nn._leads import LEAD_NAMES
+from ._common import Recording, fail, standard_lead_name
 
-__all__ = ["STANDARD_LEADS", "WFDBReader", "read_wfdb", "to_memmap"]
+__all__ = ["STANDARD_LEADS", "WFDBReader", "read_wfdb", "read_wfdb_recording"]
 
 STANDARD_LEADS: tuple[str, ...] = LEAD_NAMES
 """The lead order of every array in sksurv-ecg: I, II, III, aVR, aVL, aVF, V1-V6."""
@@ -254,13 +250,20 @@ def read_wfdb(
 
     Examples
     --------
-    >>> from sksurv_ecg.datasets._base import get_data_home
-    >>> from sksurv_ecg.io import read_wfdb
-    >>> root = get_data_home() / "ptbxl"
-    >>> X = read_wfdb(["records500/00000/00001_hr", "records500/00000/00002_hr.hea"], root=root)
+    A record written on the spot (use your own, e.g. PTB-XL's ``records500/00000/00001_hr``):
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import wfdb
+    >>> from sksurv_ecg.io import STANDARD_LEADS, read_wfdb
+    >>> root = tempfile.mkdtemp()
+    >>> signal = np.random.default_rng(0).normal(scale=0.2, size=(1000, 12))
+    >>> wfdb.wrsamp("rec_lr", fs=100, units=["mV"] * 12, sig_name=list(STANDARD_LEADS), p_signal=signal,
+    ...             fmt=["16"] * 12, write_dir=root)
+    >>> X = read_wfdb(["rec_lr", "rec_lr.hea"], root=root, fs=100)
     >>> X.shape, X.dtype
-    ((2, 12, 5000), dtype('float32'))
-    >>> read_wfdb(root / "records100/00000/00001_lr", fs=500, resample=True).shape
+    ((2, 12, 1000), dtype('float32'))
+    >>> read_wfdb(f"{root}/rec_lr", fs=500, resample=True).shape
     (1, 12, 5000)
     """
     _check_params(fs, leads, units, length)
@@ -314,10 +317,15 @@ class WFDBReader(TransformerMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from sksurv_ecg.datasets._base import get_data_home
-    >>> from sksurv_ecg.io import WFDBReader
-    >>> reader = WFDBReader(root=get_data_home() / "ptbxl")
-    >>> reader.fit_transform(["records500/06000/06000_hr"]).shape
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import wfdb
+    >>> from sksurv_ecg.io import STANDARD_LEADS, WFDBReader
+    >>> root = tempfile.mkdtemp()
+    >>> signal = np.random.default_rng(0).normal(scale=0.2, size=(5000, 12))
+    >>> wfdb.wrsamp("rec_hr", fs=500, units=["mV"] * 12, sig_name=list(STANDARD_LEADS), p_signal=signal,
+    ...             fmt=["16"] * 12, write_dir=root)
+    >>> WFDBReader(root=root).fit_transform(["rec_hr"]).shape
     (1, 12, 5000)
     """
 
@@ -403,221 +411,24 @@ class WFDBReader(TransformerMixin, BaseEstimator):
         return tags
 
 
-# --- out-of-core cache ------------------------------------------------------------------------
-_MEMMAP_FORMAT = "sksurv-ecg.memmap.v1"
-_PTBXL_DATABASE = "ptbxl_database.csv"
-
-
-def _memmap_sidecars(path: Path) -> tuple[Path, Path]:
-    """The manifest (record ids, CSV) and the progress marker (JSON) that sit next to ``path``."""
-    stem = path.with_suffix("") if path.suffix == ".npy" else path
-    return stem.with_name(stem.name + ".records.csv"), stem.with_name(stem.name + ".progress.json")
-
-
-def _memmap_sources(source, root, fs) -> tuple[list[str], list[Path]]:
-    """Record ids and record paths of a PTB-XL download, a WFDB folder or a list of records."""
-    if isinstance(source, str | os.PathLike):
-        folder = Path(root) / source if root is not None else Path(source)
-        if folder.is_dir():
-            database = folder / _PTBXL_DATABASE
-            if database.is_file():  # a PTB-XL download: records in ecg_id order, ids are ecg_ids
-                import pandas as pd
-
-                frame = pd.read_csv(database, index_col="ecg_id", usecols=["ecg_id", "filename_lr", "filename_hr"])
-                column = "filename_lr" if fs <= 100 else "filename_hr"
-                return [str(i) for i in frame.index], [folder / f for f in frame[column]]
-            paths = sorted(h.with_suffix("") for h in folder.rglob("*.hea"))
-            if not paths:
-                raise FileNotFoundError(
-                    f"source folder {str(folder)!r} holds no WFDB header (*.hea); pass the folder of the "
-                    "download or a list of record paths."
-                )
-            return [p.relative_to(folder).as_posix() for p in paths], paths
-    paths = _as_path_list(source, root)
-    names = [source] if isinstance(source, str | os.PathLike) else list(source)
-    return [Path(p).with_suffix("").as_posix() if Path(p).suffix.lower() in _SUFFIXES else str(p) for p in names], paths
-
-
-def _resume_point(path: Path, progress_file: Path, expected: dict, overwrite: bool) -> int:
-    """Records already converted by an earlier, matching call (0 to start afresh)."""
-    if overwrite or not progress_file.is_file():
-        if path.exists() and not overwrite:
-            raise FileExistsError(
-                f"{str(path)!r} exists but has no progress marker {progress_file.name!r}, so it was not written "
-                "by to_memmap; pass overwrite=True to replace it, or another path."
-            )
-        return 0
-    progress = json.loads(progress_file.read_text())
-    found = {k: progress.get(k) for k in expected}
-    if found != expected:
-        changed = sorted(k for k in expected if found[k] != expected[k])
-        raise ValueError(
-            f"{str(path)!r} was started with other settings (differing: {changed}); rerun with the same "
-            "records and settings to resume, or pass overwrite=True to start again."
-        )
-    if not path.is_file():
-        return 0
-    return int(progress["n_done"])
-
-
-def to_memmap(
-    source,
-    path,
-    *,
-    fs: float = 500,
-    length: int | None = None,
-    leads: Sequence[str] = STANDARD_LEADS,
-    resample: bool = False,
-    units: str = "mV",
-    pad: bool = False,
-    root: str | os.PathLike | None = None,
-    checkpoint_every: int = 256,
-    overwrite: bool = False,
-    verbose: bool | None = None,
-) -> np.memmap:
-    """Convert WFDB records into a memory-mapped float32 ``.npy`` for cohorts larger than memory.
-
-    Records are read one at a time (as :func:`read_wfdb` reads them: leads by name, units, rate,
-    length) and written into a ``(n_records, n_leads, n_timesteps)`` array created with
-    :func:`numpy.lib.format.open_memmap`, so memory stays at one record whatever the cohort size.
-    The result is an ordinary ``.npy``: ``numpy.load(path, mmap_mode="r")`` opens it, and every
-    estimator of sksurv-ecg streams its batches from it without loading it.
-
-    Two files sit next to ``path``: ``<name>.records.csv``, the manifest (column ``record``: the
-    record id of each row, in order; ``ecg_id`` for PTB-XL), and ``<name>.progress.json``, the
-    progress marker. Every ``checkpoint_every`` records the array is flushed to disk and then the
-    marker is replaced atomically, so an interrupted conversion (Ctrl-C, a killed job) is resumed
-    by calling ``to_memmap`` again with the same arguments: it continues after the last flushed
-    record, redoes at most ``checkpoint_every`` records and loses none. A finished conversion is
-    not redone; the call just opens it.
-
-    Parameters
-    ----------
-    source : str, os.PathLike or iterable of them
-        A folder (every ``*.hea`` below it, sorted by path; a PTB-XL download, recognised by its
-        ``ptbxl_database.csv``, gives its records in ``ecg_id`` order: ``filename_lr`` when
-        ``fs <= 100``, else ``filename_hr``), or record paths as for :func:`read_wfdb`.
-    path : str or os.PathLike
-        The ``.npy`` file to write.
-    fs : float, default=500
-        Sampling frequency in Hz; records at another rate need ``resample=True``.
-    length : int or None, default=None
-        Samples per record; ``None`` takes the first record's length and requires all to match.
-    leads : sequence of str, default=STANDARD_LEADS
-        Lead names to store, in this order.
-    resample : bool, default=False
-        Whether records at another rate are resampled to ``fs``.
-    units : {"mV", "uV"}, default="mV"
-        Units of the stored signals.
-    pad : bool, default=False
-        With ``length``, zero-pad shorter records instead of raising.
-    root : str, os.PathLike or None, default=None
-        Folder that relative ``source`` paths are joined to.
-    checkpoint_every : int, default=256
-        Records between two flushes of the array and the progress marker.
-    overwrite : bool, default=False
-        Start again even if ``path`` exists (finished, partial or foreign).
-    verbose : bool or None, default=None
-        Show a progress bar; ``None`` shows one for 50 records or more.
-
-    Returns
-    -------
-    X : numpy.memmap of shape (n_records, n_leads, n_timesteps), dtype float32
-        The finished array, opened read-only.
-
-    Raises
-    ------
-    FileExistsError
-        When ``path`` exists but was not written by ``to_memmap`` and ``overwrite=False``.
-    ValueError
-        When a partial conversion at ``path`` used other records or settings, or a record is
-        invalid (as in :func:`read_wfdb`; fix it and call again to resume).
-
-    See Also
-    --------
-    read_wfdb : Read records into memory.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> import pandas as pd
-    >>> from sksurv_ecg.datasets._base import get_data_home
-    >>> from sksurv_ecg.io import to_memmap
-    >>> out = Path(tempfile.mkdtemp()) / "ptbxl.npy"
-    >>> X = to_memmap(get_data_home() / "ptbxl", out)
-    >>> X.shape, X.dtype
-    ((14, 12, 5000), dtype('float32'))
-    >>> pd.read_csv(out.with_name("ptbxl.records.csv"))["record"].head(2).tolist()
-    [1, 2]
-    """
-    _check_params(fs, leads, units, length)
-    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every={checkpoint_every!r} must be a positive int number of records.")
-    path = Path(path)
-    manifest_file, progress_file = _memmap_sidecars(path)
-    ids, records = _memmap_sources(source, root, fs)
-    out_factor = _OUTPUT_UNITS[_unit_key(units)]
-
-    def read(i):
-        signal = _read_one(records[i], fs=fs, leads=leads, resample=resample, out_factor=out_factor)
-        return _fit_length(records[i], signal, length, pad) if length is not None else signal
-
-    expected = {
-        "format": _MEMMAP_FORMAT,
-        "n_records": len(ids),
-        "records_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
-        "settings": {
-            "fs": float(fs),
-            "length": length,
-            "leads": list(leads),
-            "resample": bool(resample),
-            "units": str(units),
-            "pad": bool(pad),
-        },
-    }
-    start = _resume_point(path, progress_file, expected, overwrite)
-    progress = json.loads(progress_file.read_text()) if start else None
-    if progress is not None and progress.get("complete"):
-        return np.load(path, mmap_mode="r")
-    X = np.lib.format.open_memmap(path, mode="r+") if start else None
-    if X is not None and (list(X.shape) != progress["shape"] or X.dtype != np.float32):
-        X, start = None, 0  # the .npy does not belong to the marker: start again
-    if X is None:
-        first = read(0)  # the first record fixes the length when length=None
-        shape = (len(ids), len(leads), first.shape[-1])
-        progress = {**expected, "shape": list(shape), "dtype": "float32", "n_done": 0, "complete": False}
-        atomic_write_text(progress_file, json.dumps(progress, indent=1))
-        X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
-        manifest = io.StringIO()
-        csv.writer(manifest, lineterminator="\n").writerows([["record"], *([i] for i in ids)])
-        atomic_write_text(manifest_file, manifest.getvalue())
-        X[0], start = first, 1
-    show = len(ids) >= _VERBOSE_MIN_RECORDS if verbose is None else bool(verbose)
-    _fill_memmap(X, start, read, records, progress, progress_file, checkpoint_every, show)
-    return np.load(path, mmap_mode="r")
-
-
-def _fill_memmap(X, start, read, records, progress, progress_file, checkpoint_every, show):
-    """Write records ``start..`` into ``X``; flush, then mark progress, every ``checkpoint_every``."""
-
-    def checkpoint(n_done, complete=False):
-        X.flush()  # the data reach the file before the marker says they are there
-        progress.update(n_done=n_done, complete=complete)
-        atomic_write_text(progress_file, json.dumps(progress, indent=1))
-
-    n_records, n_timesteps = X.shape[0], X.shape[-1]
-    with tqdm(total=n_records, initial=start, desc="Caching WFDB", unit="record", disable=not show) as bar:
-        for i in range(start, n_records):
-            signal = read(i)
-            if signal.shape[-1] != n_timesteps:
-                raise ValueError(
-                    f"WFDB record {str(records[i])!r} has {signal.shape[-1]} samples, but the cache holds "
-                    f"{n_timesteps} per record; pass length= (with pad=True for shorter records) and "
-                    "overwrite=True."
-                )
-            X[i] = signal
-            bar.update()
-            if (i + 1) % checkpoint_every == 0:
-                checkpoint(i + 1)
-    checkpoint(n_records, complete=True)
+def read_wfdb_recording(path) -> Recording:
+    """Read every lead of one WFDB record at its own rate, in mV, for :func:`sksurv_ecg.io.read_ecg`."""
+    record = Path(path)
+    if record.suffix.lower() in _SUFFIXES:
+        record = record.with_suffix("")
+    header = _read_header(record)
+    if header.fs is None or not header.fs > 0:
+        raise fail(path, f"the WFDB header gives no valid sampling frequency ({header.fs!r})", "repair the header")
+    idx = list(range(header.n_sig))
+    factors = _unit_factors(record, header, idx, 1.0)
+    try:
+        signal = wfdb.rdrecord(str(record), physical=True).p_signal
+    except Exception as err:
+        raise fail(
+            path, f"the WFDB data cannot be read ({type(err).__name__}: {err})", "re-download the record"
+        ) from err
+    signal = np.asarray(signal, dtype=np.float64).T * factors
+    if np.isnan(signal).any():
+        raise fail(path, "the WFDB record contains NaN samples (invalid ADC values)", "repair or drop the record")
+    leads = [standard_lead_name(name) for name in header.sig_name]
+    return Recording(signal, leads, float(header.fs), "wfdb", {"device": None, "interpretation": ""})
