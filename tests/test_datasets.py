@@ -65,7 +65,7 @@ def test_data_home_env_var_wrong(monkeypatch, tmp_path):
         get_data_home()
 
 
-# --- the 14 PTB-XL records beside the repository (fixture ptbxl_dir) -------------------------------------------------------------------------------------------
+# --- the 14 PTB-XL records beside the repository (fixture ptbxl_dir) -------------------------------------------
 
 
 def test_sample_signals(sample, ptbxl_dir):
