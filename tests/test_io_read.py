@@ -37,8 +37,10 @@ MUSE_LEADS = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
 
 
 def _muse_waveform(kind, signal_uv, leads, per_bit, *, corrupt_lead=None):
-    parts = [f"<Waveform><WaveformType>{kind}</WaveformType><NumberofLeads>{len(leads)}</NumberofLeads>"
-             "<SampleType>CONTINUOUS_SAMPLES</SampleType><SampleBase>500</SampleBase><SampleExponent>0</SampleExponent>"]  # fmt: skip
+    parts = [
+        f"<Waveform><WaveformType>{kind}</WaveformType><NumberofLeads>{len(leads)}</NumberofLeads>"
+        "<SampleType>CONTINUOUS_SAMPLES</SampleType><SampleBase>500</SampleBase><SampleExponent>0</SampleExponent>"
+    ]
     for lead, row in zip(leads, signal_uv, strict=True):
         data = base64.b64encode(np.round(row / per_bit).astype("<i2").tobytes()).decode()
         if lead == corrupt_lead:
@@ -217,7 +219,7 @@ def _bad_base64(tmp_path):
 
 
 def _entity_bomb(tmp_path):
-    lol = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
     (tmp_path / "bomb.xml").write_text(
         f'<?xml version="1.0"?><!DOCTYPE CardiologyXML [<!ENTITY l0 "lol">{lol}]><CardiologyXML>&l9;</CardiologyXML>'
     )
