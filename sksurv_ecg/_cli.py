@@ -46,7 +46,7 @@ def _print_records(frame, beats):
         text = row["interpretation"] or "-"
         print(
             f"      {Path(row['path']).name:<28}  {row['format']:<10}  {row['fs']:>4.0f}  {age:>3}  "
-            f"{row['sex'] or '-':<6}  {shape:<7}  {text[:50]}"
+            f"{'-' if pd.isna(row['sex']) else row['sex']:<6}  {shape:<7}  {text[:50]}"
         )
 
 
