@@ -1,8 +1,9 @@
 """The ``sksurv-ecg`` command: ``demo``, ``pretrain``, ``fit`` and ``benchmark``.
 
-``demo`` is the package's main job on the bundled data: real PTB-XL records -> median beats ->
-report embeddings -> text-aligned pretraining -> deep Cox model on a synthetic cohort of the same
-shape -> the same folds for Cox baselines -> a comparison table and figures.
+``demo`` is the package's main job on data that ship with it, so it runs on a fresh machine: real
+clinical ECG files (DICOM, GE CardioSoft XML, Philips Sierra XML) -> median beats -> embeddings of
+the devices' statements -> text-aligned pretraining -> deep Cox model on a synthetic cohort of the
+same shape -> the same folds for Cox baselines -> a comparison table and figures.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["main"]
 
@@ -37,25 +39,29 @@ class _Stage:
 
 
 def _print_records(frame, beats):
-    print(f"      {'ecg_id':>6}  {'age':>3}  {'sex':>3}  {'superclass':<10}  {'beat':<10}  report")
-    for (ecg_id, row), beat in zip(frame.iterrows(), beats, strict=True):
-        superclass = ",".join(row["diagnostic_superclass"]) or "-"
-        sex = "F" if row["sex"] == 1 else "M"
+    print(f"      {'file':<28}  {'format':<10}  {'Hz':>4}  {'age':>3}  {'sex':<6}  {'beat':<7}  device statements")
+    for (_, row), beat in zip(frame.iterrows(), beats, strict=True):
+        age = "-" if pd.isna(row["age"]) else f"{row['age']:.0f}"
         shape = "x".join(map(str, beat.shape))
-        print(f"      {ecg_id:>6}  {row['age']:>3.0f}  {sex:>3}  {superclass:<10}  {shape:<10}  {row['report'][:60]}")
+        text = row["interpretation"] or "-"
+        print(
+            f"      {Path(row['path']).name:<28}  {row['format']:<10}  {row['fs']:>4.0f}  {age:>3}  "
+            f"{'-' if pd.isna(row['sex']) else row['sex']:<6}  {shape:<7}  {text[:50]}"
+        )
 
 
-def _report_embeddings(frame):
+def _report_embeddings(texts):
     from .text import ReportEmbedder
 
+    texts = [text or "no statement" for text in texts]
     try:
-        embedder = ReportEmbedder(source="scp")
-        return embedder.fit_transform(frame["scp_codes"].tolist()), embedder.model_id_
-    except ImportError as err:  # the text extra is missing: say so and fall back to a hashed bag of codes
-        print(f"      {err}\n      falling back to one-hot SCP codes as 'text' embeddings")
-        codes = sorted({code for codes in frame["scp_codes"] for code in codes})
-        onehot = np.array([[codes_.get(c, 0.0) / 100 for c in codes] for codes_ in frame["scp_codes"]])
-        return onehot.astype(np.float32), "one-hot SCP codes"
+        embedder = ReportEmbedder(source="report")
+        return embedder.fit_transform(texts), embedder.model_id_
+    except ImportError as err:  # the text extra is missing: say so and fall back to a bag of words
+        print(f"      {err}\n      falling back to a bag of the statements' words as 'text' embeddings")
+        words = [set(text.lower().replace(";", " ").split()) for text in texts]
+        vocabulary = sorted(set().union(*words))
+        return np.array([[w in ws for w in vocabulary] for ws in words], dtype=np.float32), "bag of words"
 
 
 def _comparison(X, y, frame, encoder, *, n_folds, max_epochs, seed):
@@ -123,7 +129,7 @@ def _figures(model, beats, X_cohort, y_cohort, out):
     # A group of 10 % at the top: the seed's 96th percentile leaves too few ECGs in a demo cohort.
     figures = {
         "attention_real_record.png": plot_ecg_attention(
-            beats[0], record["time"][0], title="Projected temporal attention, PTB-XL record 1"
+            beats[0], record["time"][0], title="Projected temporal attention, pydicom's example ECG"
         ),
         "lead_attention_risk_groups.png": plot_lead_attention(
             attention_maps(model, X_cohort)["lead"], cohort_risk, percentile=90
@@ -139,25 +145,27 @@ def _figures(model, beats, X_cohort, y_cohort, out):
 
 def demo(args):
     """Run the main job on the bundled data and write everything to ``args.out``."""
-    from .datasets import load_ptbxl_sample, make_ecg_survival
+    from .datasets import load_ecg_examples, make_ecg_survival
     from .embedding import TextAlignedPretrainer
+    from .io import read_ecg
     from .preprocessing import MedianBeat
     from .survival import ECGSurvivalAnalysis
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     total = 6
-    print(f"sksurv-ecg demo: bundled PTB-XL records + a synthetic cohort; output in {out.resolve()}")
-    with _Stage(1, total, "Real PTB-XL records (bundled, CC BY 4.0) -> median beats (wfdb R peaks)"):
-        signals, frame = load_ptbxl_sample()
+    print(f"sksurv-ecg demo: bundled clinical ECG files + a synthetic cohort; output in {out.resolve()}")
+    with _Stage(1, total, "Real clinical ECG files (bundled, see PROVENANCE.md) -> 500 Hz -> median beats"):
+        # The 10-s strips: Philips' 11-s strip ends with a calibration pulse, cut by length=5000.
+        signals, frame = read_ecg(load_ecg_examples(), fs=500, length=5000)
         beats = MedianBeat(fs=500).fit_transform(signals)
         _print_records(frame, beats)
-    with _Stage(2, total, "Report embeddings of the records' SCP statements (LLM-informed text side)"):
-        text, model_id = _report_embeddings(frame)
+    with _Stage(2, total, "Embeddings of the devices' own statements (LLM-informed text side)"):
+        text, model_id = _report_embeddings(frame["interpretation"].tolist())
         print(f"      {text.shape[0]} records -> {text.shape[1]}-d embeddings with {model_id}")
     with _Stage(3, total, "Text-aligned pretraining of the dual-attention encoder on the real median beats"):
         pretrainer = TextAlignedPretrainer(
-            max_epochs=args.pretrain_epochs, batch_size=7, random_state=args.seed, verbose=args.verbose
+            max_epochs=args.pretrain_epochs, batch_size=len(beats), random_state=args.seed, verbose=args.verbose
         ).fit(beats, text)
         losses = pretrainer.history_[:, "train_loss"]
         print(f"      loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} epochs")

@@ -8,6 +8,8 @@ they can be filtered as a family.
 __all__ = [
     "CacheWarning",
     "DeviceWarning",
+    "ECGFileError",
+    "ECGReadWarning",
     "InsufficientEventsError",
     "SksurvECGWarning",
     "TrainingWarning",
@@ -73,6 +75,19 @@ class UnknownCodeWarning(SksurvECGWarning):
     """
 
 
+class ECGFileError(ValueError):
+    """Raised when an ECG file cannot be read: truncated, not an ECG, leads missing, unsupported.
+
+    The message names the file, what is wrong with it and what to do.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import ECGFileError
+    >>> issubclass(ECGFileError, ValueError)
+    True
+    """
+
+
 class CacheWarning(SksurvECGWarning):
     """Issued when a file of the on-disk embedding cache cannot be read and is skipped.
 
@@ -80,5 +95,16 @@ class CacheWarning(SksurvECGWarning):
     --------
     >>> from sksurv_ecg.exceptions import CacheWarning, SksurvECGWarning
     >>> issubclass(CacheWarning, SksurvECGWarning)
+    True
+    """
+
+
+class ECGReadWarning(SksurvECGWarning):
+    """Issued once per call when ``errors="warn"`` skipped unreadable ECG files.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import ECGReadWarning, SksurvECGWarning
+    >>> issubclass(ECGReadWarning, SksurvECGWarning)
     True
     """

@@ -120,9 +120,10 @@ class MedianBeat(_ECGTransformer):
     Examples
     --------
     >>> import numpy as np
-    >>> from sksurv_ecg.datasets import load_ptbxl_sample
+    >>> from sksurv_ecg.datasets import load_ecg_examples
+    >>> from sksurv_ecg.io import read_ecg
     >>> from sksurv_ecg.preprocessing import MedianBeat
-    >>> X, _ = load_ptbxl_sample(ecg_ids=[1, 2])
+    >>> X, _ = read_ecg(load_ecg_examples()[1:3])  # two real 10-s strips at 500 Hz
     >>> beats = MedianBeat().fit_transform(X)
     >>> beats.shape
     (2, 12, 608)

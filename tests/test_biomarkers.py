@@ -8,7 +8,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sksurv_ecg.biomarkers import ECGBiomarkers
-from sksurv_ecg.datasets import load_ptbxl_sample, make_ecg_survival
+from sksurv_ecg.datasets import make_ecg_survival
 from sksurv_ecg.preprocessing import MedianBeat
 
 MEDIAN_NAMES = [
@@ -29,8 +29,8 @@ def synthetic():
 
 
 @pytest.fixture(scope="module")
-def real_beats():
-    signals, frame = load_ptbxl_sample()
+def real_beats(ptbxl_sample):
+    signals, frame = ptbxl_sample
     return signals, MedianBeat(fs=500).fit_transform(signals)
 
 

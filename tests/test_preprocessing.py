@@ -7,8 +7,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sksurv_ecg.datasets import load_ptbxl_sample, make_ecg_survival
-from sksurv_ecg.datasets._base import get_data_home
+from sksurv_ecg.datasets import make_ecg_survival
 from sksurv_ecg.io import read_wfdb
 from sksurv_ecg.preprocessing import BandpassFilter, LeadStandardizer, MedianBeat, Resample
 
@@ -21,8 +20,8 @@ TRANSFORMERS = [
 
 
 @pytest.fixture(scope="module")
-def ptbxl():
-    return load_ptbxl_sample()[0]
+def ptbxl(ptbxl_sample):
+    return ptbxl_sample[0]
 
 
 @pytest.fixture(scope="module")
@@ -161,8 +160,8 @@ def test_resample_lengths(fs_in, fs_out, n_in, n_out):
     np.testing.assert_allclose(Y[0, 0, inner], np.sin(2 * np.pi * 5 * t_out[inner]), atol=0.02)
 
 
-def test_resample_matches_ptbxl_100hz_file(ptbxl):
-    lr = read_wfdb(get_data_home() / "ptbxl/records100/00000/00001_lr", fs=100)[0]
+def test_resample_matches_ptbxl_100hz_file(ptbxl, ptbxl_dir):
+    lr = read_wfdb(ptbxl_dir / "records100/00000/00001_lr", fs=100)[0]
     down = Resample(500, 100).fit_transform(ptbxl[:1])[0]
     corr = [np.corrcoef(lr[i], down[i])[0, 1] for i in range(12)]
     assert min(corr) > 0.95

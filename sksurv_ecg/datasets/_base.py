@@ -11,11 +11,11 @@ __all__ = ["get_data_home", "get_download_home"]
 _ENV_VAR = "SKSURV_ECG_DATA"
 # A file that only the bundled data folder holds, so that an unrelated ``data/`` folder next to the
 # package (e.g. ``site-packages/data``) is never mistaken for it.
-_MARKER = Path("ptbxl") / "PROVENANCE.md"
+_MARKER = Path("ptbxl-metadata") / "PROVENANCE.md"
 
 
 def get_data_home() -> Path:
-    """Return the folder that holds the bundled data (``ptbxl/`` and ``ptbxl-metadata/``).
+    """Return the folder that holds the bundled data (``ptbxl-metadata/``: PTB-XL metadata, no signals).
 
     Looked up in this order: the environment variable ``SKSURV_ECG_DATA``; the copy inside an
     installed wheel (``sksurv_ecg/_bundled_data``, force-included by ``pyproject.toml``); the
@@ -34,7 +34,7 @@ def get_data_home() -> Path:
     Examples
     --------
     >>> from sksurv_ecg.datasets._base import get_data_home
-    >>> (get_data_home() / "ptbxl" / "ptbxl_database.csv").is_file()
+    >>> (get_data_home() / "ptbxl-metadata" / "scp_statements.csv").is_file()
     True
     """
     env = os.environ.get(_ENV_VAR)
