@@ -65,11 +65,11 @@ def test_median_beat_removes_noise(rhythm):
 
 
 def test_median_beat_layout_parameters(ptbxl):
-    beats = MedianBeat(window=500, n_timesteps=512).fit_transform(ptbxl[:2])
+    beats = MedianBeat(window_s=1.0, n_timesteps=512).fit_transform(ptbxl[:2])
     assert beats.shape == (2, 12, 512)
     assert np.abs(beats[:, 1]).argmax(axis=1).tolist() == [256, 256]
     X100 = Resample(500, 100).fit_transform(ptbxl[:2])
-    beats = MedianBeat(fs=100, window=120, n_timesteps=128).fit_transform(X100)
+    beats = MedianBeat(fs=100, window_s=1.2, n_timesteps=128).fit_transform(X100)
     assert np.all(np.abs(np.abs(beats[:, 1]).argmax(axis=1) - 64) <= 1)
 
 
