@@ -471,6 +471,10 @@ class MedianBeat(_ECGTransformer):
         with tqdm(total=n, desc="MedianBeat", unit="ECG", disable=not self.verbose) as bar:
             for start, beats, chunk_faults in results:
                 if chunk_faults and self.errors == "raise":
+                    with warnings.catch_warnings():
+                        # joblib says that the remaining tasks are cancelled: that is the intent
+                        warnings.filterwarnings("ignore", message=".*tasks which were still being processed")
+                        results.close()
                     raise ValueError(chunk_faults[min(chunk_faults)])
                 out[start : start + len(beats), :, left : left + window] = beats
                 faults.update(chunk_faults)
