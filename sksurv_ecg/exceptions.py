@@ -11,6 +11,8 @@ __all__ = [
     "ECGFileError",
     "ECGReadWarning",
     "InsufficientEventsError",
+    "LeadOrderWarning",
+    "SignalQualityWarning",
     "SksurvECGWarning",
     "TrainingWarning",
     "UnknownCodeWarning",
@@ -75,6 +77,20 @@ class UnknownCodeWarning(SksurvECGWarning):
     """
 
 
+class LeadOrderWarning(SksurvECGWarning):
+    """Issued when the limb leads break Einthoven's and Goldberger's relations in the given order.
+
+    Raised by :func:`sksurv_ecg.utils.validation.check_lead_order` only when another order (or
+    sign) of the six limb leads satisfies the relations, so the message can name the likely fix.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import LeadOrderWarning, SksurvECGWarning
+    >>> issubclass(LeadOrderWarning, SksurvECGWarning)
+    True
+    """
+
+
 class ECGFileError(ValueError):
     """Raised when an ECG file cannot be read: truncated, not an ECG, leads missing, unsupported.
 
@@ -106,5 +122,20 @@ class ECGReadWarning(SksurvECGWarning):
     --------
     >>> from sksurv_ecg.exceptions import ECGReadWarning, SksurvECGWarning
     >>> issubclass(ECGReadWarning, SksurvECGWarning)
+    True
+    """
+
+
+class SignalQualityWarning(SksurvECGWarning):
+    """Issued when some signals could not be processed as asked, and the caller chose to go on.
+
+    For example :class:`~sksurv_ecg.preprocessing.MedianBeat` with ``errors="warn"`` on records
+    without detectable beats, or :class:`~sksurv_ecg.biomarkers.ECGBiomarkers` on median beats whose
+    QRS is not at the expected sample.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import SignalQualityWarning, SksurvECGWarning
+    >>> issubclass(SignalQualityWarning, SksurvECGWarning)
     True
     """

@@ -20,6 +20,7 @@ from wfdb import processing
 
 from ..exceptions import ECGFileError, ECGReadWarning
 from ..nn._leads import LEAD_NAMES
+from ..preprocessing import median_beat_layout
 from ._common import LIMB_LEADS, Recording, derive_limb_leads, fail
 from ._dicom import read_dicom
 from ._wfdb import read_wfdb_recording
@@ -34,9 +35,6 @@ _UNSUPPORTED_XML = {"AnnotatedECG": "HL7 aECG"}
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _WFDB_RECORD_LINE = re.compile(rb"^[\w.-]+(/\d+)?\s+\d+(\s|$)")
 _VERBOSE_MIN_FILES = 50
-# The package's beat layout (MedianBeat's defaults, the PTB-XL+ median beats): 608 samples at 500 Hz with
-# the R peak at sample 304, i.e. 1.216 s with the R peak in the middle.
-_BEAT_SECONDS = 608 / 500
 _FRAME_COLUMNS = [
     "path", "format", "device", "fs", "n_samples", "acquisition_time", "interpretation", "age", "sex",
     "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "heart_rate", "derived_leads", "has_median_beat", "skipped",
@@ -143,8 +141,8 @@ def align_median_beat(beat, fs_in, fs_out, leads=LEAD_NAMES):
     The R peak is found on lead II (else the first lead) as ``MedianBeat`` finds it: the largest
     deflection from the beat's median, moved by :func:`wfdb.processing.correct_peaks` with
     MedianBeat's search radius (80 ms), smoothing (200 ms) and ``peak_dir="compare"``. The beat is
-    then shifted so that this peak sits at sample ``round(0.608 * fs_out)`` of
-    ``round(1.216 * fs_out)`` samples (304 of 608 at 500 Hz), cropped or zero-padded at the ends.
+    then shifted so that this peak sits where :func:`~sksurv_ecg.preprocessing.median_beat_layout`
+    puts it (sample 304 of 608 at 500 Hz, 64 of 128 at 100 Hz), cropped or zero-padded at the ends.
     """
     beat = _resample(np.asarray(beat, dtype=np.float64), fs_in, fs_out)
     lead = list(leads).index("II") if "II" in leads else 0
@@ -159,8 +157,7 @@ def align_median_beat(beat, fs_in, fs_out, leads=LEAD_NAMES):
             peak_dir="compare",
         )[0]
     )
-    n_out = round(_BEAT_SECONDS * fs_out)
-    target = n_out // 2
+    _, n_out, target = median_beat_layout(fs_out)
     out = np.zeros((beat.shape[0], n_out))
     start = target - peak  # where sample 0 of the beat lands
     lo, hi = max(0, start), min(n_out, start + beat.shape[1])
