@@ -92,8 +92,22 @@ def _standard_beat(path: Path, algorithm: str) -> tuple[np.ndarray, bool]:
     return out, rescaled
 
 
-def read_median_beats(plus_root: Path, ecg_ids: list[int], algorithm: str, *, verbose=None):
-    """Read PTB-XL+ median beats; return ``(X, available)`` with NaN rows where none exists."""
+def read_median_beats(
+    plus_root: Path, ecg_ids: list[int], algorithm: str, *, verbose: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read PTB-XL+ median beats; return ``(X, available)`` with NaN rows where none exists.
+
+    Parameters
+    ----------
+    plus_root : pathlib.Path
+        The PTB-XL+ folder (the one that holds ``median_beats/``).
+    ecg_ids : list of int
+        PTB-XL ``ecg_id`` of each row of ``X``.
+    algorithm : {"12sl", "unig"}
+        Which device algorithm's median beats to read.
+    verbose : bool or None, default=None
+        Show a progress bar; ``None`` shows one for 50 records or more.
+    """
     if algorithm not in _ALGORITHMS:
         raise ValueError(f"median_beats={algorithm!r} is not available; PTB-XL+ has '12sl' and 'unig' median beats.")
     if not (plus_root / "median_beats" / algorithm).is_dir():
