@@ -9,9 +9,11 @@ holds the same leads at the same rate.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import numpy as np
 
-from ._common import Recording, fail, standard_lead_name, to_float, unit_factor
+from ._common import FloatArray, Recording, StrPath, fail, standard_lead_name, to_float, unit_factor
 from ._xml import find_text, local
 
 _MEASUREMENTS = {
@@ -23,7 +25,7 @@ _MEASUREMENTS = {
 }
 
 
-def _block(path, element, name):
+def _block(path: StrPath, element: ET.Element, name: str) -> tuple[FloatArray, list[str], float]:
     """Signals (mV), lead names and rate of a StripData/MedianSamples element."""
     fs = to_float(find_text(element, "SampleRate"))
     resolution = to_float(find_text(element, "Resolution"))
@@ -31,7 +33,8 @@ def _block(path, element, name):
     factor = unit_factor(units.lower().replace("perlsb", ""))
     if fs is None or resolution is None or factor is None:
         raise fail(path, f"{name} lacks a valid SampleRate or Resolution", "re-export the file")
-    leads, rows = [], []
+    leads: list[str] = []
+    rows: list[FloatArray] = []
     for child in element:
         if local(child.tag) != "WaveformData":
             continue
@@ -47,14 +50,22 @@ def _block(path, element, name):
     return np.stack(rows) * resolution * factor, leads, fs
 
 
-def read_cardiosoft(path, root) -> Recording:
-    """Read a CardioSoft ``CardiologyXML`` element tree (already parsed safely)."""
+def read_cardiosoft(path: StrPath, root: ET.Element) -> Recording:
+    """Read a CardioSoft ``CardiologyXML`` element tree (already parsed safely).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, named in errors.
+    root : xml.etree.ElementTree.Element
+        Its root element, parsed by :func:`~sksurv_ecg.io._xml.parse_xml`.
+    """
     strip = next((c for c in root if local(c.tag) == "StripData"), None)
     if strip is None:
         raise fail(path, "the CardioSoft XML holds no StripData", "export the resting ECG with its waveform")
     signal, leads, fs = _block(path, strip, "StripData")
     measurements = next((c for c in root if local(c.tag) == "RestingECGMeasurements"), None)
-    info = {
+    info: dict[str, str | float | None] = {
         "device": " ".join(
             filter(
                 None,
@@ -65,8 +76,9 @@ def read_cardiosoft(path, root) -> Recording:
             )
         )
     }
-    when = [find_text(root, f"ObservationDateTime/{k}") for k in ("Year", "Month", "Day", "Hour", "Minute", "Second")]
-    if all(when):
+    keys = ("Year", "Month", "Day", "Hour", "Minute", "Second")
+    when = [text for k in keys if (text := find_text(root, f"ObservationDateTime/{k}"))]
+    if len(when) == len(keys):
         y, mo, d, h, mi, s = (int(v) for v in when)
         info["acquisition_time"] = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
     diagnosis = next((c for c in root.iter() if local(c.tag) == "Diagnosis"), None)
@@ -75,14 +87,16 @@ def read_cardiosoft(path, root) -> Recording:
     info["age"] = to_float(find_text(root, "PatientInfo/Age"))
     sex = (find_text(root, "PatientInfo/Gender") or "").lower()
     info["sex"] = sex if sex in {"male", "female"} else None
-    median = median_leads = median_fs = None
+    median: FloatArray | None = None
+    median_leads: list[str] | None = None
+    median_fs: float | None = None
     if measurements is not None:
         for tag, column in _MEASUREMENTS.items():
             info[column] = to_float(find_text(measurements, tag))
         block = next((c for c in measurements if local(c.tag) == "MedianSamples"), None)
         if block is not None:
             median, median_leads, median_fs = _block(path, block, "MedianSamples")
-    birth = [find_text(root, f"PatientInfo/BirthDateTime/{k}") for k in ("Year", "Month", "Day")]
+    birth = [text for k in ("Year", "Month", "Day") if (text := find_text(root, f"PatientInfo/BirthDateTime/{k}"))]
     identifiers = {
         "patient_id": find_text(root, "PatientInfo/PID"),
         "patient_name": " ".join(
@@ -91,6 +105,6 @@ def read_cardiosoft(path, root) -> Recording:
             )
         )
         or None,
-        "birth_date": "-".join(birth) if all(birth) else None,
+        "birth_date": "-".join(birth) if len(birth) == 3 else None,
     }
     return Recording(signal, leads, fs, "cardiosoft", info, median, median_leads, median_fs, identifiers)

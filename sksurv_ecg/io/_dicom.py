@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pydicom
+from pydicom import Dataset
 from pydicom.errors import InvalidDicomError
 
-from ._common import Recording, fail, standard_lead_name, to_float, unit_factor
+from ._common import FloatArray, Recording, StrPath, fail, standard_lead_name, to_float, unit_factor
 
 # SOP classes read here; PS3.4 B.5: 12-lead ECG Waveform Storage, General ECG Waveform Storage.
 SUPPORTED_SOP_CLASSES = {
@@ -29,9 +30,11 @@ _MEASUREMENTS = {
 }
 
 
-def _group(path, ds, index):
+def _group(path: StrPath, ds: Dataset, index: int) -> tuple[FloatArray, list[str], float]:
+    """Signals (mV), lead names and rate of multiplex group ``index``."""
     group = ds.WaveformSequence[index]
-    leads, factors = [], []
+    leads: list[str] = []
+    factors: list[float] = []
     for channel in group.ChannelDefinitionSequence:
         source = channel.ChannelSourceSequence[0] if channel.get("ChannelSourceSequence") else None
         leads.append(standard_lead_name(source.CodeMeaning if source is not None else channel.get("ChannelLabel", "")))
@@ -45,11 +48,11 @@ def _group(path, ds, index):
         values = ds.waveform_array(index)
     except Exception as err:  # pydicom raises ValueError/struct errors on short or odd WaveformData
         raise fail(path, f"waveform data of group {index} cannot be decoded ({err})", "the file is truncated") from err
-    signal = np.asarray(values, dtype=np.float64).T * np.asarray(factors)[:, None]
+    signal: FloatArray = np.asarray(values, dtype=np.float64).T * np.asarray(factors)[:, None]
     return signal, leads, float(group.SamplingFrequency)
 
 
-def _median_group(ds) -> int | None:
+def _median_group(ds: Dataset) -> int | None:
     """Index of the median-beat multiplex group: labelled so, else a DERIVED group after the rhythm."""
     groups = ds.WaveformSequence
     for i, group in enumerate(groups):
@@ -61,8 +64,10 @@ def _median_group(ds) -> int | None:
     return None
 
 
-def _annotations(ds) -> tuple[list[str], dict]:
-    text, measures = [], {}
+def _annotations(ds: Dataset) -> tuple[list[str], dict[str, float]]:
+    """The device's statements and its measurements (frame column -> value)."""
+    text: list[str] = []
+    measures: dict[str, float] = {}
     for item in ds.get("WaveformAnnotationSequence", []):
         if item.get("UnformattedTextValue"):
             text.append(str(item.UnformattedTextValue).strip())
@@ -74,8 +79,14 @@ def _annotations(ds) -> tuple[list[str], dict]:
     return text, measures
 
 
-def read_dicom(path) -> Recording:
-    """Read a DICOM ECG waveform file (rhythm strip and, where present, the median beat)."""
+def read_dicom(path: StrPath) -> Recording:
+    """Read a DICOM ECG waveform file (rhythm strip and, where present, the median beat).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The DICOM file.
+    """
     try:
         ds = pydicom.dcmread(path)
     except InvalidDicomError as err:
@@ -96,7 +107,7 @@ def read_dicom(path) -> Recording:
     signal, leads, fs = _group(path, ds, 0)
     text, measures = _annotations(ds)
     age = str(ds.get("PatientAge", "")).strip()
-    info = {
+    info: dict[str, str | float | None] = {
         "device": " ".join(str(ds.get(k, "")).strip() for k in ("Manufacturer", "ManufacturerModelName")).strip(),
         "acquisition_time": str(ds.get("AcquisitionDateTime", "")).strip() or None,
         "interpretation": "; ".join(text),

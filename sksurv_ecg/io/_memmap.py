@@ -7,8 +7,9 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from tqdm.auto import tqdm
 
 from ..nn._leads import LEAD_NAMES
 from ..utils._files import atomic_write_text
+from ._common import FloatArray, StrPath
 from ._read import _read_one, as_path_list, sniff_format
 from ._wfdb import _OUTPUT_UNITS, _check_params, _unit_key
 
@@ -25,6 +27,8 @@ _MEMMAP_FORMAT = "sksurv-ecg.memmap.v1"
 _VERBOSE_MIN_RECORDS = 50
 # Files of a WFDB record other than its header: the header names the record.
 _WFDB_COMPANIONS = {".dat", ".atr", ".xws", ".qrs", ".ecg", ".hea-"}
+
+_Float32Memmap: TypeAlias = np.memmap[Any, np.dtype[np.float32]]
 
 
 def _memmap_sidecars(path: Path) -> tuple[Path, Path]:
@@ -44,7 +48,9 @@ def _folder_files(folder: Path) -> list[Path]:
     return files
 
 
-def _memmap_sources(source, root) -> tuple[list[str], list[Path]]:
+def _memmap_sources(
+    source: StrPath | pd.Series | Iterable[StrPath], root: StrPath | None
+) -> tuple[list[str], list[Path]]:
     """Record ids and file paths of a folder, a Series (index = ids) or a list of paths."""
     if isinstance(source, pd.Series):
         paths = [Path(root) / p if root is not None else Path(p) for p in source.tolist()]
@@ -65,7 +71,7 @@ def _memmap_sources(source, root) -> tuple[list[str], list[Path]]:
     return ids, paths
 
 
-def _resume_point(path: Path, progress_file: Path, expected: dict, overwrite: bool) -> int:
+def _resume_point(path: Path, progress_file: Path, expected: dict[str, Any], overwrite: bool) -> int:
     """Records already converted by an earlier, matching call (0 to start afresh)."""
     if overwrite or not progress_file.is_file():
         if path.exists() and not overwrite:
@@ -87,9 +93,15 @@ def _resume_point(path: Path, progress_file: Path, expected: dict, overwrite: bo
     return int(progress["n_done"])
 
 
+def _open_read_only(path: Path) -> _Float32Memmap:
+    """The finished ``.npy`` at ``path``, memory-mapped read-only."""
+    X: _Float32Memmap = np.load(path, mmap_mode="r")
+    return X
+
+
 def to_memmap(
-    source,
-    path,
+    source: StrPath | pd.Series | Iterable[StrPath],
+    path: StrPath,
     *,
     fs: float = 500,
     length: int | None = None,
@@ -98,11 +110,11 @@ def to_memmap(
     units: str = "mV",
     pad: bool = False,
     derive_leads: bool = True,
-    root: str | os.PathLike | None = None,
+    root: StrPath | None = None,
     checkpoint_every: int = 256,
     overwrite: bool = False,
     verbose: bool | None = None,
-) -> np.memmap:
+) -> _Float32Memmap:
     """Convert ECG files into a memory-mapped float32 ``.npy`` for cohorts larger than memory.
 
     Files of any format :func:`~sksurv_ecg.io.read_ecg` reads are read one at a time (as it reads
@@ -193,7 +205,7 @@ def to_memmap(
     ids, records = _memmap_sources(source, root)
     out_factor = _OUTPUT_UNITS[_unit_key(units)]
 
-    def read(i):
+    def read(i: int) -> FloatArray:
         signal, _, _ = _read_one(records[i], fs, list(leads), derive_leads, resample, length, pad, False, False)
         return signal * out_factor
 
@@ -212,12 +224,15 @@ def to_memmap(
         },
     }
     start = _resume_point(path, progress_file, expected, overwrite)
-    progress = json.loads(progress_file.read_text()) if start else None
-    if progress is not None and progress.get("complete"):
-        return np.load(path, mmap_mode="r")
-    X = np.lib.format.open_memmap(path, mode="r+") if start else None
-    if X is not None and (list(X.shape) != progress["shape"] or X.dtype != np.float32):
-        X, start = None, 0  # the .npy does not belong to the marker: start again
+    progress: dict[str, Any] = {}
+    X: _Float32Memmap | None = None
+    if start:
+        progress = json.loads(progress_file.read_text())
+        if progress.get("complete"):
+            return _open_read_only(path)
+        X = np.lib.format.open_memmap(path, mode="r+")
+        if list(X.shape) != progress["shape"] or X.dtype != np.float32:
+            X, start = None, 0  # the .npy does not belong to the marker: start again
     if X is None:
         first = read(0)  # the first record fixes the length when length=None
         shape = (len(ids), len(leads), first.shape[-1])
@@ -230,13 +245,22 @@ def to_memmap(
         X[0], start = first, 1
     show = len(ids) >= _VERBOSE_MIN_RECORDS if verbose is None else bool(verbose)
     _fill_memmap(X, start, read, records, progress, progress_file, checkpoint_every, show)
-    return np.load(path, mmap_mode="r")
+    return _open_read_only(path)
 
 
-def _fill_memmap(X, start, read, records, progress, progress_file, checkpoint_every, show):
+def _fill_memmap(
+    X: _Float32Memmap,
+    start: int,
+    read: Callable[[int], FloatArray],
+    records: list[Path],
+    progress: dict[str, Any],
+    progress_file: Path,
+    checkpoint_every: int,
+    show: bool,
+) -> None:
     """Write records ``start..`` into ``X``; flush, then mark progress, every ``checkpoint_every``."""
 
-    def checkpoint(n_done, complete=False):
+    def checkpoint(n_done: int, complete: bool = False) -> None:
         X.flush()  # the data reach the file before the marker says they are there
         progress.update(n_done=n_done, complete=complete)
         atomic_write_text(progress_file, json.dumps(progress, indent=1))

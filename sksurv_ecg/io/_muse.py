@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from ._common import Recording, fail, standard_lead_name, to_float, unit_factor
+from ._common import FloatArray, Recording, StrPath, fail, standard_lead_name, to_float, unit_factor
 from ._xml import find_text, local
 
 _MEASUREMENTS = {
@@ -24,12 +25,14 @@ _MEASUREMENTS = {
 }
 
 
-def _waveform(path, element):
+def _waveform(path: StrPath, element: ET.Element) -> tuple[FloatArray, list[str], float]:
+    """Signals (mV), lead names and rate of a ``Waveform`` element."""
     fs = to_float(find_text(element, "SampleBase"))
     exponent = to_float(find_text(element, "SampleExponent")) or 0.0
     if fs is None:
         raise fail(path, "a MUSE Waveform has no SampleBase (sampling rate)", "re-export the file")
-    leads, rows = [], []
+    leads: list[str] = []
+    rows: list[FloatArray] = []
     for lead in (c for c in element if local(c.tag) == "LeadData"):
         name = standard_lead_name(find_text(lead, "LeadID") or "")
         scale = to_float(find_text(lead, "LeadAmplitudeUnitsPerBit"))
@@ -54,8 +57,16 @@ def _waveform(path, element):
     return np.stack(rows), leads, fs * 10.0**exponent
 
 
-def read_muse(path, root) -> Recording:
-    """Read a MUSE ``RestingECG`` element tree (already parsed safely)."""
+def read_muse(path: StrPath, root: ET.Element) -> Recording:
+    """Read a MUSE ``RestingECG`` element tree (already parsed safely).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, named in errors.
+    root : xml.etree.ElementTree.Element
+        Its root element, parsed by :func:`~sksurv_ecg.io._xml.parse_xml`.
+    """
     waveforms = {find_text(w, "WaveformType"): w for w in root if local(w.tag) == "Waveform"}
     if "Rhythm" not in waveforms:
         raise fail(path, "the MUSE XML holds no Rhythm waveform", "export the ECG with its full-length waveform")
@@ -66,7 +77,7 @@ def read_muse(path, root) -> Recording:
     )
     statements = [find_text(s, "StmtText") for s in root.iter() if local(s.tag) == "DiagnosisStatement"]
     sex = (find_text(root, "PatientDemographics/Gender") or "").lower()
-    info = {
+    info: dict[str, str | float | None] = {
         "device": find_text(root, "TestDemographics/AcquisitionDevice"),
         "acquisition_time": " ".join(filter(None, [date, time])) or None,
         "interpretation": "; ".join(s for s in statements if s),

@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from numbers import Integral, Real
 from pathlib import Path
+from typing import Any, Self, TypeAlias, cast
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 from scipy.signal import resample_poly
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import Tags
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from tqdm.auto import tqdm
 from wfdb import processing
@@ -21,7 +24,7 @@ from wfdb import processing
 from ..exceptions import ECGFileError, ECGReadWarning
 from ..nn._leads import LEAD_NAMES
 from ..preprocessing import median_beat_layout
-from ._common import LIMB_LEADS, Recording, derive_limb_leads, fail
+from ._common import LIMB_LEADS, FloatArray, Recording, StrPath, derive_limb_leads, fail
 from ._dicom import read_dicom
 from ._wfdb import read_wfdb_recording
 from ._xml import local, parse_xml
@@ -42,12 +45,26 @@ _FRAME_COLUMNS = [
 ]  # fmt: skip
 _IDENTIFIERS = ["patient_id", "patient_name", "birth_date"]
 
+# What reading one file gives: its signal and device median beat (None when skipped or not asked for)
+# and its row of the frame.
+_ReadResult: TypeAlias = tuple[FloatArray | None, FloatArray | None, dict[str, Any]]
+# The arguments of `_read_one` after the path: fs, leads, derive_leads, resample, length, pad,
+# median_beats, keep_identifiers.
+_ReadArgs: TypeAlias = tuple[float | None, list[str], bool, bool, int | None, bool, bool, bool]
+# preprocessing is the estimator layer, typed by its numpydoc; this is the signature it documents.
+_median_beat_layout = cast(Callable[[float], tuple[int, int, int]], median_beat_layout)
 
-def sniff_format(path) -> str | None:
+
+def sniff_format(path: StrPath) -> str | None:
     """The format of ``path`` from its content: one of ``FORMATS``, or None when it is not an ECG file read here.
 
     A DICOM file has ``DICM`` at byte 128; an XML file is told by its root element; a WFDB record by
     its header's record line (the path may name the ``.hea``, the ``.dat`` or the record).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, or a WFDB record name without extension.
     """
     path = Path(path)
     if not path.is_file():
@@ -74,7 +91,7 @@ def sniff_format(path) -> str | None:
     return None
 
 
-def _read_recording(path) -> Recording:
+def _read_recording(path: StrPath) -> Recording:
     """Sniff and read one file with its format's reader."""
     kind = sniff_format(path)
     if kind == "wfdb":
@@ -96,7 +113,14 @@ def _read_recording(path) -> Recording:
     return {"cardiosoft": read_cardiosoft, "muse": read_muse, "sierra": read_sierra}[kind](path, root)
 
 
-def _select_leads(path, signal, names, leads, derive_leads, what="recording"):
+def _select_leads(
+    path: StrPath,
+    signal: FloatArray,
+    names: list[str],
+    leads: Sequence[str],
+    derive_leads: bool,
+    what: str = "recording",
+) -> tuple[FloatArray, bool]:
     """Rows of ``signal`` in the order of ``leads``; III, aVR, aVL, aVF derived from I and II if allowed."""
     upper = [n.upper() for n in names]
     if len(set(upper)) != len(upper):
@@ -117,14 +141,17 @@ def _select_leads(path, signal, names, leads, derive_leads, what="recording"):
     return signal[[upper.index(str(lead).upper()) for lead in leads]], derived
 
 
-def _resample(signal, fs_in, fs_out):
+def _resample(signal: FloatArray, fs_in: float, fs_out: float) -> FloatArray:
+    """``signal`` resampled along its last axis from ``fs_in`` to ``fs_out`` Hz (polyphase)."""
     if np.isclose(fs_in, fs_out):
         return signal
     ratio = Fraction(float(fs_out) / float(fs_in)).limit_denominator(1000)
-    return resample_poly(signal, ratio.numerator, ratio.denominator, axis=-1)
+    resampled: FloatArray = resample_poly(signal, ratio.numerator, ratio.denominator, axis=-1)
+    return resampled
 
 
-def _fit_length(path, signal, length, pad):
+def _fit_length(path: StrPath, signal: FloatArray, length: int | None, pad: bool) -> FloatArray:
+    """``signal`` cropped or zero-padded at the end to ``length`` samples (``None`` keeps it)."""
     n = signal.shape[-1]
     if length is None or n == length:
         return signal
@@ -135,7 +162,9 @@ def _fit_length(path, signal, length, pad):
     return np.pad(signal, ((0, 0), (0, length - n)))
 
 
-def align_median_beat(beat, fs_in, fs_out, leads=LEAD_NAMES):
+def align_median_beat(
+    beat: ArrayLike, fs_in: float, fs_out: float, leads: Sequence[str] = LEAD_NAMES
+) -> NDArray[np.float64]:
     """Resample a device median beat to ``fs_out`` and place its R peak where ``MedianBeat`` puts it.
 
     The R peak is found on lead II (else the first lead) as ``MedianBeat`` finds it: the largest
@@ -143,6 +172,39 @@ def align_median_beat(beat, fs_in, fs_out, leads=LEAD_NAMES):
     MedianBeat's search radius (80 ms), smoothing (200 ms) and ``peak_dir="compare"``. The beat is
     then shifted so that this peak sits where :func:`~sksurv_ecg.preprocessing.median_beat_layout`
     puts it (sample 304 of 608 at 500 Hz, 64 of 128 at 100 Hz), cropped or zero-padded at the ends.
+
+    Parameters
+    ----------
+    beat : array-like of shape (n_leads, n_beat_timesteps)
+        The device's median beat in mV, leads in the order of ``leads``.
+    fs_in : float
+        Sampling rate of ``beat`` in Hz.
+    fs_out : float
+        Sampling rate of the result in Hz.
+    leads : sequence of str, default=LEAD_NAMES
+        Lead names of the rows of ``beat``; the R peak is searched on ``"II"`` when it is among them.
+
+    Returns
+    -------
+    aligned : ndarray of shape (n_leads, n_timesteps), dtype float64
+        The beat at ``fs_out`` in :class:`~sksurv_ecg.preprocessing.MedianBeat`'s layout
+        (``n_timesteps`` is ``round(1.2 * fs_out) + 8``).
+
+    See Also
+    --------
+    read_ecg : Reads and aligns the device median beats with ``median_beats=True``.
+
+    Examples
+    --------
+    A beat whose R peak lies at 0.4 s is moved to MedianBeat's R-peak sample:
+
+    >>> import numpy as np
+    >>> from sksurv_ecg.io import align_median_beat
+    >>> t = np.arange(600) / 500
+    >>> beat = np.tile(np.exp(-(((t - 0.4) / 0.01) ** 2)), (12, 1))
+    >>> aligned = align_median_beat(beat, fs_in=500, fs_out=100)
+    >>> aligned.shape, int(np.argmax(aligned[1]))
+    ((12, 128), 64)
     """
     beat = _resample(np.asarray(beat, dtype=np.float64), fs_in, fs_out)
     lead = list(leads).index("II") if "II" in leads else 0
@@ -157,7 +219,7 @@ def align_median_beat(beat, fs_in, fs_out, leads=LEAD_NAMES):
             peak_dir="compare",
         )[0]
     )
-    _, n_out, target = median_beat_layout(fs_out)
+    _, n_out, target = _median_beat_layout(fs_out)
     out = np.zeros((beat.shape[0], n_out))
     start = target - peak  # where sample 0 of the beat lands
     lo, hi = max(0, start), min(n_out, start + beat.shape[1])
@@ -165,7 +227,17 @@ def align_median_beat(beat, fs_in, fs_out, leads=LEAD_NAMES):
     return out
 
 
-def _read_one(path, fs, leads, derive_leads, resample, length, pad, median_beats, keep_identifiers):
+def _read_one(
+    path: Path,
+    fs: float | None,
+    leads: list[str],
+    derive_leads: bool,
+    resample: bool,
+    length: int | None,
+    pad: bool,
+    median_beats: bool,
+    keep_identifiers: bool,
+) -> tuple[FloatArray, FloatArray | None, dict[str, Any]]:
     """Read, select, resample and fit one file; returns (signal, median or None, frame row)."""
     recording = _read_recording(path)
     if fs is not None and not np.isclose(recording.fs, fs) and not resample:
@@ -173,13 +245,13 @@ def _read_one(path, fs, leads, derive_leads, resample, length, pad, median_beats
     signal, derived = _select_leads(path, recording.signal, recording.leads, leads, derive_leads)
     fs_out = recording.fs if fs is None else fs
     signal = _fit_length(path, _resample(signal, recording.fs, fs_out), length, pad)
-    median = None
+    median: FloatArray | None = None
     if median_beats:
-        if recording.median is None:
+        if recording.median is None or recording.median_leads is None or recording.median_fs is None:
             raise fail(path, "the file carries no device median beat", "pass median_beats=False and use MedianBeat")
         beat, _ = _select_leads(path, recording.median, recording.median_leads, leads, derive_leads, "median beat")
         median = align_median_beat(beat, recording.median_fs, fs_out, leads)
-    row = {
+    row: dict[str, Any] = {
         "path": str(path),
         "format": recording.format,
         "fs": recording.fs,
@@ -195,7 +267,7 @@ def _read_one(path, fs, leads, derive_leads, resample, length, pad, median_beats
     return signal, median, row
 
 
-def _safe_read_one(path, *args):
+def _safe_read_one(path: Path, *args: *_ReadArgs) -> _ReadResult:
     """``_read_one`` that returns the fault instead of raising it (for ``errors="warn"``)."""
     try:
         return _read_one(path, *args)
@@ -203,8 +275,14 @@ def _safe_read_one(path, *args):
         return None, None, {"path": str(path), "skipped": True, "skip_reason": f"{type(err).__name__}: {err}"}
 
 
-def as_path_list(paths) -> list[Path]:
-    """A list of paths from one path, an iterable of paths, or a 1-column array/frame of them."""
+def as_path_list(paths: object) -> list[Path]:
+    """A list of paths from one path, an iterable of paths, or a 1-column array/frame of them.
+
+    Parameters
+    ----------
+    paths : object
+        What the user passed; anything else than the above is a ``TypeError`` or ``ValueError``.
+    """
     if isinstance(paths, str | os.PathLike):
         return [Path(paths)]
     if isinstance(paths, pd.DataFrame | np.ndarray):
@@ -240,21 +318,21 @@ def as_path_list(paths) -> list[Path]:
         "verbose": ["boolean", None],
     },
     prefer_skip_nested_validation=True,
-)
+)  # type: ignore[untyped-decorator]  # sklearn ships no type information
 def read_ecg(
-    paths,
+    paths: StrPath | Iterable[StrPath],
     *,
-    fs=None,
-    leads=LEAD_NAMES,
-    length=None,
-    pad=False,
-    errors="raise",
-    derive_leads=True,
-    median_beats=False,
-    n_jobs=None,
-    keep_identifiers=False,
-    verbose=None,
-):
+    fs: float | None = None,
+    leads: Sequence[str] = LEAD_NAMES,
+    length: int | None = None,
+    pad: bool = False,
+    errors: str = "raise",
+    derive_leads: bool = True,
+    median_beats: bool = False,
+    n_jobs: int | None = None,
+    keep_identifiers: bool = False,
+    verbose: bool | None = None,
+) -> tuple[NDArray[np.float32], pd.DataFrame] | tuple[NDArray[np.float32], pd.DataFrame, NDArray[np.float32]]:
     """Read ECG files of any supported format into one array, a frame of what the files say, and beats.
 
     The format is recognised from each file's content, not its extension: WFDB records, DICOM
@@ -340,21 +418,28 @@ def read_ecg(
     'ATRIAL FIBRILLATION'
     """
     files = as_path_list(paths)
-    leads = list(leads)
-    if not leads or not all(isinstance(lead, str) for lead in leads):
-        raise ValueError(f"leads={leads!r} must be a non-empty sequence of lead names such as LEAD_NAMES.")
-    args = (fs, leads, derive_leads, fs is not None, length, pad, median_beats, keep_identifiers)
+    lead_list = list(leads)
+    if not lead_list or not all(isinstance(lead, str) for lead in lead_list):
+        raise ValueError(f"leads={lead_list!r} must be a non-empty sequence of lead names such as LEAD_NAMES.")
+    args: _ReadArgs = (fs, lead_list, derive_leads, fs is not None, length, pad, median_beats, keep_identifiers)
     show = len(files) >= _VERBOSE_MIN_FILES if verbose is None else verbose
-    reader = _read_one if errors == "raise" else _safe_read_one
+    reader: Callable[[Path, *_ReadArgs], _ReadResult] = _read_one if errors == "raise" else _safe_read_one
     results = _map(reader, files, args, n_jobs, show)
     return _assemble(results, fs, median_beats, keep_identifiers)
 
 
-def _map(reader, files, args, n_jobs, show):
+def _map(
+    reader: Callable[[Path, *_ReadArgs], _ReadResult],
+    files: list[Path],
+    args: _ReadArgs,
+    n_jobs: int | None,
+    show: bool,
+) -> list[_ReadResult]:
+    """``reader`` applied to each file (in joblib processes with ``n_jobs``), in order, with a progress bar."""
     bar = tqdm(total=len(files), desc="Reading ECGs", unit="file", disable=not show)
     try:
         if n_jobs is None or n_jobs == 1:
-            results = []
+            results: list[_ReadResult] = []
             for path in files:
                 results.append(reader(path, *args))
                 bar.update()
@@ -370,7 +455,10 @@ def _map(reader, files, args, n_jobs, show):
         bar.close()
 
 
-def _assemble(results, fs, median_beats, keep_identifiers):
+def _assemble(
+    results: list[_ReadResult], fs: float | None, median_beats: bool, keep_identifiers: bool
+) -> tuple[NDArray[np.float32], pd.DataFrame] | tuple[NDArray[np.float32], pd.DataFrame, NDArray[np.float32]]:
+    """The array, the frame and the median beats of what ``_map`` read; warns of the skipped files."""
     frame = pd.DataFrame([row for _, _, row in results]).reindex(
         columns=_FRAME_COLUMNS + (_IDENTIFIERS if keep_identifiers else [])
     )
@@ -399,10 +487,12 @@ def _assemble(results, fs, median_beats, keep_identifiers):
     X = np.stack([signal for signal, _, _ in read]).astype(np.float32)
     if not median_beats:
         return X, frame
-    return X, frame, np.stack([median for _, median, _ in read]).astype(np.float32)
+    beats = [median for _, median, _ in read if median is not None]
+    assert len(beats) == len(read)  # _read_one returns a median beat for every file when median_beats=True
+    return X, frame, np.stack(beats).astype(np.float32)
 
 
-class ECGReader(TransformerMixin, BaseEstimator):
+class ECGReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type information
     """Read ECG files of any supported format as the first step of a pipeline.
 
     A stateless transformer: ``transform`` maps file paths to a float32 array of shape
@@ -449,8 +539,17 @@ class ECGReader(TransformerMixin, BaseEstimator):
         "verbose": ["boolean", None],
     }
 
-    def __init__(self, fs=None, *, leads=LEAD_NAMES, length=None, pad=False, derive_leads=True, n_jobs=None,
-                 verbose=None):  # fmt: skip
+    def __init__(
+        self,
+        fs: float | None = None,
+        *,
+        leads: Sequence[str] = LEAD_NAMES,
+        length: int | None = None,
+        pad: bool = False,
+        derive_leads: bool = True,
+        n_jobs: int | None = None,
+        verbose: bool | None = None,
+    ) -> None:
         self.fs = fs
         self.leads = leads
         self.length = length
@@ -459,7 +558,7 @@ class ECGReader(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def fit(self, X, y=None):
+    def fit(self, X: object, y: object = None) -> Self:
         """Check the parameters and return the reader (it learns nothing).
 
         Parameters
@@ -477,7 +576,7 @@ class ECGReader(TransformerMixin, BaseEstimator):
         self._validate_params()
         return self
 
-    def transform(self, X):
+    def transform(self, X: object) -> NDArray[np.float32]:
         """Read the files.
 
         Parameters
@@ -491,6 +590,7 @@ class ECGReader(TransformerMixin, BaseEstimator):
             Signals in mV.
         """
         self._validate_params()
+        signals: NDArray[np.float32]
         signals, _ = read_ecg(
             as_path_list(X),
             fs=self.fs,
@@ -503,7 +603,7 @@ class ECGReader(TransformerMixin, BaseEstimator):
         )
         return signals
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
         tags.input_tags.two_d_array = False

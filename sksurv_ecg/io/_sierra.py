@@ -8,15 +8,24 @@ the metadata are read here from the same, safely parsed, tree.
 from __future__ import annotations
 
 import warnings
+import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from ._common import Recording, fail, standard_lead_name, to_float
+from ._common import Recording, StrPath, fail, standard_lead_name, to_float
 from ._xml import find_text, local
 
 
-def read_sierra(path, root) -> Recording:
-    """Read a Sierra ``restingecgdata`` file (``root`` is its safely parsed tree)."""
+def read_sierra(path: StrPath, root: ET.Element) -> Recording:
+    """Read a Sierra ``restingecgdata`` file (``root`` is its safely parsed tree).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, which ``sierraecg`` decodes.
+    root : xml.etree.ElementTree.Element
+        Its root element, parsed by :func:`~sksurv_ecg.io._xml.parse_xml`.
+    """
     import sierraecg
 
     try:

@@ -13,15 +13,18 @@ from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from numbers import Real
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 import wfdb
+from numpy.typing import NDArray
 from scipy.signal import resample_poly
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import Tags
 from tqdm.auto import tqdm
 
 from ..nn._leads import LEAD_NAMES
-from ._common import Recording, fail, standard_lead_name
+from ._common import FloatArray, Recording, StrPath, fail, standard_lead_name
 
 __all__ = ["STANDARD_LEADS", "WFDBReader", "read_wfdb", "read_wfdb_recording"]
 
@@ -35,11 +38,11 @@ _VERBOSE_MIN_RECORDS = 50
 _SUFFIXES = (".hea", ".dat")
 
 
-def _unit_key(unit: str) -> str:
+def _unit_key(unit: object) -> str:
     return str(unit).strip().lower().replace("\u00b5", "u").replace("\u03bc", "u")
 
 
-def _as_path_list(paths, root: str | os.PathLike | None) -> list[Path]:
+def _as_path_list(paths: object, root: StrPath | None) -> list[Path]:
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     elif not isinstance(paths, Iterable):
@@ -57,7 +60,7 @@ def _as_path_list(paths, root: str | os.PathLike | None) -> list[Path]:
     return out
 
 
-def _read_header(record: Path):
+def _read_header(record: Path) -> wfdb.Record:
     """Return the wfdb header of ``record``, raising our errors for missing or malformed files."""
     hea = record.with_name(record.name + ".hea")
     if not hea.is_file():
@@ -82,7 +85,7 @@ def _read_header(record: Path):
     return header
 
 
-def _lead_index(record: Path, header, leads: Sequence[str]) -> list[int]:
+def _lead_index(record: Path, header: wfdb.Record, leads: Sequence[str]) -> list[int]:
     """Positions of ``leads`` among the header's signals, matched by name case-insensitively."""
     names = [str(s).strip().upper() for s in (header.sig_name or [])]
     if len(set(names)) != len(names):
@@ -98,7 +101,7 @@ def _lead_index(record: Path, header, leads: Sequence[str]) -> list[int]:
     return [names.index(w) for w in wanted]
 
 
-def _check_fs(record: Path, header, fs: float, resample: bool) -> None:
+def _check_fs(record: Path, header: wfdb.Record, fs: float, resample: bool) -> None:
     found = header.fs
     if found is None or not np.isfinite(found) or found <= 0:
         raise ValueError(f"WFDB record {str(record)!r} has no valid sampling frequency in its header ({found!r}).")
@@ -114,7 +117,7 @@ def _check_fs(record: Path, header, fs: float, resample: bool) -> None:
         )
 
 
-def _unit_factors(record: Path, header, idx: list[int], out_factor: float) -> np.ndarray:
+def _unit_factors(record: Path, header: wfdb.Record, idx: list[int], out_factor: float) -> FloatArray:
     units = header.units if header.units is not None else ["mV"] * header.n_sig
     factors = []
     for i in idx:
@@ -128,7 +131,7 @@ def _unit_factors(record: Path, header, idx: list[int], out_factor: float) -> np
     return np.asarray(factors, dtype=np.float64)[:, None]
 
 
-def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, out_factor: float) -> np.ndarray:
+def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, out_factor: float) -> FloatArray:
     """Read one record as float64 ``(n_leads, n_timesteps)`` in the requested units at ``fs``."""
     header = _read_header(record)
     _check_fs(record, header, fs, resample)
@@ -152,7 +155,7 @@ def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, 
     signal = np.asarray(signal, dtype=np.float64).T
     n_nan = int(np.isnan(signal).sum())
     if n_nan:
-        bad = [leads[i] for i in np.flatnonzero(np.isnan(signal).any(axis=1))]
+        bad = [leads[i] for i in np.flatnonzero(np.isnan(signal).any(axis=1)).tolist()]
         raise ValueError(
             f"WFDB record {str(record)!r} contains {n_nan} NaN samples (invalid ADC values) in leads {bad}; "
             "drop the record or repair it (e.g. interpolate) before reading."
@@ -160,11 +163,12 @@ def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, 
     signal *= factors
     if not np.isclose(header.fs, fs):
         ratio = Fraction(float(fs) / float(header.fs)).limit_denominator(1000)
-        signal = resample_poly(signal, ratio.numerator, ratio.denominator, axis=-1)
+        resampled: FloatArray = resample_poly(signal, ratio.numerator, ratio.denominator, axis=-1)
+        return resampled
     return signal
 
 
-def _fit_length(record: Path, signal: np.ndarray, length: int, pad: bool) -> np.ndarray:
+def _fit_length(record: Path, signal: FloatArray, length: int, pad: bool) -> FloatArray:
     n = signal.shape[-1]
     if n >= length:
         return signal[:, :length]
@@ -176,8 +180,9 @@ def _fit_length(record: Path, signal: np.ndarray, length: int, pad: bool) -> np.
     return np.pad(signal, ((0, 0), (0, length - n)))
 
 
-def _check_params(fs, leads, units, length):
-    if isinstance(fs, bool) or not isinstance(fs, Real) or not fs > 0:
+def _check_params(fs: object, leads: object, units: object, length: object) -> None:
+    """Refuse parameters of the wrong type or range, naming the value (users pass them unchecked)."""
+    if isinstance(fs, bool) or not isinstance(fs, Real) or not float(fs) > 0:
         raise ValueError(f"fs={fs!r} must be a positive number of Hz, e.g. fs=500.")
     if isinstance(leads, str) or not isinstance(leads, Sequence) or not leads:
         raise ValueError(f"leads={leads!r} must be a non-empty sequence of lead names such as STANDARD_LEADS.")
@@ -188,7 +193,7 @@ def _check_params(fs, leads, units, length):
 
 
 def read_wfdb(
-    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    paths: StrPath | Iterable[StrPath],
     *,
     fs: float = 500,
     leads: Sequence[str] = STANDARD_LEADS,
@@ -196,9 +201,9 @@ def read_wfdb(
     units: str = "mV",
     length: int | None = None,
     pad: bool = False,
-    root: str | os.PathLike | None = None,
+    root: StrPath | None = None,
     verbose: bool | None = None,
-) -> np.ndarray:
+) -> NDArray[np.float32]:
     """Read WFDB records into one float32 array of shape ``(n_records, n_leads, n_timesteps)``.
 
     Leads are matched by name, case-insensitively (``AVR`` is ``aVR``), and returned in the order
@@ -270,7 +275,7 @@ def read_wfdb(
     records = _as_path_list(paths, root)
     out_factor = _OUTPUT_UNITS[_unit_key(units)]
     show = len(records) >= _VERBOSE_MIN_RECORDS if verbose is None else bool(verbose)
-    X = None
+    X: NDArray[np.float32] | None = None
     for i, record in enumerate(tqdm(records, desc="Reading WFDB", unit="record", disable=not show)):
         signal = _read_one(record, fs=fs, leads=leads, resample=resample, out_factor=out_factor)
         if length is not None:
@@ -283,10 +288,11 @@ def read_wfdb(
                 f"{X.shape[-1]}; pass length= (with pad=True for shorter records) to read them to one length."
             )
         X[i] = signal
+    assert X is not None  # _as_path_list refuses an empty list of records
     return X
 
 
-class WFDBReader(TransformerMixin, BaseEstimator):
+class WFDBReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type information
     """Read WFDB records as the first step of a pipeline.
 
     A stateless transformer: ``fit`` does nothing, ``transform`` maps record paths to a float32
@@ -331,16 +337,16 @@ class WFDBReader(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        fs=500,
+        fs: float = 500,
         *,
-        leads=STANDARD_LEADS,
-        resample=False,
-        units="mV",
-        length=None,
-        pad=False,
-        root=None,
-        verbose=None,
-    ):
+        leads: Sequence[str] = STANDARD_LEADS,
+        resample: bool = False,
+        units: str = "mV",
+        length: int | None = None,
+        pad: bool = False,
+        root: StrPath | None = None,
+        verbose: bool | None = None,
+    ) -> None:
         self.fs = fs
         self.leads = leads
         self.resample = resample
@@ -350,7 +356,7 @@ class WFDBReader(TransformerMixin, BaseEstimator):
         self.root = root
         self.verbose = verbose
 
-    def fit(self, X, y=None):
+    def fit(self, X: object, y: object = None) -> Self:
         """Do nothing and return the reader (it learns nothing).
 
         Parameters
@@ -367,7 +373,7 @@ class WFDBReader(TransformerMixin, BaseEstimator):
         """
         return self
 
-    def transform(self, X):
+    def transform(self, X: object) -> NDArray[np.float32]:
         """Read the records.
 
         Parameters
@@ -380,16 +386,19 @@ class WFDBReader(TransformerMixin, BaseEstimator):
         X_signals : ndarray of shape (n_records, n_leads, n_timesteps), dtype float32
             The signals.
         """
-        paths = X if isinstance(X, str | os.PathLike) else np.asarray(X, dtype=object)
-        if isinstance(paths, np.ndarray):
-            if paths.ndim == 2 and paths.shape[1] == 1:
-                paths = paths[:, 0]
-            if paths.ndim != 1:
+        paths: StrPath | Iterable[StrPath]
+        if isinstance(X, str | os.PathLike):
+            paths = X
+        else:
+            array = np.asarray(X, dtype=object)
+            if array.ndim == 2 and array.shape[1] == 1:
+                array = array[:, 0]
+            if array.ndim != 1:
                 raise ValueError(
-                    f"X has shape {paths.shape}, but WFDBReader expects a 1-D list of record paths; "
+                    f"X has shape {array.shape}, but WFDBReader expects a 1-D list of record paths; "
                     "pass one path per row."
                 )
-            paths = paths.tolist()
+            paths = array.tolist()  # read_wfdb checks each element
         return read_wfdb(
             paths,
             fs=self.fs,
@@ -402,7 +411,7 @@ class WFDBReader(TransformerMixin, BaseEstimator):
             verbose=self.verbose,
         )
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
         tags.input_tags.two_d_array = False
@@ -411,8 +420,14 @@ class WFDBReader(TransformerMixin, BaseEstimator):
         return tags
 
 
-def read_wfdb_recording(path) -> Recording:
-    """Read every lead of one WFDB record at its own rate, in mV, for :func:`sksurv_ecg.io.read_ecg`."""
+def read_wfdb_recording(path: StrPath) -> Recording:
+    """Read every lead of one WFDB record at its own rate, in mV, for :func:`sksurv_ecg.io.read_ecg`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The record, with or without its ``.hea``/``.dat`` extension.
+    """
     record = Path(path)
     if record.suffix.lower() in _SUFFIXES:
         record = record.with_suffix("")
