@@ -18,6 +18,7 @@ from sksurv_ecg.nn import (
     DualAttentionEncoder,
     ProjectionHead,
     RiskHead,
+    convert_seed_risk_head_state_dict,
     convert_seed_state_dict,
     receptive_fields,
     sample_lead_mask,
@@ -472,10 +473,58 @@ def test_batchwise_dropout_sites_share_mask_in_model():
 
 # ---------------------------------------------------------------- heads, lead masks, receptive fields
 def test_risk_head_shape_and_init():
+    torch.manual_seed(0)
     head = RiskHead()
-    assert not head.net[2].bias.any()
+    # the seed's init: Xavier-uniform weights, nn.Linear's default biases (uniform in +-1/sqrt(fan_in))
+    assert head.net[2].weight.abs().max() <= (6 / (512 + 3)) ** 0.5
+    for linear, fan_in in ((head.net[2], 512), (head.net[5], 3)):
+        assert linear.bias.abs().max() <= fan_in**-0.5
+        assert linear.bias.any()
     assert isinstance(head.net[1], BatchwiseDropout)
     assert head.eval()(torch.randn(3, 512)).shape == (3,)
+
+
+class _SeedBenchmarkClassifier(nn.Module):
+    """The seed's risk head as SEED_SPEC 4.3 describes it (``BenchmarkClassifier(512, 3, 1)``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(
+            nn.BatchNorm1d(512), nn.Dropout(0.25), nn.Linear(512, 3), nn.ReLU(), nn.BatchNorm1d(3), nn.Identity(),
+            nn.Linear(3, 1),
+        )  # fmt: skip
+
+    def forward(self, z):
+        return self.model(z)
+
+
+def test_seed_risk_head_weights_load_and_give_identical_outputs():
+    torch.manual_seed(0)
+    seed_head = _SeedBenchmarkClassifier()
+    with torch.no_grad():  # non-trivial BatchNorm parameters and running statistics
+        for bn in (seed_head.model[0], seed_head.model[4]):
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.normal_()
+            bn.running_mean.normal_()
+            bn.running_var.uniform_(0.5, 2.0)
+            bn.num_batches_tracked.fill_(7)
+    seed_state = seed_head.state_dict()
+    assert {k.split(".")[1] for k in seed_state} == {"0", "2", "4", "6"}
+    head = RiskHead()
+    head.load_state_dict(seed_state)  # strict: every key converted, none missing
+    z = torch.randn(16, 512)
+    out = seed_head.eval()(z)
+    assert out.shape == (16, 1)
+    assert torch.equal(head.eval()(z), out[:, 0])
+    # training mode (batch statistics; dropout off on both sides) and the updated running statistics
+    head.net[1].p = seed_head.model[1].p = 0.0
+    assert torch.equal(head.train()(z), seed_head.train()(z)[:, 0])
+    assert torch.equal(head.net[4].running_var, seed_head.model[4].running_var)
+    # offline converter, with the prefix of a larger state dict
+    prefixed = convert_seed_risk_head_state_dict({"head." + k: v for k, v in seed_state.items()}, prefix="head.")
+    assert set(prefixed) == {"head." + k for k in head.state_dict()}
+    with pytest.raises(ValueError, match=r"'model.5.weight' is not a key of the seed's risk head"):
+        convert_seed_risk_head_state_dict({"model.5.weight": torch.ones(1)})
 
 
 def test_lead_subsets():
