@@ -161,6 +161,11 @@ def roofline(train_gflop, infer_gflop, peaks, step_s):
             task: {path: round(work[task] / s / peaks[path.split("_")[1]], 3) for path, s in paths.items()}
             for task, paths in step_s.items()
         },
+        # how far each path is from the roofline: its step time over the floor at its precision's peak
+        "times_the_floor": {
+            task: {path: round(s * peaks[path.split("_")[1]] / work[task], 2) for path, s in paths.items()}
+            for task, paths in step_s.items()
+        },
     }
 
 
@@ -190,6 +195,7 @@ def main():
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     args = parser.parse_args()
 
+    load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     clock = CLOCKS[args.clock]
@@ -275,6 +281,8 @@ def main():
     result = {
         "machine": {
             **machine_info(),
+            # other processes share the cores: the 1, 5 and 15-minute load averages before and after
+            "load_average_at_start": load_at_start,
             "clock": args.clock,
             # glibc's allocator settings change the figures (first-touch page faults of fresh
             # activation-sized tensors; see docs/model.md), so they are recorded with them
