@@ -361,6 +361,11 @@ def test_decoder_tail_runs_in_float32_under_autocast():
         z, x_hat = model(torch.randn(4, 12, 128))
     assert z.dtype == torch.bfloat16
     assert x_hat.dtype == torch.float32
+    head = RiskHead(in_features=512)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        risk = head.eval()(z)
+    assert risk.dtype == torch.float32
+    assert torch.equal(risk, head(z.float()))
 
 
 @pytest.mark.gpu

@@ -87,9 +87,12 @@ class RiskHead(nn.Module):
         Returns
         -------
         Tensor
-            Log-risk ``(N,)``.
+            Log-risk ``(N,)``, float32 under autocast.
         """
-        return self.net(z).squeeze(-1)
+        # float32 under autocast: a bfloat16 log-risk has 8 significant bits, so nearby risks tie and
+        # the ranking that the Cox loss and the C-index read is coarsened; the head is tiny.
+        with torch.autocast(z.device.type, enabled=False):
+            return self.net(z.to(torch.promote_types(z.dtype, torch.float32))).squeeze(-1)
 
 
 class ProjectionHead(nn.Module):
