@@ -126,13 +126,14 @@ def spread_ms(times):
     return {name: [round(1000 * f(ts), 1) for f in (min, statistics.median, max)] for name, ts in times.items()}
 
 
-def gemm_peak_gflop_s(device, dtype, n=2048, reps=5):
-    """The machine's matrix-multiply rate: best of ``reps`` square GEMMs of size ``n``."""
+def gemm_peak_gflop_s(device, dtype, n=2048, reps=5, clock=time.perf_counter):
+    """The machine's matrix-multiply rate: best of ``reps`` square GEMMs of size ``n`` (same clock as
+    the steps, so that a busy machine does not understate the peak)."""
     a = torch.randn(n, n, device=device).to(dtype)
     b = torch.randn(n, n, device=device).to(dtype)
     for _ in range(2):
         a @ b
-    return 2 * n**3 / min(timed(lambda: a @ b, device) for _ in range(reps)) / 1e9
+    return 2 * n**3 / min(timed(lambda: a @ b, device, clock) for _ in range(reps)) / 1e9
 
 
 def gflop(fn):
@@ -159,6 +160,11 @@ def roofline(train_gflop, infer_gflop, peaks, step_s):
         # a path named "<impl>_<precision>[_...]" is measured against that precision's peak
         "fraction_of_peak": {
             task: {path: round(work[task] / s / peaks[path.split("_")[1]], 3) for path, s in paths.items()}
+            for task, paths in step_s.items()
+        },
+        # how far each path is from the roofline: its step time over the floor at its precision's peak
+        "times_the_floor": {
+            task: {path: round(s * peaks[path.split("_")[1]] / work[task], 2) for path, s in paths.items()}
             for task, paths in step_s.items()
         },
     }
@@ -190,6 +196,7 @@ def main():
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     args = parser.parse_args()
 
+    load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     clock = CLOCKS[args.clock]
@@ -260,7 +267,8 @@ def main():
     train_gflop = gflop(lambda: train_step(counted, counted_head, counted_opt, x, time_, event, "fp32", device))
     with torch.no_grad():
         infer_gflop = gflop(lambda: counted.eval().encoder(x))
-    peaks = {p: gemm_peak_gflop_s(device, dtype) for p, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    peaks = {p: gemm_peak_gflop_s(device, dtype, clock=clock) for p, dtype in dtypes.items()}
 
     train_times = interleaved(fns_train, args.steps, args.warmup, device, clock)
     fast.eval(), ref.eval()
@@ -275,6 +283,8 @@ def main():
     result = {
         "machine": {
             **machine_info(),
+            # other processes share the cores: the 1, 5 and 15-minute load averages before and after
+            "load_average_at_start": load_at_start,
             "clock": args.clock,
             # glibc's allocator settings change the figures (first-touch page faults of fresh
             # activation-sized tensors; see docs/model.md), so they are recorded with them

@@ -18,6 +18,7 @@ from sksurv_ecg.nn import (
     DualAttentionEncoder,
     ProjectionHead,
     RiskHead,
+    convert_seed_risk_head_state_dict,
     convert_seed_state_dict,
     receptive_fields,
     sample_lead_mask,
@@ -309,6 +310,64 @@ def test_bf16_autocast_cpu():
     assert (low - ref).abs().max() < 0.1 * ref.abs().max()
 
 
+def _bf16_reconstruction_error(model, x):
+    """Relative L2 distance of the bf16-autocast reconstruction from the float32 one (eval mode)."""
+    model.eval()
+    with torch.no_grad():
+        _, reference = model(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            _, low = model(x)
+    return ((low.float() - reference).norm() / reference.norm()).item()
+
+
+# At initialisation the decoder's output before its InstanceNorm is almost constant (|mean| / std in
+# the hundreds to thousands), so bfloat16 rounding there, amplified by the norm, used to make the bf16
+# reconstruction noise: relative error 0.95-2.1 against float32 on the paper network (6 seeds). With
+# the decoder's last two blocks, final convolution and norm in float32 it is 0.003-0.03, the size of
+# what the latent code's own bf16 error (0.6-0.9 %) propagates to.
+BF16_RECONSTRUCTION_RTOL = 0.05
+
+
+@pytest.mark.parametrize("impl", ["fast", "reference"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bf16_reconstruction_matches_float32_at_initialisation(impl, seed):
+    torch.manual_seed(seed)
+    model = DualAttentionAutoencoder(impl=impl)  # the paper network
+    x = torch.randn(16, 12, 608)
+    assert _bf16_reconstruction_error(model, x) < BF16_RECONSTRUCTION_RTOL
+
+
+@pytest.mark.slow
+def test_bf16_reconstruction_matches_float32_after_training():
+    """Eight bf16 training steps of the paper network (about 5-10 s on 2 cores)."""
+    torch.manual_seed(0)
+    model = DualAttentionAutoencoder(dropout=0.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    x = torch.randn(48, 12, 608)
+    for step in range(8):
+        batch = x[16 * (step % 2) : 16 * (step % 2 + 1)]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            _, x_hat = model.train()(batch)
+        loss = nn.functional.mse_loss(x_hat.float(), batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert _bf16_reconstruction_error(model, x[32:]) < BF16_RECONSTRUCTION_RTOL
+
+
+def test_decoder_tail_runs_in_float32_under_autocast():
+    model = DualAttentionAutoencoder(n_timesteps=128, downsample=2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z, x_hat = model(torch.randn(4, 12, 128))
+    assert z.dtype == torch.bfloat16
+    assert x_hat.dtype == torch.float32
+    head = RiskHead(in_features=512)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        risk = head.eval()(z)
+    assert risk.dtype == torch.float32
+    assert torch.equal(risk, head(z.float()))
+
+
 @pytest.mark.gpu
 @cuda
 def test_cuda_fused_equals_reference():
@@ -419,10 +478,58 @@ def test_batchwise_dropout_sites_share_mask_in_model():
 
 # ---------------------------------------------------------------- heads, lead masks, receptive fields
 def test_risk_head_shape_and_init():
+    torch.manual_seed(0)
     head = RiskHead()
-    assert not head.net[2].bias.any()
+    # the seed's init: Xavier-uniform weights, nn.Linear's default biases (uniform in +-1/sqrt(fan_in))
+    assert head.net[2].weight.abs().max() <= (6 / (512 + 3)) ** 0.5
+    for linear, fan_in in ((head.net[2], 512), (head.net[5], 3)):
+        assert linear.bias.abs().max() <= fan_in**-0.5
+        assert linear.bias.any()
     assert isinstance(head.net[1], BatchwiseDropout)
     assert head.eval()(torch.randn(3, 512)).shape == (3,)
+
+
+class _SeedBenchmarkClassifier(nn.Module):
+    """The seed's risk head as SEED_SPEC 4.3 describes it (``BenchmarkClassifier(512, 3, 1)``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(
+            nn.BatchNorm1d(512), nn.Dropout(0.25), nn.Linear(512, 3), nn.ReLU(), nn.BatchNorm1d(3), nn.Identity(),
+            nn.Linear(3, 1),
+        )  # fmt: skip
+
+    def forward(self, z):
+        return self.model(z)
+
+
+def test_seed_risk_head_weights_load_and_give_identical_outputs():
+    torch.manual_seed(0)
+    seed_head = _SeedBenchmarkClassifier()
+    with torch.no_grad():  # non-trivial BatchNorm parameters and running statistics
+        for bn in (seed_head.model[0], seed_head.model[4]):
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.normal_()
+            bn.running_mean.normal_()
+            bn.running_var.uniform_(0.5, 2.0)
+            bn.num_batches_tracked.fill_(7)
+    seed_state = seed_head.state_dict()
+    assert {k.split(".")[1] for k in seed_state} == {"0", "2", "4", "6"}
+    head = RiskHead()
+    head.load_state_dict(seed_state)  # strict: every key converted, none missing
+    z = torch.randn(16, 512)
+    out = seed_head.eval()(z)
+    assert out.shape == (16, 1)
+    assert torch.equal(head.eval()(z), out[:, 0])
+    # training mode (batch statistics; dropout off on both sides) and the updated running statistics
+    head.net[1].p = seed_head.model[1].p = 0.0
+    assert torch.equal(head.train()(z), seed_head.train()(z)[:, 0])
+    assert torch.equal(head.net[4].running_var, seed_head.model[4].running_var)
+    # offline converter, with the prefix of a larger state dict
+    prefixed = convert_seed_risk_head_state_dict({"head." + k: v for k, v in seed_state.items()}, prefix="head.")
+    assert set(prefixed) == {"head." + k for k in head.state_dict()}
+    with pytest.raises(ValueError, match=r"'model.5.weight' is not a key of the seed's risk head"):
+        convert_seed_risk_head_state_dict({"model.5.weight": torch.ones(1)})
 
 
 def test_lead_subsets():

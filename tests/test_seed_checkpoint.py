@@ -12,7 +12,7 @@ import torch
 
 from sksurv_ecg._seed_checkpoint import load_into, read_seed_checkpoint
 from sksurv_ecg.nn import DualAttentionAutoencoder, ProjectionHead
-from sksurv_ecg.nn._attention import _SEED_TIME_KEYS
+from sksurv_ecg.nn._seed_keys import _SEED_TIME_KEYS
 
 
 def to_seed_layout(state_dict):

@@ -85,23 +85,37 @@ def real_signal():
     split = train_test_split(X, y, test_size=0.3, stratify=y["event"], random_state=0)
     X_tr, X_te, y_tr, y_te = split
     model = ECGSurvivalAnalysis(max_epochs=6, batch_size=32, lr=1e-3, random_state=0).fit(X_tr, y_tr)
-    return split, model.score(X_te, y_te)
+    return split, model.score(X_te, y_te), _heldout_reconstruction_mse(model, X_te)
+
+
+def _heldout_reconstruction_mse(model, X):
+    def mse(module, x):
+        out = module(x)
+        return (out.x_hat.float() - out.target.float()).square().mean(dim=(1, 2))
+
+    return float(model.net_._map_batches(X, mse).mean())
 
 
 def test_deep_model_learns_a_real_signal(real_signal):
     """Held-out C > 0.7 (about 6 s on 2 cores)."""
-    _, score = real_signal
+    _, score, _ = real_signal
     assert score > 0.7
 
 
 def test_bf16_autocast_keeps_the_c_index(real_signal):
-    """bf16 autocast (fast path, CPU) learns the same signal: held-out C > 0.7 and within 0.05 of the
-    float32 fit, below the standard error of a C-index on 90 samples (about 0.04-0.05)."""
-    (X_tr, X_te, y_tr, y_te), score_fp32 = real_signal
+    """bf16 autocast (fast path, CPU) learns the same model: held-out C > 0.7, and held-out
+    reconstruction error at most 5 % above the float32 fit's.
+
+    The C-index of one 6-epoch fit is not compared with float32's: between bf16 and float32 fits of
+    the same seed it moved by -0.07 to +0.04 over 5 seeds, as much as bf16 fits of different seeds
+    (docs/results.md). The reconstruction error is what the bf16 defect moved: before the decoder's
+    tail ran in float32 it was 0.4-9.2 % above float32's on all 5 seeds (9.2 % on this one), after it
+    -9.7 to +2.3 %."""
+    (X_tr, X_te, y_tr, y_te), _, mse_fp32 = real_signal
     model = ECGSurvivalAnalysis(max_epochs=6, batch_size=32, lr=1e-3, random_state=0, precision="bf16")
     score_bf16 = model.fit(X_tr, y_tr).score(X_te, y_te)
     assert score_bf16 > 0.7
-    assert abs(score_bf16 - score_fp32) < 0.05
+    assert _heldout_reconstruction_mse(model, X_te) < 1.05 * mse_fp32
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@
 The paper configuration of Chen et al. is the default of every class; see ``docs/model.md``.
 """
 
-from ._attention import DualAttention, convert_seed_state_dict
+from ._attention import DualAttention
 from ._config import DualAttentionConfig
 from ._dropout import BatchwiseDropout, Dropout, make_dropout, set_dropout_generator
 from ._heads import ProjectionHead, RiskHead
@@ -11,6 +11,7 @@ from ._layers import ResBlock2D
 from ._leads import LEAD_NAMES, LEAD_SUBSETS, LeadSubset, sample_lead_mask
 from ._model import DualAttentionAutoencoder, DualAttentionDecoder, DualAttentionEncoder
 from ._receptive import receptive_fields
+from ._seed_keys import convert_seed_risk_head_state_dict, convert_seed_state_dict
 
 __all__ = [
     "LEAD_NAMES",
@@ -26,6 +27,7 @@ __all__ = [
     "ProjectionHead",
     "ResBlock2D",
     "RiskHead",
+    "convert_seed_risk_head_state_dict",
     "convert_seed_state_dict",
     "make_dropout",
     "receptive_fields",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import torch
@@ -13,69 +12,9 @@ from torch import Tensor, nn
 from ._config import DualAttentionConfig
 from ._dropout import make_dropout
 from ._layers import sinusoidal_table
+from ._seed_keys import SEED_TIME_PATTERN, convert_seed_state_dict
 
-__all__ = ["DualAttention", "Mlp", "PerLeadTemporalBlocks", "convert_seed_state_dict"]
-
-_SEED_TIME_KEYS = {
-    "time_mha.{i}.in_proj_weight": "in_proj_weight",
-    "time_mha.{i}.in_proj_bias": "in_proj_bias",
-    "time_mha.{i}.out_proj.weight": "out_proj_weight",
-    "time_mha.{i}.out_proj.bias": "out_proj_bias",
-    "time_norm_1.{i}.weight": "norm1_weight",
-    "time_norm_1.{i}.bias": "norm1_bias",
-    "mlp_norm_1.{i}.weight": "norm2_weight",
-    "mlp_norm_1.{i}.bias": "norm2_bias",
-    "time_mlp.{i}.fc1.weight": "fc1_weight",
-    "time_mlp.{i}.fc1.bias": "fc1_bias",
-    "time_mlp.{i}.fc2.weight": "fc2_weight",
-    "time_mlp.{i}.fc2.bias": "fc2_bias",
-}
-_SEED_TIME_PATTERN = re.compile(r"^(.*?)(time_mha|time_norm_1|mlp_norm_1|time_mlp)\.(\d+)\.(.+)$")
-
-
-def convert_seed_state_dict(state_dict: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Convert a seed checkpoint's state dict to this package's layout (lossless).
-
-    The seed stores the 12 temporal blocks as ``time_mha.{i}``, ``time_norm_1.{i}``,
-    ``mlp_norm_1.{i}`` and ``time_mlp.{i}``; here they are stacked on a leading lead axis under
-    ``time_blocks.*``. The leading ``network.`` prefix of a Lightning checkpoint is dropped, and the
-    pretraining projectors are kept as they are. Every other key is unchanged.
-
-    Parameters
-    ----------
-    state_dict : dict of str to Tensor
-        The seed's ``state_dict`` (e.g. ``torch.load(path, weights_only=True)["state_dict"]``).
-
-    Returns
-    -------
-    dict of str to Tensor
-        State dict loadable into :class:`DualAttentionAutoencoder` (keys ``encoder.*``, ``decoder.*``).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sksurv_ecg.nn import convert_seed_state_dict
-    >>> seed = {f"encoder.attention.time_norm_1.{i}.weight": torch.ones(16) for i in range(12)}
-    >>> convert_seed_state_dict(seed)["encoder.attention.time_blocks.norm1_weight"].shape
-    torch.Size([12, 16])
-    """
-    out: dict[str, Tensor] = {}
-    groups: dict[tuple[str, str], dict[int, Tensor]] = {}
-    for key, value in state_dict.items():
-        key = key.removeprefix("network.")
-        match = _SEED_TIME_PATTERN.match(key)
-        if match is None:
-            out[key] = value
-            continue
-        prefix, module, index, rest = match.groups()
-        name = _SEED_TIME_KEYS.get(f"{module}.{{i}}.{rest}")
-        if name is None:
-            out[key] = value
-            continue
-        groups.setdefault((prefix, name), {})[int(index)] = value
-    for (prefix, name), per_lead in groups.items():
-        out[f"{prefix}time_blocks.{name}"] = torch.stack([per_lead[i] for i in sorted(per_lead)])
-    return out
+__all__ = ["DualAttention", "Mlp", "PerLeadTemporalBlocks"]
 
 
 class Mlp(nn.Module):
@@ -182,12 +121,17 @@ class PerLeadTemporalBlocks(nn.Module):
 
 
 def _attend(q: Tensor, k: Tensor, v: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
-    """Softmax attention over ``(..., H, S, d)``; weights averaged over heads when asked for."""
-    if not need_weights:
+    """Softmax attention over ``(..., H, S, d)``; weights averaged over heads when asked for.
+
+    On the CPU, ``scaled_dot_product_attention`` is used for float32 inference only: with autograd
+    its flash kernel's backward is slower than two matmuls and a softmax (about 13x in bfloat16,
+    1.1x in float32, for the 12 lead tokens), and so is its bfloat16 forward.
+    """
+    if not need_weights and (q.device.type != "cpu" or (q.dtype == torch.float32 and not torch.is_grad_enabled())):
         return F.scaled_dot_product_attention(q, k, v), None
     scores = torch.matmul(q * (1.0 / math.sqrt(q.shape[-1])), k.transpose(-2, -1))
     weights = torch.softmax(scores, dim=-1)
-    return torch.matmul(weights, v), weights.mean(dim=-3)
+    return torch.matmul(weights, v), weights.mean(dim=-3) if need_weights else None
 
 
 def _lead_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
@@ -266,7 +210,7 @@ class DualAttention(nn.Module):
     @staticmethod
     def _accept_seed_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
         """Load-time converter: stack the seed's per-lead ``time_mha.{i}``... keys in place."""
-        seed_keys = [k for k in state_dict if k.startswith(prefix) and _SEED_TIME_PATTERN.match(k[len(prefix) :])]
+        seed_keys = [k for k in state_dict if k.startswith(prefix) and SEED_TIME_PATTERN.match(k[len(prefix) :])]
         if not seed_keys:
             return
         converted = convert_seed_state_dict({k[len(prefix) :]: state_dict.pop(k) for k in seed_keys})

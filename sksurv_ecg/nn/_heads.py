@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from ._dropout import make_dropout
+from ._seed_keys import convert_seed_risk_head_state_dict
 
 __all__ = ["ProjectionHead", "RiskHead"]
 
@@ -15,9 +16,12 @@ __all__ = ["ProjectionHead", "RiskHead"]
 class RiskHead(nn.Module):
     """The seed's risk head: ``BN1d -> dropout -> Linear -> ReLU -> BN1d -> Linear`` to one log-risk.
 
-    In the paper configuration (``in_features=512, hidden_features=3``) it has 2,573 parameters. Both
-    linear layers are Xavier-uniform initialised with zero bias. The dropout is batch-wise
-    (:class:`BatchwiseDropout`) by default, as in the seed's fine-tuning.
+    In the paper configuration (``in_features=512, hidden_features=3``) it has 2,573 parameters. As in
+    the seed, both linear layers have Xavier-uniform weights and keep ``nn.Linear``'s default biases
+    (uniform in ``+-1/sqrt(fan_in)``). The dropout is batch-wise (:class:`BatchwiseDropout`) by
+    default, as in the seed's fine-tuning. A state dict in the seed's layout (``model.{0,2,4,6}.*``,
+    see :func:`convert_seed_risk_head_state_dict`) loads directly; the seed's ``(N, 1)`` output is
+    this head's ``(N,)`` output.
 
     Parameters
     ----------
@@ -61,7 +65,16 @@ class RiskHead(nn.Module):
             for m in self.net:
                 if isinstance(m, nn.Linear):
                     nn.init.xavier_uniform_(m.weight)
-                    nn.init.zeros_(m.bias)
+        self.register_load_state_dict_pre_hook(self._accept_seed_keys)
+
+    @staticmethod
+    def _accept_seed_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        """Load-time converter: rename the seed's ``model.{0,2,4,6}.*`` keys in place."""
+        seed_keys = [k for k in state_dict if k.startswith(prefix + "model.")]
+        if not seed_keys:
+            return
+        converted = convert_seed_risk_head_state_dict({k: state_dict.pop(k) for k in seed_keys}, prefix)
+        state_dict.update(converted)
 
     def forward(self, z: Tensor) -> Tensor:
         """Return the log-risk (higher means riskier).
@@ -74,9 +87,12 @@ class RiskHead(nn.Module):
         Returns
         -------
         Tensor
-            Log-risk ``(N,)``.
+            Log-risk ``(N,)``, float32 under autocast.
         """
-        return self.net(z).squeeze(-1)
+        # float32 under autocast: a bfloat16 log-risk has 8 significant bits, so nearby risks tie and
+        # the ranking that the Cox loss and the C-index read is coarsened; the head is tiny.
+        with torch.autocast(z.device.type, enabled=False):
+            return self.net(z.to(torch.promote_types(z.dtype, torch.float32))).squeeze(-1)
 
 
 class ProjectionHead(nn.Module):

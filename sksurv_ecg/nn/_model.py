@@ -15,6 +15,14 @@ from ._layers import ResBlock2D
 
 __all__ = ["DualAttentionAutoencoder", "DualAttentionDecoder", "DualAttentionEncoder"]
 
+#: Residual blocks at the end of the decoder that run in float32 under autocast (with the final
+#: convolution and InstanceNorm); see :class:`DualAttentionDecoder`.
+FLOAT32_TAIL_BLOCKS = 2
+
+
+def _sequential(blocks: nn.Sequential, x: Tensor) -> Tensor:
+    return blocks(x)
+
 
 class DualAttentionEncoder(nn.Module):
     """ECG encoder of Chen et al.: input convolutions, 5 residual stages, dual attention, pooling.
@@ -169,6 +177,11 @@ class DualAttentionDecoder(nn.Module):
     (so each reconstructed lead has zero mean and unit variance). PyTorch default initialisation,
     as in the seed. 110,570 parameters.
 
+    Under autocast the last ``FLOAT32_TAIL_BLOCKS`` (2) residual blocks, the final convolution and
+    the norm run in float32 and the reconstruction is float32: before the norm the signal is a small
+    variation on a large offset (``|mean| / std`` in the hundreds at initialisation), which bfloat16
+    would round away.
+
     Parameters
     ----------
     config : DualAttentionConfig
@@ -210,10 +223,20 @@ class DualAttentionDecoder(nn.Module):
         """
         c = self.config
         h = self.linear(z).view(z.shape[0], c.base_features, c.n_leads, c.n_latent_timesteps)
-        if c.impl == "fast":
-            out = nlt_blocks(self.decoder, h.permute(0, 2, 3, 1).contiguous()).squeeze(-1)  # (N, L, T)
-            return self.final_conv(out)
-        return self.final_conv(self.decoder(h).squeeze(1))
+        fast = c.impl == "fast"
+        if fast:
+            h = h.permute(0, 2, 3, 1).contiguous()  # (N, L, T', C): the fast path's layout
+        n_low = len(self.decoder)
+        if torch.is_autocast_enabled(z.device.type):
+            n_low = max(0, n_low - FLOAT32_TAIL_BLOCKS)
+        run = nlt_blocks if fast else _sequential
+        h = run(self.decoder[:n_low], h)
+        # The tail runs in float32 under autocast: it turns an almost constant signal (mean/std up to
+        # thousands at initialisation) into unit-variance leads, so bfloat16 rounding there would be
+        # amplified by the final InstanceNorm into the whole reconstruction.
+        with torch.autocast(z.device.type, enabled=False):
+            h = run(self.decoder[n_low:], h.to(torch.promote_types(h.dtype, torch.float32)))
+            return self.final_conv(h.squeeze(-1) if fast else h.squeeze(1))
 
 
 class DualAttentionAutoencoder(nn.Module):
