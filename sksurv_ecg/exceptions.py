@@ -5,7 +5,14 @@ way scikit-survival's ``NoComparablePairException`` does; warnings subclass ``Us
 they can be filtered as a family.
 """
 
-__all__ = ["DeviceWarning", "InsufficientEventsError", "SksurvECGWarning", "TrainingWarning"]
+__all__ = [
+    "AdditivityWarning",
+    "BootstrapWarning",
+    "DeviceWarning",
+    "InsufficientEventsError",
+    "SksurvECGWarning",
+    "TrainingWarning",
+]
 
 
 class InsufficientEventsError(ValueError):
@@ -51,5 +58,31 @@ class TrainingWarning(SksurvECGWarning):
     --------
     >>> from sksurv_ecg.exceptions import TrainingWarning, SksurvECGWarning
     >>> issubclass(TrainingWarning, SksurvECGWarning)
+    True
+    """
+
+
+class BootstrapWarning(SksurvECGWarning):
+    """Issued when some bootstrap resamples had an undefined metric (no event, no comparable pair).
+
+    They are counted in the result's ``n_invalid`` and the interval uses the other resamples.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import BootstrapWarning, SksurvECGWarning
+    >>> issubclass(BootstrapWarning, SksurvECGWarning)
+    True
+    """
+
+
+class AdditivityWarning(SksurvECGWarning):
+    """Issued when SHAP attributions do not add up to the model output within the tolerance.
+
+    The additivity residual is returned with the attributions; more samples reduce it.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import AdditivityWarning, SksurvECGWarning
+    >>> issubclass(AdditivityWarning, SksurvECGWarning)
     True
     """
