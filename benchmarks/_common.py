@@ -115,3 +115,14 @@ def write_json(path, payload):
         raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
     Path(path).write_text(json.dumps(payload, indent=2, default=default) + "\n")
+
+
+def ptbxl_root():
+    """The real PTB-XL records for benchmarks: ``$SKSURV_ECG_PTBXL`` or ``../shared/data/ptbxl`` beside the repo.
+
+    They are never part of the repository; a PhysioNet download works as well.
+    """
+    root = Path(os.environ.get("SKSURV_ECG_PTBXL") or Path(__file__).resolve().parents[2] / "shared/data/ptbxl")
+    if not (root / "ptbxl_database.csv").is_file():
+        raise SystemExit(f"PTB-XL records not found at {str(root)!r}; set SKSURV_ECG_PTBXL to a PTB-XL folder.")
+    return root

@@ -55,6 +55,7 @@ from _common import (  # noqa: E402
     add_cohort_arguments,
     load_cohort,
     machine_info,
+    ptbxl_root,
     set_threads,
     write_json,
 )
@@ -147,11 +148,11 @@ def _truth(frame):
 
 # --- text for method 7 -----------------------------------------------------------------------------
 def _real_beats_and_text(fs, n_timesteps, how):
-    """The bundled PTB-XL records as median beats at ``fs`` and one embedding per report."""
-    from sksurv_ecg.datasets import load_ptbxl_sample
+    """The real PTB-XL records (``ptbxl_root()``) as median beats at ``fs`` and one embedding per report."""
+    from sksurv_ecg.datasets import load_ptbxl
     from sksurv_ecg.preprocessing import MedianBeat, Resample
 
-    signals, frame = load_ptbxl_sample()
+    signals, frame = load_ptbxl(ptbxl_root())
     beats = MedianBeat(fs=500).fit_transform(signals)
     if fs != 500:
         beats = Resample(fs_in=500, fs_out=fs).fit_transform(beats)

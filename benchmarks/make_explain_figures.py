@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -28,10 +29,13 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from sksurv_ecg import ECGSurvivalAnalysis
-from sksurv_ecg.datasets import load_ptbxl_sample, make_ecg_survival
+from sksurv_ecg.datasets import load_ptbxl, make_ecg_survival
 from sksurv_ecg.explain import attention_maps, shap_values
 from sksurv_ecg.plotting import plot_ecg_attention, plot_lead_attention, plot_risk_groups, plot_shap_leads
 from sksurv_ecg.preprocessing import MedianBeat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ptbxl_root  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -69,7 +73,7 @@ def main(argv=None):
     c_index = model.score(X_te, y_te)
 
     # Real records: median beats in the layout the model was trained on.
-    signals, frame = load_ptbxl_sample()
+    signals, frame = load_ptbxl(ptbxl_root())  # the 14 real records beside the repository
     beats = MedianBeat(fs=500).fit_transform(signals)
     ids = frame.index.to_list()
     i = ids.index(args.ecg_id)

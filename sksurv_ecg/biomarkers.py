@@ -7,6 +7,7 @@ biomarkers from the signal itself, so that the same comparison can be made on an
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,8 +16,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in
 from wfdb import processing
 
+from .exceptions import SignalQualityWarning
 from .nn._leads import LEAD_NAMES
-from .utils.validation import check_ecg_array
+from .utils.validation import check_lead_index, check_median_beats, check_n_timesteps, check_standard_12_leads
 
 __all__ = ["ECGBiomarkers"]
 
@@ -24,6 +26,7 @@ _LEADS = LEAD_NAMES
 _INDEPENDENT = [0, 1, 6, 7, 8, 9, 10, 11]  # I, II, V1-V6: the other four leads are linear in I and II
 _T_UPRIGHT = [0, 1, 9, 10, 11]  # I, II, V4-V6: leads where a normal T wave is upright
 _LEAD_I, _LEAD_AVF = 0, 5
+_R_TOLERANCE_MS = 80  # how far (ms) the steepest QRS part of a median beat may lie from its R peak
 _CORE = 0.3  # fraction of the peak spatial velocity that marks the steep core of the QRS
 _WAVEFORM_FEATURES = [
     "qrs_duration",
@@ -61,7 +64,8 @@ def _angle(y, x):
 class ECGBiomarkers(TransformerMixin, BaseEstimator):
     """Interval, amplitude and axis biomarkers of 12-lead ECGs (stateless).
 
-    The measurements are made on the median beat, whose R peak must sit at sample ``r_index``
+    The measurements are made on the median beat (at most 2 s long; a longer input, e.g. a 10-s
+    strip, is refused), whose R peak must sit at sample ``r_index``
     (``n_timesteps // 2`` by default, the layout of :class:`~sksurv_ecg.preprocessing.MedianBeat`
     and :func:`~sksurv_ecg.datasets.make_ecg_survival`). With ``kind="rhythm"``, ``X`` holds raw
     strips (e.g. 10 s): R peaks are detected on lead ``lead`` with :func:`wfdb.processing.xqrs_detect`
@@ -186,12 +190,7 @@ class ECGBiomarkers(TransformerMixin, BaseEstimator):
 
     # --- sklearn plumbing -----------------------------------------------------------------------
     def _check_X(self, X, *, reset):
-        X = check_ecg_array(X)
-        if X.shape[1] != 12:
-            raise ValueError(
-                f"X has {X.shape[1]} leads (axis 1), but ECGBiomarkers expects the 12 standard leads "
-                "I, II, III, aVR, aVL, aVF, V1-V6; pass 12-lead ECGs in that order."
-            )
+        X = check_standard_12_leads(X, owner=type(self).__name__)
         if reset:
             self.n_features_in_ = X.shape[1]
         return X
@@ -283,14 +282,37 @@ class ECGBiomarkers(TransformerMixin, BaseEstimator):
             beats[i] = np.median(X[i][:, inside[:, None] + offsets], axis=1)
         return rate, beats, half
 
+    def _velocity(self, x):
+        """Spatial velocity of the 8 independent leads of ``x`` (12, T), smoothed over 10 ms."""
+        vel = np.linalg.norm(np.gradient(x[_INDEPENDENT], axis=1), axis=0) * float(self.fs)
+        k = self._ms(10)
+        return np.convolve(vel, np.ones(k) / k, mode="same")
+
+    def _warn_misplaced_r(self, beats, r):
+        """Warn when the QRS of a median beat is not at ``r``: its steepest part lies elsewhere."""
+        near = self._ms(_R_TOLERANCE_MS)
+        edge = self._ms(30)  # the step into the zero padding of a median beat is steep too: leave it out
+        misplaced = []
+        for i, beat in enumerate(beats):
+            vel = self._velocity(beat)[edge:-edge]
+            if vel[max(0, r - edge - near) : r - edge + near + 1].max() < 0.5 * vel.max():
+                misplaced.append(i)
+        if misplaced:
+            shown = ", ".join(map(str, misplaced[:10])) + (", ..." if len(misplaced) > 10 else "")
+            warnings.warn(
+                f"In {len(misplaced)} of {len(beats)} median beats (sample indices {shown}) the QRS complex is "
+                f"not within {_R_TOLERANCE_MS} ms of r_index={r}: the spatial velocity there stays below half its "
+                "peak. Their biomarkers are measured around the wrong sample; pass the right r_index and fs, align "
+                "the beats with MedianBeat, or use kind='rhythm' for raw strips.",
+                SignalQualityWarning,
+                stacklevel=3,
+            )
+
     def _measure(self, x, r):
         """The waveform biomarkers of one median beat ``x`` (12, T) with its R peak at ``r``."""
         fs = float(self.fs)
         n_t = x.shape[1]
-        ind = x[_INDEPENDENT]
-        vel = np.linalg.norm(np.gradient(ind, axis=1), axis=0) * fs
-        k = self._ms(10)
-        vel = np.convolve(vel, np.ones(k) / k, mode="same")
+        vel = self._velocity(x)
         search = self._ms(self.qrs_search_ms)
         lo, hi = max(1, r - search), min(n_t - 1, r + search + 1)
         vmax = vel[lo:hi].max()
@@ -368,28 +390,33 @@ class ECGBiomarkers(TransformerMixin, BaseEstimator):
         ------
         ValueError
             When ``X`` is not 12-lead, has NaN or infinite values, is too short for the median-beat
-            window, or (``kind="rhythm"``) holds fewer than 3 detectable beats.
+            window, is longer than a median beat (over 2 s, e.g. a strip) with ``kind="median"``,
+            or (``kind="rhythm"``) holds fewer than 3 detectable beats.
+
+        Warns
+        -----
+        SignalQualityWarning
+            With ``kind="median"``, when the steepest part of the QRS of a beat lies more than
+            80 ms from ``r_index`` (the beats are not aligned as expected).
         """
         self._validate_params()
         X = self._check_X(X, reset=False)
         fs = float(self.fs)
         if self.kind == "rhythm":
-            if X.shape[2] < int(round(1.2 * fs)):
-                raise ValueError(
-                    f"X has {X.shape[2]} time steps, fewer than the 1.2-s median-beat window "
-                    f"({int(round(1.2 * fs))} samples at fs={fs:g}); pass whole strips (e.g. 10 s)."
-                )
+            check_lead_index(self.lead, X.shape[1], owner=type(self).__name__)
+            check_n_timesteps(
+                X,
+                minimum=int(round(1.2 * fs)),
+                owner=type(self).__name__,
+                what=f"the 1.2-s median-beat window ({int(round(1.2 * fs))} samples at fs={fs:g})",
+                remedy="pass whole strips (e.g. 10 s).",
+            )
             rate, beats, r = self._rhythm_to_median(X)
         else:
             r = X.shape[2] // 2 if self.r_index is None else int(self.r_index)
-            need = self._ms(self.qrs_search_ms) + 2
-            if not need <= r < X.shape[2] - need:
-                raise ValueError(
-                    f"r_index={r} leaves less than qrs_search_ms={self.qrs_search_ms} on one side of the "
-                    f"R peak in X with {X.shape[2]} time steps at fs={fs:g}; pass median beats with the R "
-                    "peak inside (e.g. from MedianBeat), the right fs, or kind='rhythm' for raw strips."
-                )
+            check_median_beats(X, fs=fs, r_index=r, margin=self._ms(self.qrs_search_ms) + 2, owner=type(self).__name__)
             beats = X.astype(np.float64)
+            self._warn_misplaced_r(beats, r)
         out = np.array([self._measure(beat, r) for beat in beats], dtype=np.float64).reshape(len(beats), -1)
         if self.kind == "rhythm":
             rr = 60.0 / rate

@@ -8,10 +8,16 @@ they can be filtered as a family.
 __all__ = [
     "AdditivityWarning",
     "BootstrapWarning",
+    "CacheWarning",
     "DeviceWarning",
+    "ECGFileError",
+    "ECGReadWarning",
     "InsufficientEventsError",
+    "LeadOrderWarning",
+    "SignalQualityWarning",
     "SksurvECGWarning",
     "TrainingWarning",
+    "UnknownCodeWarning",
 ]
 
 
@@ -58,6 +64,81 @@ class TrainingWarning(SksurvECGWarning):
     --------
     >>> from sksurv_ecg.exceptions import TrainingWarning, SksurvECGWarning
     >>> issubclass(TrainingWarning, SksurvECGWarning)
+    True
+    """
+
+
+class UnknownCodeWarning(SksurvECGWarning):
+    """Issued when ``unknown="ignore"`` drops SCP codes missing from the statements table.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import SksurvECGWarning, UnknownCodeWarning
+    >>> issubclass(UnknownCodeWarning, SksurvECGWarning)
+    True
+    """
+
+
+class LeadOrderWarning(SksurvECGWarning):
+    """Issued when the limb leads break Einthoven's and Goldberger's relations in the given order.
+
+    Raised by :func:`sksurv_ecg.utils.validation.check_lead_order` only when another order (or
+    sign) of the six limb leads satisfies the relations, so the message can name the likely fix.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import LeadOrderWarning, SksurvECGWarning
+    >>> issubclass(LeadOrderWarning, SksurvECGWarning)
+    True
+    """
+
+
+class ECGFileError(ValueError):
+    """Raised when an ECG file cannot be read: truncated, not an ECG, leads missing, unsupported.
+
+    The message names the file, what is wrong with it and what to do.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import ECGFileError
+    >>> issubclass(ECGFileError, ValueError)
+    True
+    """
+
+
+class CacheWarning(SksurvECGWarning):
+    """Issued when a file of the on-disk embedding cache cannot be read and is skipped.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import CacheWarning, SksurvECGWarning
+    >>> issubclass(CacheWarning, SksurvECGWarning)
+    True
+    """
+
+
+class ECGReadWarning(SksurvECGWarning):
+    """Issued once per call when ``errors="warn"`` skipped unreadable ECG files.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import ECGReadWarning, SksurvECGWarning
+    >>> issubclass(ECGReadWarning, SksurvECGWarning)
+    True
+    """
+
+
+class SignalQualityWarning(SksurvECGWarning):
+    """Issued when some signals could not be processed as asked, and the caller chose to go on.
+
+    For example :class:`~sksurv_ecg.preprocessing.MedianBeat` with ``errors="warn"`` on records
+    without detectable beats, or :class:`~sksurv_ecg.biomarkers.ECGBiomarkers` on median beats whose
+    QRS is not at the expected sample.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import SignalQualityWarning, SksurvECGWarning
+    >>> issubclass(SignalQualityWarning, SksurvECGWarning)
     True
     """
 

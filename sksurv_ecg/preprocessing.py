@@ -6,39 +6,106 @@ without ``fit`` (``requires_fit=False``), like :class:`sklearn.preprocessing.Nor
 
 from __future__ import annotations
 
+import math
+import warnings
 from fractions import Fraction
 from numbers import Integral, Real
 
 import numpy as np
+import torch
+from joblib import Parallel, delayed, effective_n_jobs
 from scipy.signal import butter, resample_poly, sosfiltfilt
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from tqdm.auto import tqdm
 from wfdb import processing
 
-from .utils.validation import check_ecg_array
+from .exceptions import SignalQualityWarning
+from .nn.tasks import standardize_leads
+from .utils.validation import (
+    check_ecg_transformer_input,
+    check_lead_index,
+    check_lead_order,
+    check_n_timesteps,
+)
 
-__all__ = ["BandpassFilter", "LeadStandardizer", "MedianBeat", "Resample"]
+__all__ = [
+    "MEDIAN_BEAT_N_TIMESTEPS",
+    "MEDIAN_BEAT_R_INDEX",
+    "BandpassFilter",
+    "LeadStandardizer",
+    "MedianBeat",
+    "Resample",
+    "median_beat_layout",
+]
 
 _CHUNK = 256  # samples processed at once where float64 intermediates are needed
+
+#: Length of :class:`MedianBeat`'s output at its defaults (500 Hz): the 1.2-s, 600-sample beat
+#: centre zero-padded by 4 + 4, the layout of the PTB-XL+ median beats the original study used.
+MEDIAN_BEAT_N_TIMESTEPS = 608
+
+#: Sample of the R peak in :class:`MedianBeat`'s output at its defaults (500 Hz). Median beats from
+#: other sources (e.g. a device's) should be shifted so that their R peak sits here.
+MEDIAN_BEAT_R_INDEX = 304
+
+
+def median_beat_layout(fs=500, *, window_s=1.2, n_timesteps=None):
+    """Window, output length and R-peak sample of :class:`MedianBeat` at a sampling rate.
+
+    The beat spans ``window_s`` seconds whatever the rate: ``window = round(window_s * fs)``
+    samples with the R peak at ``window // 2``, centre zero-padded to ``n_timesteps``
+    (``window + 8`` by default, as :func:`~sksurv_ecg.datasets.make_ecg_survival` does).
+
+    Parameters
+    ----------
+    fs : float, default=500
+        Sampling frequency in Hz.
+    window_s : float, default=1.2
+        Beat length in seconds.
+    n_timesteps : int or None, default=None
+        Output length; ``None`` means ``window + 8``.
+
+    Returns
+    -------
+    window : int
+        Beat length in samples.
+    n_timesteps : int
+        Output length in samples.
+    r_index : int
+        Sample of the R peak in the output, ``(n_timesteps - window) // 2 + window // 2``.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.preprocessing import median_beat_layout
+    >>> median_beat_layout(500)
+    (600, 608, 304)
+    >>> median_beat_layout(100)
+    (120, 128, 64)
+    """
+    window = int(round(float(window_s) * float(fs)))
+    if window < 2:
+        raise ValueError(
+            f"window_s={window_s} s at fs={fs} Hz gives a {window}-sample beat; pass a longer window_s "
+            "(e.g. 1.2) or check fs."
+        )
+    n_out = window + 8 if n_timesteps is None else int(n_timesteps)
+    if n_out < window:
+        raise ValueError(
+            f"n_timesteps={n_out} is shorter than the {window}-sample window (window_s={window_s} s at "
+            f"fs={fs} Hz); pass n_timesteps >= {window} or None."
+        )
+    return window, n_out, (n_out - window) // 2 + window // 2
 
 
 class _ECGTransformer(TransformerMixin, BaseEstimator):
     """Shared ``fit``, input checks and tags of the stateless ECG transformers."""
 
-    def _check_X(self, X, *, reset):
+    def _check_X(self, X, *, reset, ensure_all_finite=True):
         """Return ``X`` as float32 3-D and whether it came as 2-D (leads laid end to end)."""
-        two_d = (len(X.shape) if hasattr(X, "shape") else np.asarray(X).ndim) == 2
-        X_checked = check_ecg_array(X, n_leads=self.n_leads)
-        # like scikit-learn, n_features_in_ counts axis 1 of the input: leads, or columns of a 2-D X
-        n_features = X_checked.shape[1] * (X_checked.shape[2] if two_d else 1)
-        if reset:
-            self.n_features_in_ = n_features
-        elif hasattr(self, "n_features_in_") and n_features != self.n_features_in_:
-            raise ValueError(
-                f"X has {n_features} features, but {type(self).__name__} is expecting {self.n_features_in_} "
-                "features as input."
-            )
-        return X_checked, two_d
+        return check_ecg_transformer_input(
+            self, X, reset=reset, n_leads=self.n_leads, ensure_all_finite=ensure_all_finite
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -76,24 +143,87 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
         return tags
 
 
+def _r_peaks(signal, fs, detector, peak_dir):
+    """R-peak sample indices of one lead (sorted, unique), by a wfdb detector and ``correct_peaks``."""
+    if detector == "xqrs":
+        peaks = processing.xqrs_detect(signal, fs=fs, verbose=False)
+    else:
+        peaks = processing.gqrs_detect(sig=signal, fs=fs)
+    peaks = np.asarray(peaks, dtype=np.int64)
+    if peaks.size == 0:
+        return peaks
+    peaks = processing.correct_peaks(
+        signal,
+        peaks,
+        search_radius=max(1, round(0.08 * fs)),
+        smooth_window_size=max(2, round(0.2 * fs)),
+        peak_dir=peak_dir,
+    )
+    return np.unique(np.asarray(peaks, dtype=np.int64))
+
+
+def _median_beat_chunk(X, start, *, fs, window, detector, lead, peak_dir, min_beats):
+    """Median beats of the records of ``X`` (a chunk starting at record ``start``) and their faults.
+
+    Runs in joblib workers, so it raises nothing: a record that fails gets NaN and a message.
+    """
+    half = window // 2
+    offsets = np.arange(-half, window - half)
+    beats = np.full((X.shape[0], X.shape[1], window), np.nan, dtype=np.float32)
+    faults = {}
+    for j in range(X.shape[0]):
+        i = start + j
+        x = np.asarray(X[j])
+        bad = ~np.isfinite(x).all(axis=1)
+        if bad.any():
+            faults[i] = (
+                f"Sample {i} contains NaN or infinity in lead indices {np.flatnonzero(bad).tolist()}; "
+                "repair or drop the record, or pass errors='warn' to skip it."
+            )
+            continue
+        try:
+            peaks = _r_peaks(x[lead].astype(np.float64), fs, detector, peak_dir)
+        except Exception as err:  # the detectors fail in odd ways on flat or degenerate signals
+            faults[i] = (
+                f"The {detector} R-peak detector failed on sample {i} (lead index {lead}): {err}; "
+                "check the signal or try detector='gqrs'/'xqrs', or pass errors='warn' to skip it."
+            )
+            continue
+        peaks = peaks[(peaks >= half) & (peaks + window - half <= x.shape[1])]
+        if peaks.size < min_beats:
+            faults[i] = (
+                f"MedianBeat found {peaks.size} complete beats in sample {i} (lead index {lead}), but "
+                f"min_beats={min_beats} are needed; check the lead, fs={fs:g} and the signal quality, "
+                "or drop the sample (errors='warn' skips it)."
+            )
+            continue
+        beats[j] = np.median(x[:, peaks[:, None] + offsets], axis=1)  # (n_leads, n_beats, window) -> median
+    return start, beats, faults
+
+
 class MedianBeat(_ECGTransformer):
     """Median heartbeat of each ECG, with the R peak at the centre.
 
     R peaks are detected on one lead with :mod:`wfdb.processing` (``xqrs_detect`` or
     ``gqrs_detect``) and moved to the local extremum with ``correct_peaks``. Every beat whose
-    ``window`` fits in the recording is cut with its R peak at sample ``window // 2``, the
-    per-sample median over beats is taken for each lead, and the result is centre zero-padded to
-    ``n_timesteps``. The defaults give the layout of the PTB-XL+ median beats the original study
-    used: 600 samples (1.2 s at 500 Hz), padded by 4 + 4 to 608, R peak at sample 304.
+    window (``window_s`` seconds, ``round(window_s * fs)`` samples) fits in the recording is cut
+    with its R peak at sample ``window // 2``, the per-sample median over beats is taken for each
+    lead, and the result is centre zero-padded to ``n_timesteps``. The defaults give the layout of
+    the PTB-XL+ median beats the original study used: 600 samples (1.2 s at 500 Hz), padded by
+    4 + 4 to 608, R peak at sample 304 (:data:`MEDIAN_BEAT_N_TIMESTEPS`,
+    :data:`MEDIAN_BEAT_R_INDEX`). At 100 Hz the same 1.2 s is 120 samples, padded to 128, R peak
+    at 64, so a model fitted on 500 Hz beats refuses them by their length.
 
     Parameters
     ----------
     fs : float, default=500
         Sampling frequency of the input in Hz.
-    window : int, default=600
-        Beat length in samples.
-    n_timesteps : int, default=608
-        Output length; at least ``window``.
+    window_s : float, default=1.2
+        Beat length in seconds.
+    n_timesteps : int or None, default=None
+        Output length in samples, at least the window; ``None`` means the window plus 8
+        (608 at 500 Hz, 128 at 100 Hz), the layout of
+        :func:`~sksurv_ecg.datasets.make_ecg_survival`.
     detector : {"xqrs", "gqrs"}, default="xqrs"
         The :mod:`wfdb.processing` QRS detector.
     lead : int, default=1
@@ -104,149 +234,281 @@ class MedianBeat(_ECGTransformer):
         maximum of the absolute signal.
     min_beats : int, default=3
         Fewest complete beats a recording must hold.
+    errors : {"raise", "warn"}, default="raise"
+        What a record that yields no median beat does (NaN or infinity in it, a detector failure,
+        fewer than ``min_beats`` complete beats, e.g. a flat lead): ``"raise"`` raises a
+        ``ValueError`` naming its sample index and the fault; ``"warn"`` fills its output row
+        with NaN, issues one :class:`~sksurv_ecg.exceptions.SignalQualityWarning` with the count
+        and the indices, and reports the rows in the failure mask (``failed_`` after
+        ``fit_transform``, or ``transform(X, return_mask=True)``). Downstream estimators refuse
+        NaN, so drop the failed rows (and their outcomes) with the mask.
+    n_jobs : int or None, default=None
+        Processes that detect beats in parallel (joblib; ``None`` means 1 unless in a
+        :func:`joblib.parallel_config` context, -1 means all cores).
+    verbose : int, default=0
+        Show a progress bar (tqdm, on stderr) when positive.
     n_leads : int or None, default=None
         Number of leads, needed only to read a 2-D ``X`` whose rows hold the leads end to end;
         the output is then 2-D in the same layout.
+    window : int, default="deprecated"
+        Beat length in samples. Deprecated: pass ``window_s`` in seconds (``window`` will be
+        removed in the next release); when given, it overrides ``window_s``.
 
     Attributes
     ----------
     n_features_in_ : int
         Number of leads seen in ``fit``.
+    fs_ : float
+        Sampling frequency of the input, in Hz (that of the output too).
+    window_ : int
+        Beat length in samples.
+    n_timesteps_out_ : int
+        Length of the output.
+    r_peak_index_ : int
+        Sample of the R peak in the output.
+    failed_ : ndarray of shape (n_samples,), dtype bool
+        Records of the ``X`` given to ``fit_transform`` that yielded no median beat (only set by
+        ``fit_transform``; all False with ``errors="raise"``).
 
     See Also
     --------
     sksurv_ecg.datasets.make_ecg_survival : Synthetic median beats in the same layout.
+    median_beat_layout : The window, length and R-peak sample at any rate.
+
+    Notes
+    -----
+    When ``X`` has 12 leads, ``fit`` and ``transform`` call
+    :func:`~sksurv_ecg.utils.validation.check_lead_order`, which warns when the limb leads look
+    out of the standard order.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sksurv_ecg.datasets import load_ptbxl_sample
+    >>> from sksurv_ecg.datasets import load_ecg_examples
+    >>> from sksurv_ecg.io import read_ecg
     >>> from sksurv_ecg.preprocessing import MedianBeat
-    >>> X, _ = load_ptbxl_sample(ecg_ids=[1, 2])
-    >>> beats = MedianBeat().fit_transform(X)
-    >>> beats.shape
-    (2, 12, 608)
+    >>> X, _ = read_ecg(load_ecg_examples()[1:3])  # two real 10-s strips at 500 Hz
+    >>> median = MedianBeat()
+    >>> beats = median.fit_transform(X)
+    >>> beats.shape, median.r_peak_index_
+    ((2, 12, 608), 304)
     >>> np.abs(beats[:, 1]).argmax(axis=1).tolist()
     [304, 304]
     """
 
     _parameter_constraints = {
         "fs": [Interval(Real, 0, None, closed="neither")],
-        "window": [Interval(Integral, 2, None, closed="left")],
-        "n_timesteps": [Interval(Integral, 2, None, closed="left")],
+        "window_s": [Interval(Real, 0, None, closed="neither")],
+        "n_timesteps": [Interval(Integral, 2, None, closed="left"), None],
         "detector": [StrOptions({"xqrs", "gqrs"})],
         "lead": [Interval(Integral, 0, None, closed="left")],
         "peak_dir": [StrOptions({"compare", "up", "down", "both"})],
         "min_beats": [Interval(Integral, 1, None, closed="left")],
+        "errors": [StrOptions({"raise", "warn"})],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
         "n_leads": [Interval(Integral, 1, None, closed="left"), None],
+        "window": [Interval(Integral, 2, None, closed="left"), Hidden(StrOptions({"deprecated"}))],
     }
 
     def __init__(
         self,
         fs=500,
         *,
-        window=600,
-        n_timesteps=608,
+        window_s=1.2,
+        n_timesteps=None,
         detector="xqrs",
         lead=1,
         peak_dir="compare",
         min_beats=3,
+        errors="raise",
+        n_jobs=None,
+        verbose=0,
         n_leads=None,
+        window="deprecated",
     ):
         self.fs = fs
-        self.window = window
+        self.window_s = window_s
         self.n_timesteps = n_timesteps
         self.detector = detector
         self.lead = lead
         self.peak_dir = peak_dir
         self.min_beats = min_beats
+        self.errors = errors
+        self.n_jobs = n_jobs
+        self.verbose = verbose
         self.n_leads = n_leads
+        self.window = window
 
-    def _r_peaks(self, signal, i):
-        fs = float(self.fs)
-        try:
-            if self.detector == "xqrs":
-                peaks = processing.xqrs_detect(signal, fs=fs, verbose=False)
-            else:
-                peaks = processing.gqrs_detect(sig=signal, fs=fs)
-        except Exception as err:  # the detectors fail in odd ways on flat or degenerate signals
-            raise ValueError(
-                f"The {self.detector} R-peak detector failed on sample {i} (lead index {self.lead}): {err}; "
-                "check the signal or try detector='gqrs'/'xqrs'."
-            ) from err
-        peaks = np.asarray(peaks, dtype=np.int64)
-        if peaks.size == 0:
-            return peaks
-        peaks = processing.correct_peaks(
-            signal,
-            peaks,
-            search_radius=max(1, round(0.08 * fs)),
-            smooth_window_size=max(2, round(0.2 * fs)),
-            peak_dir=self.peak_dir,
+    def _layout(self):
+        """``(window, n_timesteps, r_index)`` in samples, from ``window_s`` (or the deprecated ``window``)."""
+        if isinstance(self.window, str):
+            return median_beat_layout(self.fs, window_s=self.window_s, n_timesteps=self.n_timesteps)
+        warnings.warn(
+            f"window={self.window} (samples) is deprecated and will be removed in the next release; pass "
+            f"window_s={self.window / float(self.fs):g} (seconds) instead.",
+            FutureWarning,
+            stacklevel=4,
         )
-        return np.unique(np.asarray(peaks, dtype=np.int64))
+        window = int(self.window)
+        n_out = int(self.n_timesteps) if self.n_timesteps is not None else window + 8
+        if n_out < window:
+            raise ValueError(
+                f"n_timesteps={n_out} is shorter than window={window}; pass n_timesteps >= window or None."
+            )
+        return window, n_out, (n_out - window) // 2 + window // 2
 
-    def transform(self, X):
+    def _check_input(self, X, *, reset):
+        X, two_d = self._check_X(X, reset=reset, ensure_all_finite=False)
+        layout = self._layout()
+        check_lead_index(self.lead, X.shape[1], owner=type(self).__name__)
+        check_n_timesteps(
+            X,
+            minimum=layout[0],
+            owner="MedianBeat",
+            what=f"window={layout[0]} samples (window_s={self.window_s:g} s at fs={float(self.fs):g} Hz)",
+            remedy="pass whole recordings (e.g. 10 s), the right fs, or a smaller window_s.",
+        )
+        if X.shape[1] == 12:
+            check_lead_order(X, stacklevel=4)
+        return X, two_d, layout
+
+    def _fit(self, X):
+        X, two_d, (window, n_out, r_index) = self._check_input(X, reset=True)
+        self.fs_ = float(self.fs)
+        self.window_ = window
+        self.n_timesteps_out_ = n_out
+        self.r_peak_index_ = r_index
+        return X, two_d, (window, n_out, r_index)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check ``X`` and record the input rate and the output layout; nothing is learned.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_leads, n_timesteps)
+            ECG signals in mV sampled at ``fs``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The transformer.
+        """
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit and return the median beat of each ECG, recording the failed records in ``failed_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_leads, n_timesteps_in)
+            ECG signals in mV sampled at ``fs``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_beats : ndarray of shape (n_samples, n_leads, n_timesteps_out_), dtype float32
+            Median beats, R peak at sample ``r_peak_index_``; rows of failed records are NaN
+            (``errors="warn"``).
+        """
+        X, two_d, layout = self._fit(X)
+        beats, self.failed_ = self._extract(X, layout)
+        return self._restore(beats, two_d)
+
+    def transform(self, X, *, return_mask=False):
         """Return the median beat of each ECG.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_leads, n_timesteps_in)
             ECG signals in mV sampled at ``fs``.
+        return_mask : bool, default=False
+            Also return which records failed.
 
         Returns
         -------
         X_beats : ndarray of shape (n_samples, n_leads, n_timesteps), dtype float32
-            Median beats, R peak at sample ``(n_timesteps - window) // 2 + window // 2``.
+            Median beats, R peak at sample ``(n_timesteps - window) // 2 + window // 2``; rows of
+            failed records are NaN (``errors="warn"``).
+        failed : ndarray of shape (n_samples,), dtype bool
+            Records that yielded no median beat; only with ``return_mask=True``.
 
         Raises
         ------
         ValueError
-            When a recording holds fewer than ``min_beats`` complete beats; the message names the
-            sample index.
+            With ``errors="raise"``, when a record holds NaN or infinity, the detector fails, or it
+            holds fewer than ``min_beats`` complete beats; the message names the sample index.
         """
-        X, two_d = self._prepare(X)
-        if self.n_timesteps < self.window:
-            raise ValueError(
-                f"n_timesteps={self.n_timesteps} is shorter than window={self.window}; pass n_timesteps >= window."
+        self._validate_params()
+        X, two_d, layout = self._check_input(X, reset=False)
+        beats, failed = self._extract(X, layout)
+        beats = self._restore(beats, two_d)
+        return (beats, failed) if return_mask else beats
+
+    def _extract(self, X, layout):
+        window, n_out, _ = layout
+        n = X.shape[0]
+        n_workers = effective_n_jobs(self.n_jobs)
+        size = max(1, min(128, math.ceil(n / (4 * n_workers))))
+        settings = {
+            "fs": float(self.fs),
+            "window": window,
+            "detector": self.detector,
+            "lead": int(self.lead),
+            "peak_dir": self.peak_dir,
+            "min_beats": int(self.min_beats),
+        }
+        left = (n_out - window) // 2
+        out = np.zeros((n, X.shape[1], n_out), dtype=np.float32)
+        faults = {}
+        tasks = (delayed(_median_beat_chunk)(X[a : a + size], a, **settings) for a in range(0, n, size))
+        results = Parallel(n_jobs=self.n_jobs, return_as="generator")(tasks)
+        with tqdm(total=n, desc="MedianBeat", unit="ECG", disable=not self.verbose) as bar:
+            for start, beats, chunk_faults in results:
+                if chunk_faults and self.errors == "raise":
+                    with warnings.catch_warnings():
+                        # joblib says that the remaining tasks are cancelled: that is the intent
+                        warnings.filterwarnings("ignore", message=".*tasks which were still being processed")
+                        results.close()
+                    raise ValueError(chunk_faults[min(chunk_faults)])
+                out[start : start + len(beats), :, left : left + window] = beats
+                faults.update(chunk_faults)
+                bar.update(len(beats))
+        failed = np.zeros(n, dtype=bool)
+        if faults:
+            indices = sorted(faults)
+            failed[indices] = True
+            out[indices] = np.nan
+            shown = ", ".join(map(str, indices[:10])) + (", ..." if len(indices) > 10 else "")
+            warnings.warn(
+                f"MedianBeat found no median beat in {len(indices)} of {n} records (sample indices {shown}); "
+                f"their rows are NaN. First fault: {faults[indices[0]]} Drop the rows with the failure mask "
+                "(failed_ after fit_transform, or transform(X, return_mask=True)) from X and y.",
+                SignalQualityWarning,
+                stacklevel=3,
             )
-        if self.lead >= X.shape[1]:
-            raise ValueError(
-                f"lead={self.lead} is out of range for X with {X.shape[1]} leads; pass a lead index below {X.shape[1]}."
-            )
-        if X.shape[2] < self.window:
-            raise ValueError(
-                f"X has {X.shape[2]} time steps, fewer than window={self.window}; pass whole recordings "
-                "(e.g. 10 s) or a smaller window."
-            )
-        half = self.window // 2
-        offsets = np.arange(-half, self.window - half)
-        left = (self.n_timesteps - self.window) // 2
-        out = np.zeros((X.shape[0], X.shape[1], self.n_timesteps), dtype=np.float32)
-        for i in range(X.shape[0]):
-            peaks = self._r_peaks(X[i, self.lead].astype(np.float64), i)
-            peaks = peaks[(peaks >= half) & (peaks + self.window - half <= X.shape[2])]
-            if peaks.size < self.min_beats:
-                raise ValueError(
-                    f"MedianBeat found {peaks.size} complete beats in sample {i} (lead index {self.lead}), but "
-                    f"min_beats={self.min_beats} are needed; check the lead, fs={self.fs} and the signal quality, "
-                    "or drop the sample."
-                )
-            segments = X[i][:, peaks[:, None] + offsets]  # (n_leads, n_beats, window)
-            out[i, :, left : left + self.window] = np.median(segments, axis=1)
-        return self._restore(out, two_d)
+        return out, failed
 
 
 class LeadStandardizer(_ECGTransformer):
-    """Z-score every lead of every ECG over time (per sample, per lead).
+    """Z-score every lead of every ECG over time (per sample, per lead), as the model does.
 
-    No statistic is shared between samples, as in the original study. A flat lead (standard
-    deviation at most ``eps``, e.g. a lead that was zeroed or is missing) becomes zeros, never NaN.
+    No statistic is shared between samples, as in the original study. The computation is the
+    model's own, :func:`sksurv_ecg.nn.tasks.standardize_leads` (float32, population standard
+    deviation): a flat lead (standard deviation below ``eps``, e.g. a lead that was zeroed or is
+    missing) becomes zeros, never NaN.
 
     Parameters
     ----------
-    eps : float, default=1e-8
-        Standard deviations at or below this are treated as a flat lead.
+    eps : float or None, default=None
+        Standard deviations below this are treated as a flat lead; ``None`` means the model's
+        threshold (the default of :func:`~sksurv_ecg.nn.tasks.standardize_leads`, 1e-6).
     n_leads : int or None, default=None
         Number of leads, needed only to read a 2-D ``X`` whose rows hold the leads end to end;
         the output is then 2-D in the same layout.
@@ -267,11 +529,11 @@ class LeadStandardizer(_ECGTransformer):
     """
 
     _parameter_constraints = {
-        "eps": [Interval(Real, 0, None, closed="left")],
+        "eps": [Interval(Real, 0, None, closed="left"), None],
         "n_leads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
-    def __init__(self, *, eps=1e-8, n_leads=None):
+    def __init__(self, *, eps=None, n_leads=None):
         self.eps = eps
         self.n_leads = n_leads
 
@@ -290,12 +552,11 @@ class LeadStandardizer(_ECGTransformer):
         """
         X, two_d = self._prepare(X)
         out = np.empty(X.shape, dtype=np.float32)
-        for start in range(0, X.shape[0], _CHUNK):
-            chunk = X[start : start + _CHUNK].astype(np.float64)
-            centred = chunk - chunk.mean(axis=-1, keepdims=True)
-            std = np.sqrt(np.mean(centred**2, axis=-1, keepdims=True))
-            flat = std <= self.eps
-            out[start : start + _CHUNK] = np.where(flat, 0.0, centred / np.where(flat, 1.0, std))
+        kwargs = {} if self.eps is None else {"eps": float(self.eps)}
+        with torch.no_grad():
+            for start in range(0, X.shape[0], _CHUNK):
+                chunk = torch.from_numpy(np.ascontiguousarray(X[start : start + _CHUNK]))
+                out[start : start + _CHUNK] = standardize_leads(chunk, **kwargs).numpy()
         return self._restore(out, two_d)
 
 

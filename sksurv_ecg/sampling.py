@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from numbers import Integral
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from torch.utils.data import Sampler
 
 from .utils.validation import check_event_batching
@@ -81,23 +81,57 @@ class StratifiedBatchSampler(Sampler[list[int]]):
                 f"'event' has shape {event_arr.shape}, but a non-empty 1-D event indicator was expected; "
                 "pass y['event']."
             )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, Integral):
+        # Python and NumPy integers (what numbers.Integral admits), but not bool.
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
             raise ValueError(f"'batch_size'={batch_size!r} must be a positive integer.")
-        self.event = event_arr.astype(bool)
+        self.event: NDArray[np.bool_] = event_arr.astype(bool)
         self.batch_size = int(batch_size)
         self.min_events_per_batch = min_events_per_batch
         self.shuffle = bool(shuffle)
         self.random_state = random_state
-        self.n_batches = check_event_batching(self.event, self.batch_size, min_events_per_batch)
+        self.n_batches: int = check_event_batching(self.event, self.batch_size, min_events_per_batch)
         self.n_events = int(self.event.sum())
         self._rng = np.random.default_rng(random_state)
 
-    def get_state(self) -> dict:
-        """Return the state of the sampler's generator (JSON-serialisable), e.g. for checkpoints."""
-        return self._rng.bit_generator.state
+    def get_state(self) -> dict[str, Any]:
+        """Return the state of the sampler's generator, e.g. for checkpoints.
 
-    def set_state(self, state: dict) -> None:
-        """Restore a state returned by :meth:`get_state`; the next epochs continue that sequence."""
+        Returns
+        -------
+        dict
+            The ``bit_generator.state`` of the sampler's ``numpy.random.Generator`` (JSON-serialisable).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sksurv_ecg.sampling import StratifiedBatchSampler
+        >>> sampler = StratifiedBatchSampler(np.array([1, 0, 1, 0]), batch_size=2, random_state=0)
+        >>> state = sampler.get_state()
+        >>> first = list(sampler)
+        >>> sampler.set_state(state)
+        >>> list(sampler) == first
+        True
+        """
+        return dict(self._rng.bit_generator.state)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore a state returned by :meth:`get_state`; the next epochs continue that sequence.
+
+        Parameters
+        ----------
+        state : dict
+            A state returned by :meth:`get_state`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sksurv_ecg.sampling import StratifiedBatchSampler
+        >>> a = StratifiedBatchSampler(np.array([1, 0, 1, 0]), batch_size=2, random_state=0)
+        >>> b = StratifiedBatchSampler(np.array([1, 0, 1, 0]), batch_size=2, random_state=1)
+        >>> b.set_state(a.get_state())
+        >>> list(a) == list(b)
+        True
+        """
         self._rng.bit_generator.state = state
 
     def __len__(self) -> int:

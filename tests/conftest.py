@@ -5,12 +5,31 @@ import pytest
 import torch
 from sksurv.util import Surv
 
+# The smallest network the estimators build (one feature map, one head, 8-d latent code, two
+# down-sampling stages) and one epoch: for tests of behaviour, not of what the network learns.
+# Pass as ECGSurvivalAnalysis(**TINY_NET), or with overrides: {**TINY_NET, "max_epochs": 2}.
+TINY_NET = {
+    "module__base_features": 1,
+    "module__latent_dim": 8,
+    "module__n_heads": 1,
+    "module__downsample": 2,
+    "max_epochs": 1,
+    "batch_size": 8,
+    "random_state": 0,
+}
+
 
 @pytest.fixture(autouse=True)
 def _seeds_fixed():
     """Fix global RNGs so that a test never depends on the order tests ran in."""
     np.random.seed(0)
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def tiny_net():
+    """A copy of ``TINY_NET`` that a test may change."""
+    return dict(TINY_NET)
 
 
 @pytest.fixture
@@ -36,3 +55,32 @@ def tiny_survival(rng):
 @pytest.fixture(params=[np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
 def non_finite_value(request):
     return request.param
+
+
+@pytest.fixture(scope="session")
+def ptbxl_dir():
+    """The 14 real PTB-XL records kept beside the repository (never committed: see DESIGN.md, Data).
+
+    ``../shared/data/ptbxl`` from the repository root, or the folder named by ``SKSURV_ECG_PTBXL``.
+    Absent, the test is skipped with the reason, except under ``CI=true``, where absence fails, so
+    that CI cannot pass by skipping.
+    """
+    import os
+    from pathlib import Path
+
+    default = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ptbxl"
+    folder = Path(os.environ.get("SKSURV_ECG_PTBXL") or default)
+    if not (folder / "ptbxl_database.csv").is_file():
+        reason = f"PTB-XL records not found at {str(folder)!r}; set SKSURV_ECG_PTBXL to a PTB-XL folder."
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def ptbxl_sample(ptbxl_dir):
+    """``(X, frame)`` of the records in ``ptbxl_dir`` at 500 Hz, as ``load_ptbxl`` returns them."""
+    from sksurv_ecg.datasets import load_ptbxl
+
+    return load_ptbxl(ptbxl_dir)

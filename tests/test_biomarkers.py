@@ -8,7 +8,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sksurv_ecg.biomarkers import ECGBiomarkers
-from sksurv_ecg.datasets import load_ptbxl_sample, make_ecg_survival
+from sksurv_ecg.datasets import make_ecg_survival
 from sksurv_ecg.preprocessing import MedianBeat
 
 MEDIAN_NAMES = [
@@ -29,8 +29,8 @@ def synthetic():
 
 
 @pytest.fixture(scope="module")
-def real_beats():
-    signals, frame = load_ptbxl_sample()
+def real_beats(ptbxl_sample):
+    signals, frame = ptbxl_sample
     return signals, MedianBeat(fs=500).fit_transform(signals)
 
 
@@ -154,3 +154,30 @@ def test_non_finite_values_raise(synthetic, non_finite_value):
 def test_flat_rhythm_strip_raises():
     with pytest.raises(ValueError, match="R peaks in sample 0|detector failed on sample 0"):
         ECGBiomarkers(fs=250, kind="rhythm").transform(np.zeros((1, 12, 2500), dtype=np.float32))
+
+
+# --- misuse: strips in median-beat mode, a misplaced R peak (RELIABILITY row 48) ------------------------------
+
+
+def test_strip_in_median_mode_is_refused(real_beats):
+    signals, _ = real_beats
+    with pytest.raises(
+        ValueError, match=r"X has 5000 time steps \(10 s at fs=500 Hz\).*run .*MedianBeat.*kind='rhythm'"
+    ):
+        ECGBiomarkers(fs=500).fit_transform(signals[:2])
+
+
+def test_two_seconds_is_the_longest_median_beat(synthetic):
+    X = np.zeros((1, 12, 501), dtype=np.float32)
+    with pytest.raises(ValueError, match="at most 2 s"):
+        ECGBiomarkers(fs=250).transform(X)
+
+
+def test_misplaced_r_peak_warns(real_beats):
+    from sksurv_ecg.exceptions import SignalQualityWarning
+
+    _, beats = real_beats
+    shifted = np.roll(beats[:3], 150, axis=2)  # R peak 300 ms late
+    shifted[1] = beats[1]  # one beat stays in place
+    with pytest.warns(SignalQualityWarning, match=r"In 2 of 3 median beats \(sample indices 0, 2\)"):
+        ECGBiomarkers(fs=500).transform(shifted)

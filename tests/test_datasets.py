@@ -1,5 +1,6 @@
 """Tests of sksurv_ecg.datasets: PTB-XL loaders and the synthetic survival cohort."""
 
+import hashlib
 import shutil
 import time
 from collections import Counter
@@ -11,11 +12,12 @@ from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.metrics import concordance_index_censored
 
 from sksurv_ecg.datasets import (
+    load_ecg_examples,
     load_ptbxl,
     load_ptbxl_metadata,
-    load_ptbxl_sample,
     load_scp_statements,
     make_ecg_survival,
+    ptbxl_records,
 )
 from sksurv_ecg.datasets._base import get_data_home
 from sksurv_ecg.io import read_wfdb
@@ -25,8 +27,8 @@ TRUE_FEATURES = ["age", "sex", "heart_rate", "qrs_duration", "qtc", "st_deviatio
 
 
 @pytest.fixture(scope="module")
-def sample():
-    return load_ptbxl_sample()
+def sample(ptbxl_sample):
+    return ptbxl_sample
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +37,9 @@ def metadata():
 
 
 @pytest.fixture
-def partial_copy(tmp_path):
-    """A PTB-XL folder with the bundled database but only records 1 and 2."""
-    source = get_data_home() / "ptbxl"
+def partial_copy(tmp_path, ptbxl_dir):
+    """A PTB-XL folder with the 14-record database but only records 1 and 2."""
+    source = ptbxl_dir
     for name in ("ptbxl_database.csv", "scp_statements.csv"):
         shutil.copy(source / name, tmp_path / name)
     (tmp_path / "records500" / "00000").mkdir(parents=True)
@@ -63,18 +65,17 @@ def test_data_home_env_var_wrong(monkeypatch, tmp_path):
         get_data_home()
 
 
-# --- bundled sample -------------------------------------------------------------------------------------------
+# --- the 14 PTB-XL records beside the repository (fixture ptbxl_dir) -------------------------------------------
 
 
-def test_sample_signals(sample):
+def test_sample_signals(sample, ptbxl_dir):
     X, frame = sample
     assert X.shape == (14, 12, 5000)
     assert X.dtype == np.float32
     assert np.isfinite(X).all()
     assert frame.index.tolist() == SAMPLE_IDS
     assert frame.index.name == "ecg_id"
-    root = get_data_home() / "ptbxl"
-    np.testing.assert_array_equal(X[11], read_wfdb(root / frame.loc[6001, "filename_hr"])[0])
+    np.testing.assert_array_equal(X[11], read_wfdb(ptbxl_dir / frame.loc[6001, "filename_hr"])[0])
 
 
 def test_sample_frame(sample):
@@ -82,7 +83,7 @@ def test_sample_frame(sample):
     assert {"age", "sex", "report", "scp_codes", "diagnostic_superclass", "strat_fold", "filename_hr"} <= set(frame)
     assert frame.loc[1, "scp_codes"] == {"NORM": 100.0, "LVOLT": 0.0, "SR": 0.0}
     assert all(isinstance(c, dict) and c for c in frame["scp_codes"])
-    # counts documented in data/ptbxl/PROVENANCE.md
+    # counts documented in ../shared/data/ptbxl/PROVENANCE.md
     counts = Counter(c for classes in frame["diagnostic_superclass"] for c in classes)
     assert counts == {"NORM": 12, "MI": 1, "STTC": 1}
     assert frame.loc[8, "diagnostic_superclass"] == ["MI"]
@@ -94,7 +95,7 @@ def test_sample_frame(sample):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        pytest.param({"sampling_rate": 100}, ValueError, r"100 Hz file only for ecg_id 1.*ecg_ids=\[1\]", id="100Hz"),
+        pytest.param({"sampling_rate": 100}, FileNotFoundError, "13 of 14 PTB-XL records at 100 Hz", id="100Hz"),
         pytest.param({"sampling_rate": 100, "ecg_ids": [2]}, FileNotFoundError, "1 of 1 PTB-XL records at 100 Hz",
                      id="100Hz-missing"),
         pytest.param({"sampling_rate": 250}, ValueError, "100 or 500 Hz", id="250Hz"),
@@ -102,19 +103,19 @@ def test_sample_frame(sample):
         pytest.param({"ecg_ids": "1"}, TypeError, "int or a list of ints", id="id-str"),
     ],
 )  # fmt: skip
-def test_sample_errors(kwargs, error, match):
+def test_sample_errors(ptbxl_dir, kwargs, error, match):
     with pytest.raises(error, match=match):
-        load_ptbxl_sample(**kwargs)
+        load_ptbxl(ptbxl_dir, **kwargs)
 
 
-def test_sample_100hz_record():
-    X, frame = load_ptbxl_sample(100, ecg_ids=[1])
+def test_sample_100hz_record(ptbxl_dir):
+    X, frame = load_ptbxl(ptbxl_dir, sampling_rate=100, ecg_ids=[1])
     assert X.shape == (1, 12, 1000)
     assert frame.index.tolist() == [1]
 
 
-def test_sample_ids_in_requested_order(sample):
-    X, frame = load_ptbxl_sample(ecg_ids=[6004, 3])
+def test_sample_ids_in_requested_order(sample, ptbxl_dir):
+    X, frame = load_ptbxl(ptbxl_dir, ecg_ids=[6004, 3])
     assert frame.index.tolist() == [6004, 3]
     np.testing.assert_array_equal(X, sample[0][[13, 2]])
 
@@ -122,8 +123,8 @@ def test_sample_ids_in_requested_order(sample):
 # --- load_ptbxl on a local folder -----------------------------------------------------------------------------
 
 
-def test_load_ptbxl_folds():
-    X, frame = load_ptbxl(get_data_home() / "ptbxl", folds=10)
+def test_load_ptbxl_folds(ptbxl_dir):
+    X, frame = load_ptbxl(ptbxl_dir, folds=10)
     assert frame.index.tolist() == [9, 6000, 6004]
     assert X.shape == (3, 12, 5000)
 
@@ -156,9 +157,28 @@ def test_load_ptbxl_missing_tables(partial_copy, remove, match):
         pytest.param({"folds": 9, "ecg_ids": [1]}, ValueError, "within the selected folds", id="id-outside-fold"),
     ],
 )
-def test_load_ptbxl_selection_errors(kwargs, error, match):
+def test_load_ptbxl_selection_errors(ptbxl_dir, kwargs, error, match):
     with pytest.raises(error, match=match):
-        load_ptbxl(get_data_home() / "ptbxl", **kwargs)
+        load_ptbxl(ptbxl_dir, **kwargs)
+
+
+def test_ptbxl_records_layout(ptbxl_dir):
+    records = ptbxl_records(ptbxl_dir)
+    assert records.index.tolist() == SAMPLE_IDS
+    assert records.loc[1] == str(ptbxl_dir / "records500/00000/00001_hr")
+    assert ptbxl_records(ptbxl_dir, sampling_rate=100).loc[1] == str(ptbxl_dir / "records100/00000/00001_lr")
+    with pytest.raises(FileNotFoundError, match="ptbxl_database.csv' does not exist"):
+        ptbxl_records(ptbxl_dir / "records500")
+
+
+def test_ecg_examples_are_bundled_with_provenance():
+    paths = load_ecg_examples()
+    assert len(paths) == 5
+    assert all(p.is_file() for p in paths)
+    provenance = (paths[0].parent / "PROVENANCE.md").read_text()
+    for path in paths:
+        assert path.name in provenance
+        assert hashlib.sha256(path.read_bytes()).hexdigest() in provenance
 
 
 def test_load_ptbxl_root_type():

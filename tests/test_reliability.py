@@ -36,7 +36,6 @@ from sksurv_ecg import (
     TrainingWarning,
     load,
 )
-from sksurv_ecg.datasets._base import get_data_home
 from sksurv_ecg.io import read_wfdb
 from sksurv_ecg.losses import cox_ph_loss
 from sksurv_ecg.preprocessing import BandpassFilter, LeadStandardizer, Resample
@@ -46,7 +45,6 @@ from sksurv_ecg.utils.torch_io import load_state_dict
 from sksurv_ecg.utils.validation import check_survival_y
 
 DATA = Path(__file__).parent / "data"
-REFERENCE = get_data_home() / "ptbxl" / "records500" / "00000" / "00001_hr"
 
 #: A network of a few thousand weights: 2 leads x 40 samples train in well under a second per fit.
 TINY = {
@@ -555,8 +553,9 @@ def test_row30_c_index_without_comparable_pairs(fitted, data):
 
 
 @pytest.fixture(scope="module")
-def reference_record():
-    return read_wfdb(REFERENCE)[0], wfdb.rdrecord(str(REFERENCE), physical=False)
+def reference_record(ptbxl_dir):
+    reference = ptbxl_dir / "records500" / "00000" / "00001_hr"
+    return read_wfdb(reference)[0], wfdb.rdrecord(str(reference), physical=False)
 
 
 def _write_record(directory, name, record, *, sig_name=None, fs=None, units=None, gain=1.0, n_samples=None):

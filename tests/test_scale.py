@@ -1,4 +1,4 @@
-"""Out-of-core cohorts: to_memmap (resumable WFDB -> .npy) and estimators streaming from a memmap."""
+"""Out-of-core cohorts: to_memmap (resumable ECG files -> .npy) and estimators streaming from a memmap."""
 
 import json
 
@@ -7,41 +7,48 @@ import pandas as pd
 import pytest
 from skorch.dataset import Dataset
 
-import sksurv_ecg.io as ecg_io
+import sksurv_ecg.io._memmap as ecg_memmap
 from sksurv_ecg import ECGSurvivalAnalysis
-from sksurv_ecg.datasets import load_ptbxl
-from sksurv_ecg.datasets._base import get_data_home
+from sksurv_ecg.datasets import load_ptbxl, ptbxl_records
 from sksurv_ecg.io import read_wfdb, to_memmap
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 from sksurv_ecg.utils.validation import validate_ecg
 
-PTBXL = get_data_home() / "ptbxl"
-RECORDS = sorted(p.with_suffix("") for p in (PTBXL / "records500").glob("*/*.hea"))
 FAST = {"max_epochs": 1, "batch_size": 16, "random_state": 0, "lead_mask_prob": 0.5}
 
 
 # --- to_memmap -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def ptbxl_in_memory():
+def PTBXL(ptbxl_dir):
+    return ptbxl_dir
+
+
+@pytest.fixture(scope="module")
+def RECORDS(ptbxl_dir):
+    return sorted(p.with_suffix("") for p in (ptbxl_dir / "records500").glob("*/*.hea"))
+
+
+@pytest.fixture(scope="module")
+def ptbxl_in_memory(PTBXL):
     return load_ptbxl(PTBXL)
 
 
-def test_to_memmap_ptbxl_download_matches_load_ptbxl(tmp_path, ptbxl_in_memory):
+def test_to_memmap_ptbxl_download_matches_load_ptbxl(tmp_path, ptbxl_in_memory, PTBXL):
     X_ref, frame = ptbxl_in_memory
-    X = to_memmap(PTBXL, tmp_path / "ptbxl.npy")
+    X = to_memmap(ptbxl_records(PTBXL), tmp_path / "ptbxl.npy")
     assert isinstance(X, np.memmap)
     assert X.mode == "r"
     assert X.dtype == np.float32
     np.testing.assert_array_equal(np.asarray(X), X_ref)
     manifest = pd.read_csv(tmp_path / "ptbxl.records.csv")
-    assert manifest["record"].tolist() == frame.index.tolist()
+    assert manifest["record"].tolist() == frame.index.tolist()  # ids are PTB-XL's ecg_id
     progress = json.loads((tmp_path / "ptbxl.progress.json").read_text())
     assert progress["complete"]
     assert progress["n_done"] == len(frame)
 
 
 @pytest.mark.parametrize("source", ["folder", "list"])
-def test_to_memmap_folder_and_list(tmp_path, source):
+def test_to_memmap_folder_and_list(tmp_path, source, PTBXL, RECORDS):
     src = PTBXL / "records500" if source == "folder" else [str(r) + ".hea" for r in RECORDS]
     X = to_memmap(src, tmp_path / "x.npy", length=1000)
     np.testing.assert_array_equal(np.asarray(X), read_wfdb(RECORDS, length=1000))
@@ -52,18 +59,18 @@ def test_to_memmap_folder_and_list(tmp_path, source):
         assert ids == [str(r) for r in RECORDS]
 
 
-def test_to_memmap_resumes_after_interruption(tmp_path, monkeypatch):
+def test_to_memmap_resumes_after_interruption(tmp_path, monkeypatch, RECORDS):
     """Killed after 8 reads with a checkpoint every 3: the rerun redoes 2 records, loses none."""
-    read_one = ecg_io._read_one
+    read_one = ecg_memmap._read_one
     calls = []
 
-    def failing(record, **kwargs):
+    def failing(record, *args):
         calls.append(record)
         if len(calls) == 8:
             raise KeyboardInterrupt
-        return read_one(record, **kwargs)
+        return read_one(record, *args)
 
-    monkeypatch.setattr(ecg_io, "_read_one", failing)
+    monkeypatch.setattr(ecg_memmap, "_read_one", failing)
     path = tmp_path / "x.npy"
     with pytest.raises(KeyboardInterrupt):
         to_memmap(RECORDS, path, checkpoint_every=3)
@@ -73,7 +80,7 @@ def test_to_memmap_resumes_after_interruption(tmp_path, monkeypatch):
 
     calls.clear()
     monkeypatch.setattr(
-        ecg_io, "_read_one", lambda record, **kwargs: (calls.append(record), read_one(record, **kwargs))[1]
+        ecg_memmap, "_read_one", lambda record, *args: (calls.append(record), read_one(record, *args))[1]
     )
     X = to_memmap(RECORDS, path, checkpoint_every=3)
     assert calls == RECORDS[6:]  # continues after the last checkpoint
@@ -84,7 +91,7 @@ def test_to_memmap_resumes_after_interruption(tmp_path, monkeypatch):
     assert calls == []
 
 
-def test_to_memmap_refuses_foreign_file_and_changed_settings(tmp_path):
+def test_to_memmap_refuses_foreign_file_and_changed_settings(tmp_path, RECORDS):
     path = tmp_path / "x.npy"
     np.save(path, np.zeros(3))
     with pytest.raises(FileExistsError, match="overwrite=True"):
@@ -104,13 +111,13 @@ def test_to_memmap_refuses_foreign_file_and_changed_settings(tmp_path):
         pytest.param({"length": -1}, ValueError, "length=-1", id="length"),
     ],
 )
-def test_to_memmap_bad_parameters(tmp_path, kwargs, error, match):
+def test_to_memmap_bad_parameters(tmp_path, kwargs, error, match, RECORDS):
     with pytest.raises(error, match=match):
         to_memmap(RECORDS[:1], tmp_path / "x.npy", **kwargs)
 
 
 def test_to_memmap_empty_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no WFDB header"):
+    with pytest.raises(FileNotFoundError, match="holds no ECG file in a supported format"):
         to_memmap(tmp_path, tmp_path / "x.npy")
 
 

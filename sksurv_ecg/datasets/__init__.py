@@ -1,13 +1,22 @@
-"""Data sets: PTB-XL loaders (full local download, bundled real sample, bundled metadata) and a
-synthetic 12-lead ECG survival cohort with a known hazard."""
+"""Data sets: real example ECG files of each vendor format, PTB-XL (PhysioNet downloads, a local
+download, the bundled metadata) and a synthetic 12-lead ECG survival cohort with a known hazard."""
 
-from ._ptbxl import load_ptbxl, load_ptbxl_metadata, load_ptbxl_sample, load_scp_statements
+# Downloads from PhysioNet (fetch_*), checksummed and resumable.
+from ._base import get_download_home
+from ._examples import load_ecg_examples
+from ._fetch import ChecksumMismatchError, fetch_ptbxl, fetch_ptbxl_plus
+from ._ptbxl import load_ptbxl, load_ptbxl_metadata, load_scp_statements, ptbxl_records
 from ._synthetic import make_ecg_survival
 
 __all__ = [
+    "ChecksumMismatchError",
+    "fetch_ptbxl",
+    "fetch_ptbxl_plus",
+    "get_download_home",
+    "load_ecg_examples",
     "load_ptbxl",
     "load_ptbxl_metadata",
-    "load_ptbxl_sample",
     "load_scp_statements",
     "make_ecg_survival",
+    "ptbxl_records",
 ]

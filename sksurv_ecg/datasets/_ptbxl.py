@@ -1,4 +1,6 @@
-"""PTB-XL loaders: a full local download, the bundled 14-record sample and the bundled metadata."""
+"""PTB-XL: its file layout (which record lives where), the loader of a local download, the bundled metadata.
+
+The package's readers know nothing of PTB-XL; everything about its folders and CSV files is here."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pandas as pd
 from ..io import read_wfdb
 from ._base import get_data_home
 
-__all__ = ["load_ptbxl", "load_ptbxl_metadata", "load_ptbxl_sample", "load_scp_statements"]
+__all__ = ["load_ptbxl", "load_ptbxl_metadata", "load_scp_statements", "ptbxl_records"]
 
 _DATABASE = "ptbxl_database.csv"
 _STATEMENTS = "scp_statements.csv"
@@ -108,7 +110,7 @@ def _check_sampling_rate(sampling_rate) -> int:
     return int(sampling_rate)
 
 
-def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=None):
+def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=None, median_beats=None, plus_root=None):
     """Load PTB-XL signals and metadata from a local copy of the PhysioNet release.
 
     ``root`` is the folder of the download (it holds ``ptbxl_database.csv``,
@@ -129,11 +131,22 @@ def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=Non
         Keep only these records, in this order. ``None`` keeps all.
     verbose : bool or None, default=None
         Progress bar while reading; ``None`` shows it for 50 records or more.
+    median_beats : {None, "12sl", "unig"}, default=None
+        ``None`` reads the 10-s records. ``"12sl"`` (GE 12SL, the paper's input) or ``"unig"``
+        (University of Glasgow) reads PTB-XL+'s 1.2-s median beats instead (500 Hz, 600 samples,
+        centre zero-padded to 608 as in the seed), leads matched by name. Not every record has
+        one: such rows of ``X`` are NaN (so that no estimator accepts them unnoticed), the frame's
+        ``median_beat`` column is False and a :class:`~sksurv_ecg.exceptions.SksurvECGWarning`
+        gives the count; select ``frame["median_beat"]`` to keep the others.
+    plus_root : str, path-like or None, default=None
+        The PTB-XL+ folder (holding ``median_beats/``), e.g. from :func:`fetch_ptbxl_plus`;
+        ``None`` looks in ``root``.
 
     Returns
     -------
     X : ndarray of shape (n_records, 12, n_timesteps), dtype float32
-        Signals in mV, leads I, II, III, aVR, aVL, aVF, V1-V6.
+        Signals in mV, leads I, II, III, aVR, aVL, aVF, V1-V6 (``n_timesteps`` 608 with
+        ``median_beats``).
     frame : pandas.DataFrame of shape (n_records, n_columns)
         Indexed by ``ecg_id``: every column of ``ptbxl_database.csv`` (``age``, ``sex`` with
         0 = male and 1 = female, ``report``, ``strat_fold``, ``filename_lr``, ``filename_hr``, ...)
@@ -148,20 +161,17 @@ def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=Non
 
     See Also
     --------
-    load_ptbxl_sample : The bundled 14 records, read the same way.
+    ptbxl_records : The record files of a download, e.g. for :func:`sksurv_ecg.io.to_memmap`.
     load_ptbxl_metadata : All 21,837 metadata rows, no signals.
 
     Examples
     --------
-    The bundled sample has the same layout as a full download:
+    With a download of PTB-XL in ``root`` (the records are not shipped with the package):
 
     >>> from sksurv_ecg.datasets import load_ptbxl
-    >>> from sksurv_ecg.datasets._base import get_data_home
-    >>> X, frame = load_ptbxl(get_data_home() / "ptbxl", folds=[9, 10])
-    >>> X.shape
-    (5, 12, 5000)
-    >>> frame["strat_fold"].tolist()
-    [9, 10, 9, 10, 10]
+    >>> X, frame = load_ptbxl(root, folds=[9, 10])  # doctest: +SKIP
+    >>> X.shape  # doctest: +SKIP
+    (4357, 12, 5000)
     """
     sampling_rate = _check_sampling_rate(sampling_rate)
     if not isinstance(root, str | os.PathLike):
@@ -175,56 +185,18 @@ def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=Non
         )
     statements = _read_statements(root / _STATEMENTS)
     frame = _select(_read_database(database, statements), folds, ecg_ids)
+    if median_beats is not None:
+        from ._median_beats import read_median_beats
+
+        X, available = read_median_beats(
+            root if plus_root is None else Path(plus_root), frame.index.tolist(), median_beats, verbose=verbose
+        )
+        frame = frame.assign(median_beat=available)
+        return X, frame
     filenames = frame[_FILENAME_COLUMN[sampling_rate]]
     _check_files(root, filenames, sampling_rate)
     X = read_wfdb(filenames.tolist(), root=root, fs=sampling_rate, verbose=verbose)
     return X, frame
-
-
-def load_ptbxl_sample(sampling_rate=500, *, ecg_ids=None):
-    """Load the 14 real PTB-XL records bundled with sksurv-ecg.
-
-    Records 1-10, 6000, 6001, 6003 and 6004 of PTB-XL v1.0.3 (byte-identical to the PhysioNet
-    release, CC BY 4.0; see ``data/README.md``), read through :func:`load_ptbxl`.
-
-    Parameters
-    ----------
-    sampling_rate : {500, 100}, default=500
-        500 Hz (all 14 records) or 100 Hz. Only ``ecg_id`` 1 has its 100 Hz file bundled, so
-        ``sampling_rate=100`` needs ``ecg_ids=[1]``; for the others, resample the 500 Hz records
-        (:class:`sksurv_ecg.preprocessing.Resample`).
-    ecg_ids : int, list of int or None, default=None
-        Keep only these records, in this order.
-
-    Returns
-    -------
-    X : ndarray of shape (n_records, 12, n_timesteps), dtype float32
-        Signals in mV.
-    frame : pandas.DataFrame of shape (n_records, n_columns)
-        Metadata indexed by ``ecg_id``, as returned by :func:`load_ptbxl`.
-
-    See Also
-    --------
-    load_ptbxl : The loader for a full download.
-
-    Examples
-    --------
-    >>> from sksurv_ecg.datasets import load_ptbxl_sample
-    >>> X, frame = load_ptbxl_sample()
-    >>> X.shape
-    (14, 12, 5000)
-    >>> frame.loc[8, "diagnostic_superclass"]
-    ['MI']
-    >>> load_ptbxl_sample(100, ecg_ids=[1])[0].shape
-    (1, 12, 1000)
-    """
-    sampling_rate = _check_sampling_rate(sampling_rate)
-    if sampling_rate == 100 and ecg_ids is None:
-        raise ValueError(
-            "The bundled sample holds a 100 Hz file only for ecg_id 1 (found 1 of 14 records at 100 Hz); "
-            "pass ecg_ids=[1], or load at 500 Hz and resample with sksurv_ecg.preprocessing.Resample(500, 100)."
-        )
-    return load_ptbxl(get_data_home() / "ptbxl", sampling_rate=sampling_rate, ecg_ids=ecg_ids, verbose=False)
 
 
 def load_ptbxl_metadata():
@@ -263,7 +235,7 @@ def load_ptbxl_metadata():
 
 
 def load_scp_statements():
-    """Load PTB-XL's table of the 71 SCP-ECG statements (official v1.0.3 file).
+    """Load PTB-XL's table of the 71 SCP-ECG statements (bundled, as shipped with v1.0.1).
 
     Returns
     -------
@@ -284,4 +256,54 @@ def load_scp_statements():
     >>> statements.loc["IMI", "diagnostic_class"], statements.loc["IMI", "description"]
     ('MI', 'inferior myocardial infarction')
     """
-    return _read_statements(get_data_home() / "ptbxl" / _STATEMENTS)
+    return _read_statements(get_data_home() / "ptbxl-metadata" / _STATEMENTS)
+
+
+def ptbxl_records(root, *, sampling_rate=500):
+    """Return the record paths of a PTB-XL download, indexed by ``ecg_id``.
+
+    PTB-XL's layout in one place: ``ptbxl_database.csv`` lists every record with its 100 Hz
+    (``filename_lr``) and 500 Hz (``filename_hr``) file. The result feeds
+    :func:`sksurv_ecg.io.to_memmap` (record ids = ``ecg_id``) or :func:`sksurv_ecg.io.read_ecg`.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        PTB-XL folder (it holds ``ptbxl_database.csv``, ``records100/`` and ``records500/``).
+    sampling_rate : {500, 100}, default=500
+        Which files: 500 Hz (``filename_hr``) or 100 Hz (``filename_lr``).
+
+    Returns
+    -------
+    records : pandas.Series of shape (n_records,)
+        Record paths (``root`` joined with the file name, no extension), indexed by ``ecg_id`` in
+        the database's order.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``ptbxl_database.csv`` is missing.
+
+    See Also
+    --------
+    load_ptbxl : Read the records and their metadata.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.datasets import ptbxl_records
+    >>> from sksurv_ecg.io import to_memmap
+    >>> X = to_memmap(ptbxl_records(root), "ptbxl.npy")  # doctest: +SKIP
+    """
+    sampling_rate = _check_sampling_rate(sampling_rate)
+    if not isinstance(root, str | os.PathLike):
+        raise TypeError(f"root must be a path to the PTB-XL folder, got {type(root).__name__}.")
+    root = Path(root)
+    database = root / _DATABASE
+    if not database.is_file():
+        raise FileNotFoundError(
+            f"{str(database)!r} does not exist; pass the PTB-XL folder that holds {_DATABASE}, records100/ and "
+            f"records500/ (download from {_DOWNLOAD})."
+        )
+    column = _FILENAME_COLUMN[sampling_rate]
+    frame = pd.read_csv(database, index_col="ecg_id", usecols=["ecg_id", column])
+    return frame[column].map(lambda name: str(root / name)).rename("path")

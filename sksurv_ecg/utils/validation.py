@@ -7,10 +7,16 @@ exception type and wording are theirs.
 
 from __future__ import annotations
 
+import ast
+import itertools
+import math
 import warnings
-from numbers import Integral
+from collections.abc import Mapping
+from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 from sklearn.utils.validation import check_array, validate_data
 from sksurv.util import check_array_survival
 
@@ -20,6 +26,8 @@ __all__ = [
     "check_device",
     "check_ecg_array",
     "check_event_batching",
+    "check_reports",
+    "check_sample_sequence",
     "check_survival_y",
     "check_text_embeddings",
     "validate_ecg",
@@ -323,3 +331,520 @@ def check_device(device):
     if device == "cpu":
         return device
     raise ValueError(f"device={device!r} is not supported; use 'cpu', 'cuda', 'cuda:N' or 'auto'.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Report inputs (ReportEmbedder): 1-D sequences of SCP-code dicts or free-text reports
+# --------------------------------------------------------------------------------------------------
+
+
+def check_sample_sequence(X, *, what, owner):
+    """Return a 1-D input of one object per sample (reports, paths, dicts) as a non-empty list.
+
+    Parameters
+    ----------
+    X : sequence of shape (n_samples,)
+        A list, tuple, 1-D array (or one of shape ``(n_samples, 1)``), pandas Series or one-column
+        DataFrame.
+    what : str
+        What one sample is, in plural, for the messages (e.g. ``"reports"``).
+    owner : str
+        Name of the estimator or function, for the messages.
+
+    Returns
+    -------
+    samples : list of length n_samples
+        The samples, in order.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is a single string, bytes or mapping, or not iterable.
+    ValueError
+        If ``X`` is 2-D with more than one column, or empty.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sksurv_ecg.utils.validation import check_sample_sequence
+    >>> check_sample_sequence(pd.DataFrame({"report": ["a", "b"]}), what="reports", owner="me")
+    ['a', 'b']
+    """
+    if isinstance(X, pd.DataFrame):
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"X is a DataFrame with {X.shape[1]} columns, but {owner} expects one column of {what}; "
+                "select it, e.g. X['scp_codes']."
+            )
+        X = X.iloc[:, 0]
+    if isinstance(X, str | bytes | Mapping):
+        raise TypeError(f"X is a single {type(X).__name__}, but {owner} expects a sequence of them; wrap it in a list.")
+    if isinstance(X, np.ndarray):
+        if X.ndim == 2 and X.shape[1] == 1:
+            X = X[:, 0]
+        if X.ndim != 1:
+            raise ValueError(
+                f"X has shape {X.shape}, but {owner} expects a 1-D sequence of shape (n_samples,); ravel it."
+            )
+    try:
+        samples = list(X)
+    except TypeError:
+        raise TypeError(
+            f"X is a {type(X).__name__}, but {owner} expects a sequence of {what}; pass a list or a pandas Series."
+        ) from None
+    if not samples:
+        raise ValueError(f"Found array with 0 sample(s) (shape=(0,)) while a minimum of 1 is required by {owner}.")
+    return samples
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _check_scp_record(value, index: int) -> Mapping:
+    """Return one record's SCP-code dict, parsed from its ``ptbxl_database.csv`` string form if need be."""
+    if _is_missing(value):
+        raise ValueError(f"X[{index}] is missing ({value!r}), but an SCP-code dict was expected; drop the record.")
+    if isinstance(value, str):
+        try:
+            value = ast.literal_eval(value)  # literals only: a string never executes code
+        except (ValueError, SyntaxError):
+            raise ValueError(
+                f"X[{index}] is the string {value[:60]!r}, which is not a dict literal such as "
+                "\"{'NORM': 100.0}\"; pass a dict of SCP code to likelihood."
+            ) from None
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"X[{index}] is a {type(value).__name__}, but source='scp' expects a dict of SCP code to likelihood; "
+            "pass source='report' for free text."
+        )
+    if not value:
+        raise ValueError(
+            f"X[{index}] is an empty SCP-code dict, but every record needs at least one code; drop the record."
+        )
+    for code, lik in value.items():
+        if isinstance(lik, bool) or not isinstance(lik, Real) or not math.isfinite(lik) or lik < 0:
+            raise ValueError(
+                f"X[{index}] gives code {code!r} the likelihood {lik!r}, but likelihoods must be finite numbers "
+                ">= 0 (PTB-XL uses 0..100); fix the record."
+            )
+    return value
+
+
+def _check_report_text(value, index: int) -> str:
+    if _is_missing(value):
+        raise ValueError(f"X[{index}] is missing ({value!r}), but a report text was expected; drop the record.")
+    if not isinstance(value, str):
+        raise TypeError(
+            f"X[{index}] is a {type(value).__name__}, but source='report' expects a string; "
+            "pass source='scp' for SCP-code dicts."
+        )
+    return value
+
+
+def check_reports(X, *, source, owner="ReportEmbedder"):
+    """Check ECG report inputs and return them as a list of SCP-code dicts or of texts.
+
+    Parameters
+    ----------
+    X : sequence of dict or str of shape (n_samples,)
+        With ``source="scp"``: dicts of SCP code to likelihood (finite, >= 0), or their string form
+        as in PTB-XL's ``ptbxl_database.csv`` (``"{'NORM': 100.0}"``, read as a literal, never
+        executed). With ``source="report"``: free-text reports. See :func:`check_sample_sequence`
+        for the containers accepted.
+    source : {"scp", "report"}
+        What one sample is.
+    owner : str, default="ReportEmbedder"
+        Name of the caller, for the messages.
+
+    Returns
+    -------
+    records : list of length n_samples
+        Dicts of code to likelihood (``source="scp"``) or strings (``source="report"``).
+
+    Raises
+    ------
+    ValueError
+        If a record is missing, empty, not a dict literal, or has a likelihood that is negative or
+        not finite; the message names the sample index.
+    TypeError
+        If a record has the wrong type for ``source``.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.utils.validation import check_reports
+    >>> check_reports(["{'IMI': 50.0, 'ASMI': 50.0}", {"NORM": 100.0}], source="scp")
+    [{'IMI': 50.0, 'ASMI': 50.0}, {'NORM': 100.0}]
+    >>> check_reports(["Sinusrhythmus. Normales EKG."], source="report")
+    ['Sinusrhythmus. Normales EKG.']
+    """
+    if source not in ("scp", "report"):
+        raise ValueError(f"source={source!r} is not supported; use 'scp' for SCP-code dicts or 'report' for text.")
+    samples = check_sample_sequence(X, what="reports or SCP-code dicts", owner=owner)
+    check = _check_scp_record if source == "scp" else _check_report_text
+    return [check(value, i) for i, value in enumerate(samples)]
+
+
+# --- Checks of the stateless transformers (preprocessing, biomarkers) and of the limb-lead order -------------
+
+__all__ += [
+    "MAX_MEDIAN_BEAT_SECONDS",
+    "LeadOrderCheck",
+    "check_ecg_transformer_input",
+    "check_lead_index",
+    "check_lead_order",
+    "check_median_beats",
+    "check_n_timesteps",
+    "check_standard_12_leads",
+]
+
+#: Longest input, in seconds, that is read as a median beat: about two beats at 60 bpm. A median beat
+#: spans 1-1.25 s (600 samples at 500 Hz in PTB-XL+ and UK Biobank); a rhythm strip is 2.5 s or longer.
+MAX_MEDIAN_BEAT_SECONDS = 2.0
+
+
+def check_ecg_transformer_input(transformer, X, *, reset, n_leads=None, ensure_all_finite=True):
+    """Check the input of a stateless ECG transformer; return it as float32 3-D and whether it was 2-D.
+
+    Like scikit-learn, ``n_features_in_`` counts axis 1 of the input: the leads of a 3-D ``X``, the
+    columns of a 2-D ``X`` (leads laid end to end). It is recorded when ``reset`` is true and checked
+    otherwise (when it exists: the transformers also work unfitted).
+
+    Parameters
+    ----------
+    transformer : BaseEstimator
+        The transformer that receives ``X``.
+    X : array-like of shape (n_samples, n_leads, n_timesteps) or (n_samples, n_leads * n_timesteps)
+        The signals.
+    reset : bool
+        True in ``fit`` (record ``n_features_in_``), False afterwards (check it).
+    n_leads : int or None, default=None
+        Number of leads, needed to unfold a 2-D ``X``.
+    ensure_all_finite : bool, default=True
+        Reject NaN and infinity with scikit-learn's message. False leaves them to the transformer,
+        which then handles them record by record.
+
+    Returns
+    -------
+    X_checked : ndarray of shape (n_samples, n_leads, n_timesteps), dtype float32
+        The validated signals.
+    two_d : bool
+        Whether ``X`` came 2-D (the output is then laid out 2-D again).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.base import BaseEstimator
+    >>> from sksurv_ecg.utils.validation import check_ecg_transformer_input
+    >>> est = BaseEstimator()
+    >>> X, two_d = check_ecg_transformer_input(est, np.zeros((2, 24)), reset=True, n_leads=12)
+    >>> X.shape, two_d, est.n_features_in_
+    ((2, 12, 2), True, 24)
+    """
+    two_d = (len(X.shape) if hasattr(X, "shape") else np.asarray(X).ndim) == 2
+    owner = type(transformer).__name__
+    if ensure_all_finite:
+        X_checked = check_ecg_array(X, n_leads=n_leads)
+    else:
+        X_checked = check_array(X, allow_nd=True, dtype=np.float32, ensure_all_finite=False)
+        X_checked = _as_3d(X_checked, n_leads, owner)
+    n_features = X_checked.shape[1] * (X_checked.shape[2] if two_d else 1)
+    if reset:
+        transformer.n_features_in_ = n_features
+    elif hasattr(transformer, "n_features_in_") and n_features != transformer.n_features_in_:
+        raise ValueError(
+            f"X has {n_features} features, but {owner} is expecting {transformer.n_features_in_} features as input."
+        )
+    return X_checked, two_d
+
+
+def check_standard_12_leads(X, *, owner):
+    """Check an ECG array that must hold the 12 standard leads; return it as float32 3-D.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, 12, n_timesteps)
+        Signals, leads I, II, III, aVR, aVL, aVF, V1-V6.
+    owner : str
+        Name of the caller, used in the message.
+
+    Returns
+    -------
+    X_checked : ndarray of shape (n_samples, 12, n_timesteps), dtype float32
+        The validated signals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv_ecg.utils.validation import check_standard_12_leads
+    >>> check_standard_12_leads(np.zeros((1, 12, 10)), owner="ECGBiomarkers").shape
+    (1, 12, 10)
+    """
+    X = check_ecg_array(X)
+    if X.shape[1] != 12:
+        raise ValueError(
+            f"X has {X.shape[1]} leads (axis 1), but {owner} expects the 12 standard leads "
+            "I, II, III, aVR, aVL, aVF, V1-V6; pass 12-lead ECGs in that order."
+        )
+    return X
+
+
+def check_lead_index(lead, n_leads, *, owner):
+    """Check that ``lead`` indexes one of ``n_leads`` leads.
+
+    Parameters
+    ----------
+    lead : int
+        Index along axis 1 of ``X``.
+    n_leads : int
+        Number of leads of ``X``.
+    owner : str
+        Name of the caller, used in the message.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.utils.validation import check_lead_index
+    >>> check_lead_index(1, 12, owner="MedianBeat")
+    """
+    if not 0 <= lead < n_leads:
+        raise ValueError(
+            f"lead={lead} is out of range for X with {n_leads} leads in {owner}; pass a lead index below {n_leads}."
+        )
+
+
+def check_n_timesteps(X, *, minimum, owner, what, remedy):
+    """Check that ``X`` (3-D) holds at least ``minimum`` time steps.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_leads, n_timesteps)
+        The signals.
+    minimum : int
+        Fewest time steps accepted.
+    owner : str
+        Name of the caller, used in the message.
+    what : str
+        What needs ``minimum`` samples, e.g. ``"window=600"``.
+    remedy : str
+        What the caller can do instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv_ecg.utils.validation import check_n_timesteps
+    >>> check_n_timesteps(np.zeros((1, 12, 700)), minimum=600, owner="MedianBeat", what="window=600", remedy="")
+    """
+    if X.shape[2] < minimum:
+        raise ValueError(f"X has {X.shape[2]} time steps, fewer than {what} of {owner}; {remedy}")
+
+
+def check_median_beats(X, *, fs, r_index, margin, owner):
+    """Check that ``X`` holds median beats (not strips) with room for ``margin`` samples around ``r_index``.
+
+    Input longer than :data:`MAX_MEDIAN_BEAT_SECONDS` is a rhythm strip, not a median beat: measured as
+    one, it gives meaningless values (a 10-s strip read as a beat gave a QRS of 300 ms).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_leads, n_timesteps)
+        The median beats.
+    fs : float
+        Sampling frequency in Hz.
+    r_index : int
+        Sample of the R peak.
+    margin : int
+        Samples needed on each side of the R peak.
+    owner : str
+        Name of the caller, used in the message.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv_ecg.utils.validation import check_median_beats
+    >>> check_median_beats(np.zeros((1, 12, 608)), fs=500, r_index=304, margin=77, owner="ECGBiomarkers")
+    """
+    fs = float(fs)
+    n_timesteps = X.shape[2]
+    longest = int(MAX_MEDIAN_BEAT_SECONDS * fs)
+    if n_timesteps > longest:
+        raise ValueError(
+            f"X has {n_timesteps} time steps ({n_timesteps / fs:g} s at fs={fs:g} Hz), but {owner} with "
+            f"kind='median' reads each row as one median beat, at most {MAX_MEDIAN_BEAT_SECONDS:g} s "
+            f"({longest} samples); run sksurv_ecg.preprocessing.MedianBeat(fs={fs:g}) on the strips first, "
+            "or pass kind='rhythm' to measure raw strips."
+        )
+    if not margin <= r_index < n_timesteps - margin:
+        raise ValueError(
+            f"r_index={r_index} leaves less than {margin} samples on one side of the R peak in X with "
+            f"{n_timesteps} time steps at fs={fs:g}; pass median beats with the R peak inside (e.g. from "
+            "MedianBeat), the right fs, or kind='rhythm' for raw strips."
+        )
+
+
+class LeadOrderCheck(NamedTuple):
+    """Result of :func:`check_lead_order`.
+
+    Attributes
+    ----------
+    residual : float
+        Share of the limb leads' energy that breaks Einthoven's and Goldberger's relations in the
+        given order (0 = they hold exactly; about 0.67 for independent noise).
+    best_residual : float
+        The same share in the best order and signs of the six limb leads.
+    order : tuple of int
+        Column of ``X`` (axis 1) that holds I, II, III, aVR, aVL, aVF in the best order.
+    signs : tuple of int
+        Sign (+1 or -1) each of those columns takes in the best order.
+    warned : bool
+        Whether a :class:`~sksurv_ecg.exceptions.LeadOrderWarning` was issued.
+    """
+
+    residual: float
+    best_residual: float
+    order: tuple
+    signs: tuple
+    warned: bool
+
+
+#: Share of the limb-lead energy below which the relations count as holding, and above which the given
+#: order counts as wrong. Between them nothing is said (noisy or partly derived leads).
+_LEAD_ORDER_CONSISTENT = 0.02
+_LEAD_ORDER_INCONSISTENT = 0.05
+# Columns (I, II) of each limb lead in I, II: III = II - I, aVR = -(I + II)/2, aVL = I - II/2, aVF = II - I/2.
+_LIMB_BASIS = np.array([[1, 0], [0, 1], [-1, 1], [-0.5, -0.5], [1, -0.5], [-0.5, 1]])
+
+
+def _limb_lead_gram(X6, max_records):
+    """Mean over records of the trace-normalised 6x6 Gram matrix of the centred limb leads (None if no energy)."""
+    n = X6.shape[0]
+    rows = np.unique(np.linspace(0, n - 1, num=min(n, max_records)).round().astype(np.int64))
+    grams = []
+    for start in range(0, rows.size, 64):
+        chunk = np.asarray(X6[rows[start : start + 64]], dtype=np.float64)
+        chunk = chunk[np.isfinite(chunk).all(axis=(1, 2))]
+        chunk = chunk - chunk.mean(axis=-1, keepdims=True)
+        gram = np.einsum("nit,njt->nij", chunk, chunk)
+        energy = np.trace(gram, axis1=1, axis2=2)
+        keep = energy > 1e-12 * max(1.0, float(energy.max(initial=0.0)))
+        grams.append(gram[keep] / energy[keep, None, None])
+    grams = np.concatenate(grams) if grams else np.empty((0, 6, 6))
+    return grams.mean(axis=0) if len(grams) else None
+
+
+def _describe_lead_fix(order, signs, names):
+    """Words for the change that makes the relations hold, e.g. "I and II look exchanged"."""
+    limb = ("I", "II", "III", "aVR", "aVL", "aVF")
+    parts, seen = [], set()
+    for k, column in enumerate(order):
+        if column == k or k in seen:
+            continue
+        if order[column] == k:  # a swap of two columns
+            parts.append(f"{names[k]} and {names[column]} look exchanged")
+            seen.update({k, column})
+        else:
+            parts.append(f"{limb[k]} looks to be in the column of {names[column]} (index {column})")
+    parts += [f"{limb[k]} looks inverted" for k in range(6) if signs[k] < 0]
+    return "; ".join(parts)
+
+
+def check_lead_order(X, *, lead_names=None, max_records=256, stacklevel=2):
+    """Warn when the limb leads of ``X`` look out of order, by Einthoven's and Goldberger's relations.
+
+    The six limb leads are linear in two: III = II - I, aVR = -(I + II)/2, aVL = I - II/2,
+    aVF = II - I/2. Their share of energy outside that plane (after centring each lead, averaged over
+    up to ``max_records`` records) is near 0 in the standard order (under 1e-5 on PTB-XL records)
+    and 0.14-0.42 on the same records with I and II exchanged. All 720 orders of the six limb
+    leads and their 64 sign patterns are tried. A
+    :class:`~sksurv_ecg.exceptions.LeadOrderWarning` naming the likely fix is issued only when the
+    given order breaks the relations (share above 0.05) and another order or sign satisfies them
+    (share below 0.02). Signals that are not limb-lead-derived at all (independent noise, leads
+    standardised one by one, identical channels) satisfy them in no order and raise no warning.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_leads, n_timesteps)
+        Signals; records with NaN, infinity or no energy in the limb leads are left out.
+    lead_names : sequence of str or None, default=None
+        Names of the leads along axis 1; ``None`` means the 12 standard leads
+        (:data:`sksurv_ecg.nn.LEAD_NAMES`). The check needs I, II, III, aVR, aVL and aVF.
+    max_records : int, default=256
+        Records (spread evenly) that the check reads, so that it stays cheap on large memory maps.
+    stacklevel : int, default=2
+        As for :func:`warnings.warn`, counted from the caller of this function.
+
+    Returns
+    -------
+    result : LeadOrderCheck or None
+        The residual shares, the best order and signs, and whether a warning was issued; ``None``
+        when ``X`` lacks one of the six limb leads or holds no usable record.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sksurv_ecg.datasets import make_ecg_survival
+    >>> from sksurv_ecg.exceptions import LeadOrderWarning
+    >>> from sksurv_ecg.utils.validation import check_lead_order
+    >>> X, _, _ = make_ecg_survival(4, random_state=0)
+    >>> check_lead_order(X).warned
+    False
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     result = check_lead_order(X[:, [1, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]])
+    >>> result.warned, result.order, str(caught[0].message).split("; ")[1].split(".")[0]
+    (True, (1, 0, 2, 3, 4, 5), 'I and II look exchanged')
+    """
+    from ..exceptions import LeadOrderWarning
+
+    if lead_names is None:
+        from ..nn._leads import LEAD_NAMES
+
+        lead_names = LEAD_NAMES
+    lead_names = list(lead_names)
+    shape = getattr(X, "shape", None) or np.shape(X)
+    if len(shape) != 3 or shape[1] != len(lead_names):
+        raise ValueError(
+            f"X has shape {tuple(shape)}, but check_lead_order expects (n_samples, {len(lead_names)}, "
+            "n_timesteps) with one lead per name in lead_names; pass a 3-D array or matching lead_names."
+        )
+    limb = ("I", "II", "III", "aVR", "aVL", "aVF")
+    if not set(limb) <= set(lead_names):
+        return None
+    columns = [lead_names.index(name) for name in limb]
+    X = X if isinstance(X, np.ndarray) else np.asarray(X)
+    gram = _limb_lead_gram(X[:, columns] if columns != list(range(6)) else X[:, :6], max_records)
+    if gram is None:
+        return None
+    off_plane = np.eye(6) - _LIMB_BASIS @ np.linalg.pinv(_LIMB_BASIS)
+    perms = np.array(list(itertools.permutations(range(6))))  # perms[p, k]: the column read as limb lead k
+    signs = np.array(list(itertools.product((1.0, -1.0), repeat=6)))
+    permuted = gram[perms[:, :, None], perms[:, None, :]]  # (720, 6, 6)
+    residual = np.einsum("sk,sl,kl,pkl->ps", signs, signs, off_plane, permuted)
+    given = float(residual[0, 0])  # identity order, all signs +1
+    best = float(residual.min())
+    # Orders that are equivalent by the symmetry of the hexaxial system give the same residual: prefer
+    # the one that moves and flips the fewest leads.
+    cost = (perms != np.arange(6)).sum(axis=1)[:, None] + (signs < 0).sum(axis=1)[None, :]
+    tied = residual <= best * 1.01 + 1e-12
+    p, s = np.unravel_index(np.argmin(np.where(tied, cost, np.iinfo(np.int64).max)), residual.shape)
+    order = tuple(int(columns[c]) for c in perms[p])
+    sign = tuple(int(v) for v in signs[s])
+    warned = given > _LEAD_ORDER_INCONSISTENT and best < _LEAD_ORDER_CONSISTENT
+    if warned:
+        fix = _describe_lead_fix(tuple(int(c) for c in perms[p]), sign, [lead_names[c] for c in columns])
+        reorder = list(range(len(lead_names)))
+        for k, column in enumerate(order):
+            reorder[columns[k]] = column
+        flips = ", ".join(limb[k] for k in range(6) if sign[k] < 0)
+        steps = (
+            [f"reorder the leads to {', '.join(lead_names)} (e.g. X[:, {reorder}])"] if order != tuple(columns) else []
+        )
+        steps += [f"negate {flips}"] if flips else []
+        warnings.warn(
+            f"The limb leads of X break Einthoven's and Goldberger's relations in the given order "
+            f"({given:.2f} of their energy off the plane of I and II, against {best:.4f} after the fix); "
+            f"{fix}. Fix: {', then '.join(steps)}; if the order is right, silence this with "
+            "warnings.filterwarnings('ignore', category=sksurv_ecg.exceptions.LeadOrderWarning).",
+            LeadOrderWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return LeadOrderCheck(given, best, order, sign, warned)

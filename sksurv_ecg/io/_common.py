@@ -1,0 +1,120 @@
+"""What every format reader returns, and the helpers they share (lead names, units, limb leads)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..exceptions import ECGFileError
+from ..nn._leads import LEAD_NAMES
+
+__all__ = ["FloatArray", "Recording", "StrPath", "derive_limb_leads", "fail", "standard_lead_name", "to_float"]
+
+StrPath: TypeAlias = str | os.PathLike[str]
+FloatArray: TypeAlias = NDArray[np.float64]
+
+# Physical units -> factor to millivolts. Keys are lower-case with the micro sign spelt "u".
+TO_MV = {"v": 1e3, "mv": 1.0, "uv": 1e-3, "nv": 1e-6, "microvolts": 1e-3, "millivolts": 1.0, "volts": 1e3}
+_UPPER = {name.upper(): name for name in LEAD_NAMES}
+# "Lead I (Einthoven)", "LEAD_II", "lead aVR", "V1 " ... -> the name in LEAD_NAMES; anything else is kept.
+_NOISE = re.compile(r"^\s*(lead[\s_-]*)?|\(.*?\)|[\s_-]+$", re.IGNORECASE)
+# Leads that Einthoven's and Goldberger's laws give from I and II (what 8-lead devices leave out).
+LIMB_LEADS = ("III", "aVR", "aVL", "aVF")
+
+
+def unit_factor(unit: str) -> float | None:
+    """Factor from ``unit`` to mV, or None when the unit is not a voltage this package converts.
+
+    Parameters
+    ----------
+    unit : str
+        A unit as a file spells it (``"uV"``, ``"µV"``, ``"MICROVOLTS"``...), case-insensitive.
+    """
+    key = str(unit).strip().lower().replace("\u00b5", "u").replace("\u03bc", "u")
+    return TO_MV.get(key)
+
+
+def standard_lead_name(name: str) -> str:
+    """The package's spelling of a lead name (``"Lead I (Einthoven)"`` -> ``"I"``), else the stripped name.
+
+    Parameters
+    ----------
+    name : str
+        A lead name as a file spells it.
+    """
+    stripped = _NOISE.sub("", str(name)).strip()
+    return _UPPER.get(stripped.upper(), stripped)
+
+
+def to_float(text: object) -> float | None:
+    """A number from an XML/DICOM field, or None when it is empty or not a number.
+
+    Parameters
+    ----------
+    text : object
+        The field's value (text, a DICOM value or None); read through ``str``.
+    """
+    if text is None:
+        return None
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
+
+
+def fail(path: StrPath, reason: str, remedy: str) -> ECGFileError:
+    """The error every reader raises: the file, what is wrong, what to do.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    reason : str
+        What is wrong with it.
+    remedy : str
+        What the user can do.
+    """
+    return ECGFileError(f"{str(path)!r}: {reason}; {remedy}")
+
+
+@dataclass
+class Recording:
+    """One file as a format reader returns it, before lead selection and resampling.
+
+    ``signal`` is float64 ``(n_leads, n_timesteps)`` in mV with its lead names in ``leads``;
+    ``median`` is the device's median beat in the same layout (or None); ``info`` holds the
+    frame's columns and ``identifiers`` the patient's name, ID and birth date.
+    """
+
+    signal: FloatArray
+    leads: list[str]
+    fs: float
+    format: str
+    info: dict[str, Any] = field(default_factory=dict)
+    median: FloatArray | None = None
+    median_leads: list[str] | None = None
+    median_fs: float | None = None
+    identifiers: dict[str, Any] = field(default_factory=dict)
+
+
+def derive_limb_leads(signal: FloatArray, leads: list[str]) -> tuple[FloatArray, list[str]]:
+    """Add III, aVR, aVL and aVF from I and II (Einthoven, Goldberger) when all four are missing.
+
+    Parameters
+    ----------
+    signal : ndarray of shape (n_leads, n_timesteps)
+        The recording in mV.
+    leads : list of str
+        The names of its rows.
+    """
+    if any(lead in leads for lead in LIMB_LEADS) or "I" not in leads or "II" not in leads:
+        return signal, leads
+    lead_i, lead_ii = signal[leads.index("I")], signal[leads.index("II")]
+    derived = np.stack([lead_ii - lead_i, -(lead_i + lead_ii) / 2, lead_i - lead_ii / 2, lead_ii - lead_i / 2])
+    return np.concatenate([signal, derived]), [*leads, *LIMB_LEADS]

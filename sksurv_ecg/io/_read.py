@@ -1,0 +1,612 @@
+"""One entry point for every format: :func:`read_ecg` and the :class:`ECGReader` transformer."""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from fractions import Fraction
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any, Self, TypeAlias, cast
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy.signal import resample_poly
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import Tags
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from tqdm.auto import tqdm
+from wfdb import processing
+
+from ..exceptions import ECGFileError, ECGReadWarning
+from ..nn._leads import LEAD_NAMES
+from ..preprocessing import median_beat_layout
+from ._common import LIMB_LEADS, FloatArray, Recording, StrPath, derive_limb_leads, fail
+from ._dicom import read_dicom
+from ._wfdb import read_wfdb_recording
+from ._xml import local, parse_xml
+
+__all__ = ["ECGReader", "read_ecg", "sniff_format"]
+
+FORMATS = ("wfdb", "dicom", "cardiosoft", "muse", "sierra")
+# Root elements of the XML formats (namespace stripped).
+_XML_ROOTS = {"CardiologyXML": "cardiosoft", "RestingECG": "muse", "restingecgdata": "sierra"}
+_UNSUPPORTED_XML = {"AnnotatedECG": "HL7 aECG"}
+_ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_WFDB_RECORD_LINE = re.compile(rb"^[\w.-]+(/\d+)?\s+\d+(\s|$)")
+_VERBOSE_MIN_FILES = 50
+_FRAME_COLUMNS = [
+    "path", "format", "device", "fs", "n_samples", "acquisition_time", "interpretation", "age", "sex",
+    "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "heart_rate", "derived_leads", "has_median_beat", "skipped",
+    "skip_reason",
+]  # fmt: skip
+_IDENTIFIERS = ["patient_id", "patient_name", "birth_date"]
+
+# What reading one file gives: its signal and device median beat (None when skipped or not asked for)
+# and its row of the frame.
+_ReadResult: TypeAlias = tuple[FloatArray | None, FloatArray | None, dict[str, Any]]
+# The arguments of `_read_one` after the path: fs, leads, derive_leads, resample, length, pad,
+# median_beats, keep_identifiers.
+_ReadArgs: TypeAlias = tuple[float | None, list[str], bool, bool, int | None, bool, bool, bool]
+# preprocessing is the estimator layer, typed by its numpydoc; this is the signature it documents.
+_median_beat_layout = cast(Callable[[float], tuple[int, int, int]], median_beat_layout)
+
+
+def sniff_format(path: StrPath) -> str | None:
+    """The format of ``path`` from its content: one of ``FORMATS``, or None when it is not an ECG file read here.
+
+    A DICOM file has ``DICM`` at byte 128; an XML file is told by its root element; a WFDB record by
+    its header's record line (the path may name the ``.hea``, the ``.dat`` or the record).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, or a WFDB record name without extension.
+    """
+    path = Path(path)
+    if not path.is_file():
+        header = path.with_name(path.name + ".hea")
+        if header.is_file() or (path.suffix.lower() == ".dat" and path.with_suffix(".hea").is_file()):
+            return "wfdb"
+        raise FileNotFoundError(f"ECG file {str(path)!r} does not exist; check the path.")
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if head[128:132] == b"DICM":
+        return "dicom"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<"):
+        for match in _ROOT_TAG.finditer(text):
+            name = local(match.group(1).decode("ascii", "replace"))
+            if name in _XML_ROOTS or name in _UNSUPPORTED_XML:
+                return _XML_ROOTS.get(name, name)
+            if text[match.start() - 1 : match.start()] != b"!":  # the first element, not a DOCTYPE
+                return None
+        return None
+    first = next((line for line in text.splitlines() if line.strip() and not line.startswith(b"#")), b"")
+    if _WFDB_RECORD_LINE.match(first) or path.suffix.lower() == ".dat" and path.with_suffix(".hea").is_file():
+        return "wfdb"
+    return None
+
+
+def _read_recording(path: StrPath) -> Recording:
+    """Sniff and read one file with its format's reader."""
+    kind = sniff_format(path)
+    if kind == "wfdb":
+        return read_wfdb_recording(path)
+    if kind == "dicom":
+        return read_dicom(path)
+    if kind in _UNSUPPORTED_XML:
+        raise fail(path, f"{_UNSUPPORTED_XML[kind]} files are not supported", f"convert to one of {FORMATS}")
+    if kind is None:
+        size = Path(path).stat().st_size
+        raise fail(path, f"not an ECG file in a supported format ({size} bytes)", f"pass files of {FORMATS}")
+    root = parse_xml(path)
+    if local(root.tag) not in _XML_ROOTS:  # the sniffed root was in a comment or a cut file
+        raise fail(path, f"the XML root is {local(root.tag)!r}, not an ECG", f"pass files of {FORMATS}")
+    from ._cardiosoft import read_cardiosoft
+    from ._muse import read_muse
+    from ._sierra import read_sierra
+
+    return {"cardiosoft": read_cardiosoft, "muse": read_muse, "sierra": read_sierra}[kind](path, root)
+
+
+def _select_leads(
+    path: StrPath,
+    signal: FloatArray,
+    names: list[str],
+    leads: Sequence[str],
+    derive_leads: bool,
+    what: str = "recording",
+) -> tuple[FloatArray, bool]:
+    """Rows of ``signal`` in the order of ``leads``; III, aVR, aVL, aVF derived from I and II if allowed."""
+    upper = [n.upper() for n in names]
+    if len(set(upper)) != len(upper):
+        raise fail(path, f"the {what} lists a lead twice: {names}", "repair the file")
+    missing = [lead for lead in leads if str(lead).upper() not in upper]
+    derived = False
+    if missing and derive_leads and set(missing) <= set(LIMB_LEADS):
+        signal, names = derive_limb_leads(signal, names)
+        upper, derived = [n.upper() for n in names], True
+        missing = [lead for lead in leads if str(lead).upper() not in upper]
+    if missing:
+        hint = "pass derive_leads=True to derive them from I and II" if set(missing) <= set(LIMB_LEADS) else ""
+        raise fail(
+            path,
+            f"the {what} has {len(names)} leads {names}, missing {missing} of the requested {list(leads)}",
+            hint or "pass leads= with the leads it holds, or drop the file",
+        )
+    return signal[[upper.index(str(lead).upper()) for lead in leads]], derived
+
+
+def _resample(signal: FloatArray, fs_in: float, fs_out: float) -> FloatArray:
+    """``signal`` resampled along its last axis from ``fs_in`` to ``fs_out`` Hz (polyphase)."""
+    if np.isclose(fs_in, fs_out):
+        return signal
+    ratio = Fraction(float(fs_out) / float(fs_in)).limit_denominator(1000)
+    resampled: FloatArray = resample_poly(signal, ratio.numerator, ratio.denominator, axis=-1)
+    return resampled
+
+
+def _fit_length(path: StrPath, signal: FloatArray, length: int | None, pad: bool) -> FloatArray:
+    """``signal`` cropped or zero-padded at the end to ``length`` samples (``None`` keeps it)."""
+    n = signal.shape[-1]
+    if length is None or n == length:
+        return signal
+    if n > length:
+        return signal[:, :length]
+    if not pad:
+        raise fail(path, f"the recording has {n} samples, fewer than length={length}", "pass pad=True or less length")
+    return np.pad(signal, ((0, 0), (0, length - n)))
+
+
+def align_median_beat(
+    beat: ArrayLike, fs_in: float, fs_out: float, leads: Sequence[str] = LEAD_NAMES
+) -> NDArray[np.float64]:
+    """Resample a device median beat to ``fs_out`` and place its R peak where ``MedianBeat`` puts it.
+
+    The R peak is found on lead II (else the first lead) as ``MedianBeat`` finds it: the largest
+    deflection from the beat's median, moved by :func:`wfdb.processing.correct_peaks` with
+    MedianBeat's search radius (80 ms), smoothing (200 ms) and ``peak_dir="compare"``. The beat is
+    then shifted so that this peak sits where :func:`~sksurv_ecg.preprocessing.median_beat_layout`
+    puts it (sample 304 of 608 at 500 Hz, 64 of 128 at 100 Hz), cropped or zero-padded at the ends.
+
+    Parameters
+    ----------
+    beat : array-like of shape (n_leads, n_beat_timesteps)
+        The device's median beat in mV, leads in the order of ``leads``.
+    fs_in : float
+        Sampling rate of ``beat`` in Hz.
+    fs_out : float
+        Sampling rate of the result in Hz.
+    leads : sequence of str, default=LEAD_NAMES
+        Lead names of the rows of ``beat``; the R peak is searched on ``"II"`` when it is among them.
+
+    Returns
+    -------
+    aligned : ndarray of shape (n_leads, n_timesteps), dtype float64
+        The beat at ``fs_out`` in :class:`~sksurv_ecg.preprocessing.MedianBeat`'s layout
+        (``n_timesteps`` is ``round(1.2 * fs_out) + 8``).
+
+    See Also
+    --------
+    read_ecg : Reads and aligns the device median beats with ``median_beats=True``.
+
+    Examples
+    --------
+    A beat whose R peak lies at 0.4 s is moved to MedianBeat's R-peak sample:
+
+    >>> import numpy as np
+    >>> from sksurv_ecg.io import align_median_beat
+    >>> t = np.arange(600) / 500
+    >>> beat = np.tile(np.exp(-(((t - 0.4) / 0.01) ** 2)), (12, 1))
+    >>> aligned = align_median_beat(beat, fs_in=500, fs_out=100)
+    >>> aligned.shape, int(np.argmax(aligned[1]))
+    ((12, 128), 64)
+    """
+    beat = _resample(np.asarray(beat, dtype=np.float64), fs_in, fs_out)
+    lead = list(leads).index("II") if "II" in leads else 0
+    trace = beat[lead]
+    guess = int(np.argmax(np.abs(trace - np.median(trace))))
+    peak = int(
+        processing.correct_peaks(
+            trace,
+            np.array([guess]),
+            search_radius=max(1, round(0.08 * fs_out)),
+            smooth_window_size=max(2, round(0.2 * fs_out)),
+            peak_dir="compare",
+        )[0]
+    )
+    _, n_out, target = _median_beat_layout(fs_out)
+    out = np.zeros((beat.shape[0], n_out))
+    start = target - peak  # where sample 0 of the beat lands
+    lo, hi = max(0, start), min(n_out, start + beat.shape[1])
+    out[:, lo:hi] = beat[:, lo - start : hi - start]
+    return out
+
+
+def _read_one(
+    path: Path,
+    fs: float | None,
+    leads: list[str],
+    derive_leads: bool,
+    resample: bool,
+    length: int | None,
+    pad: bool,
+    median_beats: bool,
+    keep_identifiers: bool,
+) -> tuple[FloatArray, FloatArray | None, dict[str, Any]]:
+    """Read, select, resample and fit one file; returns (signal, median or None, frame row)."""
+    recording = _read_recording(path)
+    if fs is not None and not np.isclose(recording.fs, fs) and not resample:
+        raise fail(path, f"the file is sampled at {recording.fs:g} Hz, expected {fs:g} Hz", "pass resample=True")
+    signal, derived = _select_leads(path, recording.signal, recording.leads, leads, derive_leads)
+    fs_out = recording.fs if fs is None else fs
+    signal = _fit_length(path, _resample(signal, recording.fs, fs_out), length, pad)
+    median: FloatArray | None = None
+    if median_beats:
+        if recording.median is None or recording.median_leads is None or recording.median_fs is None:
+            raise fail(path, "the file carries no device median beat", "pass median_beats=False and use MedianBeat")
+        beat, _ = _select_leads(path, recording.median, recording.median_leads, leads, derive_leads, "median beat")
+        median = align_median_beat(beat, recording.median_fs, fs_out, leads)
+    row: dict[str, Any] = {
+        "path": str(path),
+        "format": recording.format,
+        "fs": recording.fs,
+        "n_samples": recording.signal.shape[-1],
+        **recording.info,
+        "derived_leads": derived,
+        "has_median_beat": recording.median is not None,
+        "skipped": False,
+        "skip_reason": None,
+    }
+    if keep_identifiers:
+        row.update({key: recording.identifiers.get(key) for key in _IDENTIFIERS})
+    return signal, median, row
+
+
+def _safe_read_one(path: Path, *args: *_ReadArgs) -> _ReadResult:
+    """``_read_one`` that returns the fault instead of raising it (for ``errors="warn"``)."""
+    try:
+        return _read_one(path, *args)
+    except (ECGFileError, OSError, ValueError) as err:
+        return None, None, {"path": str(path), "skipped": True, "skip_reason": f"{type(err).__name__}: {err}"}
+
+
+def as_path_list(paths: object) -> list[Path]:
+    """A list of paths from one path, an iterable of paths, or a 1-column array/frame of them.
+
+    Parameters
+    ----------
+    paths : object
+        What the user passed; anything else than the above is a ``TypeError`` or ``ValueError``.
+    """
+    if isinstance(paths, str | os.PathLike):
+        return [Path(paths)]
+    if isinstance(paths, pd.DataFrame | np.ndarray):
+        paths = np.asarray(paths, dtype=object)
+        if paths.ndim == 2 and paths.shape[1] == 1:
+            paths = paths[:, 0]
+        if paths.ndim != 1:
+            raise ValueError(f"paths has shape {paths.shape}; pass one file path per row (a 1-D list).")
+    if not isinstance(paths, Iterable):
+        raise TypeError(f"paths must be a file path or a list of file paths, got {type(paths).__name__}.")
+    out = []
+    for p in paths:
+        if not isinstance(p, str | os.PathLike):
+            raise TypeError(f"Each ECG path must be a str or os.PathLike, got {type(p).__name__} ({p!r}).")
+        out.append(Path(p))
+    if not out:
+        raise ValueError("paths is empty; pass at least one ECG file path.")
+    return out
+
+
+@validate_params(
+    {
+        "paths": ["array-like", str, os.PathLike],
+        "fs": [Interval(Real, 0, None, closed="neither"), None],
+        "leads": ["array-like"],
+        "length": [Interval(Integral, 1, None, closed="left"), None],
+        "pad": ["boolean"],
+        "errors": [StrOptions({"raise", "warn"})],
+        "derive_leads": ["boolean"],
+        "median_beats": ["boolean"],
+        "n_jobs": [Integral, None],
+        "keep_identifiers": ["boolean"],
+        "verbose": ["boolean", None],
+    },
+    prefer_skip_nested_validation=True,
+)  # type: ignore[untyped-decorator]  # sklearn ships no type information
+def read_ecg(
+    paths: StrPath | Iterable[StrPath],
+    *,
+    fs: float | None = None,
+    leads: Sequence[str] = LEAD_NAMES,
+    length: int | None = None,
+    pad: bool = False,
+    errors: str = "raise",
+    derive_leads: bool = True,
+    median_beats: bool = False,
+    n_jobs: int | None = None,
+    keep_identifiers: bool = False,
+    verbose: bool | None = None,
+) -> tuple[NDArray[np.float32], pd.DataFrame] | tuple[NDArray[np.float32], pd.DataFrame, NDArray[np.float32]]:
+    """Read ECG files of any supported format into one array, a frame of what the files say, and beats.
+
+    The format is recognised from each file's content, not its extension: WFDB records, DICOM
+    waveforms (12-lead ECG and General ECG IODs, through pydicom), GE CardioSoft XML (UK Biobank
+    field 20205), GE MUSE XML and Philips Sierra XML (plain or XLI-compressed, through ``sierraecg``).
+    XML is parsed with defusedxml: a file that declares entities (an "entity bomb") or external
+    references is refused. Signals come out in mV, leads matched by name in the order of ``leads``.
+
+    Parameters
+    ----------
+    paths : str, os.PathLike or array-like of them
+        ECG files (a WFDB record may be named by its ``.hea``, its ``.dat`` or the record name).
+    fs : float or None, default=None
+        Sampling rate in Hz of the returned signals; files at another rate are resampled
+        (:func:`scipy.signal.resample_poly`). ``None`` keeps each file's own rate, which must then
+        be the same for all.
+    leads : sequence of str, default=LEAD_NAMES
+        Lead names to return, in this order (I, II, III, aVR, aVL, aVF, V1-V6).
+    length : int or None, default=None
+        Samples per recording after resampling; longer ones are cropped at the end, shorter ones an
+        error unless ``pad=True``. ``None`` requires all recordings to have one length.
+    pad : bool, default=False
+        With ``length``, zero-pad shorter recordings at the end.
+    errors : {"raise", "warn"}, default="raise"
+        ``"raise"``: the first unreadable file raises :class:`~sksurv_ecg.exceptions.ECGFileError`
+        naming the file and the fault (truncated, not an ECG, missing leads, unsupported IOD,
+        unreadable base64, refused XML entities). ``"warn"``: such files are skipped, one
+        :class:`~sksurv_ecg.exceptions.ECGReadWarning` gives their count, and the frame lists each
+        with its ``skip_reason``.
+    derive_leads : bool, default=True
+        When a file stores only I, II and V1-V6 (8-lead devices, MUSE exports), derive III, aVR,
+        aVL and aVF from I and II (Einthoven and Goldberger); the frame's ``derived_leads`` says so.
+        With ``False`` such a file lacks leads.
+    median_beats : bool, default=False
+        Also return the device's median beat of each file, at ``fs``, aligned so that its R peak
+        sits where :class:`~sksurv_ecg.preprocessing.MedianBeat` puts it (sample 304 of 608 at
+        500 Hz; see :func:`align_median_beat`). A file that carries none is an error (or a skip).
+    n_jobs : int or None, default=None
+        Files read in parallel (joblib processes); ``None`` reads in this process.
+    keep_identifiers : bool, default=False
+        Add the columns ``patient_id``, ``patient_name`` and ``birth_date``. Clinical exports carry
+        them; they are left out unless asked for.
+    verbose : bool or None, default=None
+        Show a progress bar; ``None`` shows one for 50 files or more.
+
+    Returns
+    -------
+    X : ndarray of shape (n_read, n_leads, n_timesteps), dtype float32
+        Signals in mV of the files read, in the order of ``paths``.
+    frame : pandas.DataFrame of shape (n_files, n_columns)
+        One row per file, in the order of ``paths``: ``path``, ``format``, ``device``, ``fs`` (the
+        file's own rate), ``n_samples`` (its own length), ``acquisition_time``, ``interpretation``
+        (the device's statements joined by "; "), ``age``, ``sex``, ``pr_ms``, ``qrs_ms``,
+        ``qt_ms``, ``qtc_ms``, ``heart_rate`` (the device's measurements, NaN where the file has
+        none), ``derived_leads``, ``has_median_beat``, ``skipped`` and ``skip_reason``. The rows
+        with ``skipped == False`` are the rows of ``X``.
+    median_beats : ndarray of shape (n_read, n_leads, round(1.216 * fs)), dtype float32
+        Only with ``median_beats=True``: the aligned device median beats.
+
+    Raises
+    ------
+    ECGFileError
+        With ``errors="raise"``, for the first file that cannot be read.
+    ValueError
+        When the recordings differ in rate (``fs=None``) or length (``length=None``).
+
+    See Also
+    --------
+    ECGReader : The same as the first step of a pipeline.
+    sksurv_ecg.datasets.load_ecg_examples : Real files of each format to try it on.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.datasets import load_ecg_examples
+    >>> from sksurv_ecg.io import read_ecg
+    >>> paths = load_ecg_examples()
+    >>> X, frame, beats = read_ecg(paths[:3], fs=500, length=5000, median_beats=True)
+    >>> X.shape, beats.shape
+    ((3, 12, 5000), (3, 12, 608))
+    >>> frame[["format", "fs", "n_samples"]].values.tolist()
+    [['dicom', 1000.0, 10000], ['dicom', 500.0, 5000], ['dicom', 500.0, 5000]]
+    >>> frame.loc[2, "interpretation"][:19]
+    'ATRIAL FIBRILLATION'
+    """
+    files = as_path_list(paths)
+    lead_list = list(leads)
+    if not lead_list or not all(isinstance(lead, str) for lead in lead_list):
+        raise ValueError(f"leads={lead_list!r} must be a non-empty sequence of lead names such as LEAD_NAMES.")
+    args: _ReadArgs = (fs, lead_list, derive_leads, fs is not None, length, pad, median_beats, keep_identifiers)
+    show = len(files) >= _VERBOSE_MIN_FILES if verbose is None else verbose
+    reader: Callable[[Path, *_ReadArgs], _ReadResult] = _read_one if errors == "raise" else _safe_read_one
+    results = _map(reader, files, args, n_jobs, show)
+    return _assemble(results, fs, median_beats, keep_identifiers)
+
+
+def _map(
+    reader: Callable[[Path, *_ReadArgs], _ReadResult],
+    files: list[Path],
+    args: _ReadArgs,
+    n_jobs: int | None,
+    show: bool,
+) -> list[_ReadResult]:
+    """``reader`` applied to each file (in joblib processes with ``n_jobs``), in order, with a progress bar."""
+    bar = tqdm(total=len(files), desc="Reading ECGs", unit="file", disable=not show)
+    try:
+        if n_jobs is None or n_jobs == 1:
+            results: list[_ReadResult] = []
+            for path in files:
+                results.append(reader(path, *args))
+                bar.update()
+            return results
+        from joblib import Parallel, delayed
+
+        results = []
+        for result in Parallel(n_jobs=n_jobs, return_as="generator")(delayed(reader)(p, *args) for p in files):
+            results.append(result)
+            bar.update()
+        return results
+    finally:
+        bar.close()
+
+
+def _assemble(
+    results: list[_ReadResult], fs: float | None, median_beats: bool, keep_identifiers: bool
+) -> tuple[NDArray[np.float32], pd.DataFrame] | tuple[NDArray[np.float32], pd.DataFrame, NDArray[np.float32]]:
+    """The array, the frame and the median beats of what ``_map`` read; warns of the skipped files."""
+    frame = pd.DataFrame([row for _, _, row in results]).reindex(
+        columns=_FRAME_COLUMNS + (_IDENTIFIERS if keep_identifiers else [])
+    )
+    frame["skipped"] = frame["skipped"].astype(bool)
+    read = [(signal, median, row) for signal, median, row in results if signal is not None]
+    n_skipped = len(results) - len(read)
+    if n_skipped:
+        warnings.warn(
+            f"{n_skipped} of {len(results)} ECG files could not be read and were skipped; their rows in the "
+            "frame have skipped=True and a skip_reason.",
+            ECGReadWarning,
+            stacklevel=3,
+        )
+    if not read:
+        raise ECGFileError(f"None of the {len(results)} ECG files could be read; see the frame's skip_reason, e.g. "
+                           f"{frame['skip_reason'].iloc[0]!r}.")  # fmt: skip
+    rates = {row["fs"] for _, _, row in read}
+    if fs is None and len(rates) > 1:
+        raise ValueError(f"The files are sampled at {sorted(rates)} Hz; pass fs= to read them at one rate.")
+    lengths = {signal.shape[-1] for signal, _, _ in read}
+    if len(lengths) > 1:
+        raise ValueError(
+            f"The recordings have {sorted(lengths)} samples; pass length= (with pad=True for shorter ones) to read "
+            "them to one length."
+        )
+    X = np.stack([signal for signal, _, _ in read]).astype(np.float32)
+    if not median_beats:
+        return X, frame
+    beats = [median for _, median, _ in read if median is not None]
+    assert len(beats) == len(read)  # _read_one returns a median beat for every file when median_beats=True
+    return X, frame, np.stack(beats).astype(np.float32)
+
+
+class ECGReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type information
+    """Read ECG files of any supported format as the first step of a pipeline.
+
+    A stateless transformer: ``transform`` maps file paths to a float32 array of shape
+    ``(n_files, n_leads, n_timesteps)`` through :func:`read_ecg` (with ``errors="raise"``, since a
+    pipeline cannot drop rows of ``y``).
+
+    Parameters
+    ----------
+    fs : float or None, default=None
+        Sampling rate of the output; files at another rate are resampled. ``None`` keeps the files'
+        common rate.
+    leads : sequence of str, default=LEAD_NAMES
+        Lead names to return, in this order.
+    length : int or None, default=None
+        Samples per recording (see :func:`read_ecg`).
+    pad : bool, default=False
+        With ``length``, zero-pad shorter recordings.
+    derive_leads : bool, default=True
+        Derive III, aVR, aVL, aVF from I and II for 8-lead files.
+    n_jobs : int or None, default=None
+        Files read in parallel.
+    verbose : bool or None, default=None
+        Show a progress bar; ``None`` shows one for 50 files or more.
+
+    See Also
+    --------
+    read_ecg : The function this transformer calls.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.datasets import load_ecg_examples
+    >>> from sksurv_ecg.io import ECGReader
+    >>> ECGReader(fs=500, length=5000).fit_transform(load_ecg_examples()).shape
+    (5, 12, 5000)
+    """
+
+    _parameter_constraints = {
+        "fs": [Interval(Real, 0, None, closed="neither"), None],
+        "leads": ["array-like"],
+        "length": [Interval(Integral, 1, None, closed="left"), None],
+        "pad": ["boolean"],
+        "derive_leads": ["boolean"],
+        "n_jobs": [Integral, None],
+        "verbose": ["boolean", None],
+    }
+
+    def __init__(
+        self,
+        fs: float | None = None,
+        *,
+        leads: Sequence[str] = LEAD_NAMES,
+        length: int | None = None,
+        pad: bool = False,
+        derive_leads: bool = True,
+        n_jobs: int | None = None,
+        verbose: bool | None = None,
+    ) -> None:
+        self.fs = fs
+        self.leads = leads
+        self.length = length
+        self.pad = pad
+        self.derive_leads = derive_leads
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def fit(self, X: object, y: object = None) -> Self:
+        """Check the parameters and return the reader (it learns nothing).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_files,) or (n_files, 1)
+            File paths (unused).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ECGReader
+            The reader.
+        """
+        self._validate_params()
+        return self
+
+    def transform(self, X: object) -> NDArray[np.float32]:
+        """Read the files.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_files,) or (n_files, 1)
+            File paths (str or os.PathLike), e.g. a list, a pandas Series or a one-column frame.
+
+        Returns
+        -------
+        X_signals : ndarray of shape (n_files, n_leads, n_timesteps), dtype float32
+            Signals in mV.
+        """
+        self._validate_params()
+        signals: NDArray[np.float32]
+        signals, _ = read_ecg(
+            as_path_list(X),
+            fs=self.fs,
+            leads=self.leads,
+            length=self.length,
+            pad=self.pad,
+            derive_leads=self.derive_leads,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+        )
+        return signals
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = True
+        tags.input_tags.string = True
+        return tags

@@ -1,0 +1,371 @@
+"""Tests of sksurv_ecg.io.read_ecg on real clinical files of each format, and on corrupt variants.
+
+The five real files ship with the package (sksurv_ecg/datasets/data/examples, see PROVENANCE.md).
+No real GE MUSE file is published on PyPI: the MUSE fixtures here are written by ``_write_muse``
+below from the real 500 Hz strip and median beat of GE's ``ge_dicom1.dcm``, in MUSE's layout
+(base64 little-endian int16 per lead, ``LeadAmplitudeUnitsPerBit``), 8 leads as MUSE stores them.
+"""
+
+import base64
+import shutil
+import warnings
+
+import numpy as np
+import pandas as pd
+import pydicom
+import pytest
+import wfdb
+from sklearn.base import clone
+
+from sksurv_ecg.datasets import load_ecg_examples
+from sksurv_ecg.exceptions import ECGFileError, ECGReadWarning
+from sksurv_ecg.io import ECGReader, read_ecg, read_wfdb, sniff_format, to_memmap
+from sksurv_ecg.nn._leads import LEAD_NAMES
+from sksurv_ecg.preprocessing import MedianBeat
+
+EXAMPLES = {p.name: p for p in load_ecg_examples()}
+# name: (format, true rate, samples, microvolts per LSB, a statement of the device)
+REAL = {
+    "pydicom_waveform_ecg.dcm": ("dicom", 1000.0, 10000, 1.25, "RITMO SINUSALE"),
+    "ge_dicom1.dcm": ("dicom", 500.0, 5000, 4.88, None),
+    "ge_dicom2.dcm": ("dicom", 500.0, 5000, 5.0, "ATRIAL FIBRILLATION"),
+    "ge_cardiosoft_ukb.xml": ("cardiosoft", 500.0, 5000, 5.0, "Sinus bradycardia; Otherwise normal ECG"),
+    "philips_sierra_129DYPRG.xml": ("sierra", 500.0, 5500, 5.0, "Sinus bradycardia"),
+}
+WITH_MEDIAN = ["pydicom_waveform_ecg.dcm", "ge_dicom1.dcm", "ge_dicom2.dcm", "ge_cardiosoft_ukb.xml"]
+MUSE_LEADS = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
+
+
+def _muse_waveform(kind, signal_uv, leads, per_bit, *, corrupt_lead=None):
+    parts = [
+        f"<Waveform><WaveformType>{kind}</WaveformType><NumberofLeads>{len(leads)}</NumberofLeads>"
+        "<SampleType>CONTINUOUS_SAMPLES</SampleType><SampleBase>500</SampleBase><SampleExponent>0</SampleExponent>"
+    ]
+    for lead, row in zip(leads, signal_uv, strict=True):
+        data = base64.b64encode(np.round(row / per_bit).astype("<i2").tobytes()).decode()
+        if lead == corrupt_lead:
+            data = data[: len(data) // 2] + "@@@@" + data[len(data) // 2 + 7 :]
+        parts.append(
+            f"<LeadData><LeadByteCountTotal>{2 * len(row)}</LeadByteCountTotal><LeadSampleCountTotal>{len(row)}"
+            f"</LeadSampleCountTotal><LeadAmplitudeUnitsPerBit>{per_bit}</LeadAmplitudeUnitsPerBit>"
+            f"<LeadAmplitudeUnits>MICROVOLTS</LeadAmplitudeUnits><WaveFormData>{data}</WaveFormData>"
+            f"<LeadID>{lead}</LeadID></LeadData>"
+        )
+    return "".join(parts) + "</Waveform>"
+
+
+def _write_muse(path, *, leads=MUSE_LEADS, corrupt_lead=None):
+    """A MUSE XML of the real strip and median beat of ge_dicom1.dcm (see the module docstring)."""
+    X, _, beats = read_ecg(EXAMPLES["ge_dicom1.dcm"], median_beats=True)
+    idx = [LEAD_NAMES.index(lead) for lead in leads]
+    strip, beat = X[0, idx] * 1e3, beats[0, idx] * 1e3
+    path.write_text(
+        '<?xml version="1.0" encoding="ISO-8859-1"?>\n<RestingECG><MuseInfo><MuseVersion>8.0.2.10132</MuseVersion>'
+        "</MuseInfo><PatientDemographics><PatientID>123</PatientID><PatientAge>61</PatientAge><Gender>FEMALE</Gender>"
+        "<PatientLastName>DOE</PatientLastName><DateofBirth>01-01-1962</DateofBirth></PatientDemographics>"
+        "<TestDemographics><AcquisitionDevice>MAC55</AcquisitionDevice><AcquisitionTime>08:58:44</AcquisitionTime>"
+        "<AcquisitionDate>01-04-2023</AcquisitionDate></TestDemographics><RestingECGMeasurements><VentricularRate>"
+        "72</VentricularRate><PRInterval>160</PRInterval><QRSDuration>88</QRSDuration><QTInterval>380</QTInterval>"
+        "<QTCorrected>415</QTCorrected></RestingECGMeasurements><Diagnosis><DiagnosisStatement><StmtText>Normal "
+        "sinus rhythm</StmtText></DiagnosisStatement><DiagnosisStatement><StmtText>Normal ECG</StmtText>"
+        "</DiagnosisStatement></Diagnosis>"
+        + _muse_waveform("Median", beat, leads, 4.88)
+        + _muse_waveform("Rhythm", strip, leads, 4.88, corrupt_lead=corrupt_lead)
+        + "</RestingECG>\n"
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def examples():
+    """All five real files read at their own rates, one at a time."""
+    return {name: read_ecg(path, median_beats=name in WITH_MEDIAN) for name, path in EXAMPLES.items()}
+
+
+# --- real files ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(REAL))
+def test_real_file_reads_in_mv_at_true_rate_in_standard_order(examples, name):
+    fmt, fs, n, lsb_uv, statement = REAL[name]
+    X, frame = examples[name][:2]
+    assert X.shape == (1, 12, n)
+    assert X.dtype == np.float32
+    assert frame.loc[0, "format"] == fmt
+    assert frame.loc[0, "fs"] == fs
+    # mV: QRS of a few tenths to a few mV (not uV, not V)
+    assert 0.3 < np.abs(X).max() < 10
+    # Einthoven in the standard order (I, II, III): III = II - I within 2 LSB. Philips strips end with a 1-mV
+    # calibration pulse in every lead (samples 5350-5449), so the first 10 s are compared there.
+    signal = X[0, :, :5000]
+    assert np.abs(signal[2] - (signal[1] - signal[0])).max() <= 2 * lsb_uv * 1e-3 + 1e-6
+    # Goldberger: aVF = II - I/2 within 2 LSB (GE/Mortara/Philips store them measured or derived)
+    assert np.abs(signal[5] - (signal[1] - signal[0] / 2)).max() <= 2 * lsb_uv * 1e-3 + 2e-3
+    if statement:
+        assert frame.loc[0, "interpretation"].startswith(statement)
+    assert not frame.loc[0, "derived_leads"]
+    assert {"patient_id", "patient_name", "birth_date"}.isdisjoint(frame.columns)
+
+
+def test_device_measurements_and_demographics_in_frame(examples):
+    cardiosoft = examples["ge_cardiosoft_ukb.xml"][1].iloc[0]
+    assert (cardiosoft["device"], cardiosoft["age"], cardiosoft["sex"]) == ("CardioSoft V6.73", 53.0, "male")
+    assert cardiosoft[["pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "heart_rate"]].tolist() == [174, 92, 440, 401, 50]
+    assert cardiosoft["acquisition_time"] == "2018-07-19T14:19:39"
+    dicom = examples["pydicom_waveform_ecg.dcm"][1].iloc[0]
+    assert (dicom["age"], dicom["sex"], dicom["qrs_ms"], dicom["qtc_ms"]) == (42.0, "female", 75.0, 370.0)
+    sierra = examples["philips_sierra_129DYPRG.xml"][1].iloc[0]
+    assert (sierra["device"], sierra["heart_rate"], sierra["qrs_ms"]) == ("HeartstartMRx", 41.0, 135.0)
+
+
+def test_identifiers_only_on_request():
+    frame = read_ecg(EXAMPLES["ge_cardiosoft_ukb.xml"], keep_identifiers=True)[1]
+    assert frame.loc[0, "patient_id"] == "1532006361"
+    assert frame.loc[0, "birth_date"] == "1965-1-1"
+    default = read_ecg(EXAMPLES["ge_cardiosoft_ukb.xml"])[1]
+    assert "1532006361" not in default.to_string()
+
+
+@pytest.mark.parametrize("name", WITH_MEDIAN)
+def test_device_median_beat_is_aligned_with_median_beat(name):
+    """Vendor beats put the R peak at 238-250 of 600; aligned, they match MedianBeat of the same strip."""
+    X, _, beats = read_ecg(EXAMPLES[name], fs=500, median_beats=True)
+    assert beats.shape == (1, 12, 608)
+    ours = MedianBeat(fs=500).fit_transform(X[:, :, :5000])[0]
+    lags = np.arange(-25, 26)
+    corr = [np.corrcoef(np.roll(beats[0, 1], lag), ours[1])[0, 1] for lag in lags]
+    assert abs(lags[int(np.argmax(corr))]) <= 5  # R peak within 10 ms at 500 Hz
+    assert max(corr) > 0.8
+    assert np.abs(beats[0, 1]).argmax() == np.abs(ours[1]).argmax() == 304
+
+
+def test_median_beat_missing_is_an_error():
+    with pytest.raises(ECGFileError, match="carries no device median beat.*median_beats=False"):
+        read_ecg(EXAMPLES["philips_sierra_129DYPRG.xml"], median_beats=True)
+
+
+def test_resampled_and_cut_to_one_array():
+    X, frame = read_ecg(list(EXAMPLES.values()), fs=500, length=5000)
+    assert X.shape == (5, 12, 5000)
+    assert frame["fs"].tolist() == [1000.0, 500.0, 500.0, 500.0, 500.0]
+    with pytest.raises(ValueError, match=r"sampled at \[500.0, 1000.0\] Hz; pass fs="):
+        read_ecg(list(EXAMPLES.values()))
+    with pytest.raises(ValueError, match=r"\[5000, 5500\] samples; pass length="):
+        read_ecg(list(EXAMPLES.values())[1:])
+
+
+def test_format_is_sniffed_from_content_not_extension(tmp_path):
+    shutil.copy(EXAMPLES["ge_dicom1.dcm"], tmp_path / "looks_like.xml")
+    shutil.copy(EXAMPLES["ge_cardiosoft_ukb.xml"], tmp_path / "looks_like.dcm")
+    assert sniff_format(tmp_path / "looks_like.xml") == "dicom"
+    assert sniff_format(tmp_path / "looks_like.dcm") == "cardiosoft"
+    X, frame = read_ecg([tmp_path / "looks_like.xml", tmp_path / "looks_like.dcm"])
+    assert frame["format"].tolist() == ["dicom", "cardiosoft"]
+
+
+def test_wfdb_through_read_ecg_equals_read_wfdb(tmp_path):
+    signal = np.random.default_rng(0).normal(scale=0.3, size=(2000, 12))
+    order = [5, 0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11]  # stored in another order: read back by name
+    wfdb.wrsamp("rec", fs=500, units=["mV"] * 12, sig_name=[LEAD_NAMES[i] for i in order],
+                p_signal=signal[:, order], fmt=["16"] * 12, write_dir=str(tmp_path))  # fmt: skip
+    X, frame = read_ecg([tmp_path / "rec", tmp_path / "rec.hea"])
+    np.testing.assert_array_equal(X[0], read_wfdb(tmp_path / "rec")[0])
+    assert frame["format"].tolist() == ["wfdb", "wfdb"]
+
+
+# --- MUSE (written from a real strip) ---------------------------------------------------------------------------
+
+
+def test_muse_8_leads_derive_limb_leads(tmp_path):
+    muse = _write_muse(tmp_path / "muse.xml")
+    X, frame, beats = read_ecg(muse, median_beats=True)
+    reference = read_ecg(EXAMPLES["ge_dicom1.dcm"])[0]
+    assert X.shape == (1, 12, 5000)
+    assert frame.loc[0, "derived_leads"]
+    assert (frame.loc[0, "format"], frame.loc[0, "device"], frame.loc[0, "qtc_ms"]) == ("muse", "MAC55", 415.0)
+    assert frame.loc[0, "interpretation"] == "Normal sinus rhythm; Normal ECG"
+    # III, aVR, aVL, aVF derived from I and II match GE's own stored leads within 2 LSB (4.88 uV)
+    np.testing.assert_allclose(X[0], reference[0], atol=2 * 4.88e-3)
+    assert beats.shape == (1, 12, 1216 // 2)
+    assert "DOE" not in frame.to_string()
+
+
+def test_eight_lead_file_asked_for_twelve(tmp_path):
+    muse = _write_muse(tmp_path / "muse.xml")
+    with pytest.raises(ECGFileError, match=r"missing \['III', 'aVR', 'aVL', 'aVF'\].*derive_leads=True"):
+        read_ecg(muse, derive_leads=False)
+    no_chest = _write_muse(tmp_path / "no_chest.xml", leads=["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2"])
+    with pytest.raises(ECGFileError, match=r"8 leads .*missing \['V3', 'V4', 'V5', 'V6'\]"):
+        read_ecg(no_chest)
+
+
+# --- corrupt variants ------------------------------------------------------------------------------------------
+
+
+def _truncated(tmp_path):
+    data = EXAMPLES["ge_dicom2.dcm"].read_bytes()
+    (tmp_path / "truncated.dcm").write_bytes(data[: len(data) // 2])
+    return tmp_path / "truncated.dcm"
+
+
+def _truncated_xml(tmp_path):
+    text = EXAMPLES["ge_cardiosoft_ukb.xml"].read_bytes()
+    (tmp_path / "truncated.xml").write_bytes(text[: len(text) // 3])
+    return tmp_path / "truncated.xml"
+
+
+def _bad_base64(tmp_path):
+    return _write_muse(tmp_path / "bad_base64.xml", corrupt_lead="V3")
+
+
+def _entity_bomb(tmp_path):
+    lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    (tmp_path / "bomb.xml").write_text(
+        f'<?xml version="1.0"?><!DOCTYPE CardiologyXML [<!ENTITY l0 "lol">{lol}]><CardiologyXML>&l9;</CardiologyXML>'
+    )
+    return tmp_path / "bomb.xml"
+
+
+def _external_entity(tmp_path):
+    (tmp_path / "xxe.xml").write_text(
+        '<?xml version="1.0"?><!DOCTYPE RestingECG [<!ENTITY x SYSTEM "file:///etc/passwd">]><RestingECG>&x;'
+        "</RestingECG>"
+    )
+    return tmp_path / "xxe.xml"
+
+
+def _dicom_without_waveform(tmp_path):
+    ds = pydicom.dcmread(EXAMPLES["ge_dicom1.dcm"])
+    del ds.WaveformSequence
+    ds.save_as(tmp_path / "no_waveform.dcm")
+    return tmp_path / "no_waveform.dcm"
+
+
+def _unsupported_iod(tmp_path):
+    ds = pydicom.dcmread(EXAMPLES["ge_dicom1.dcm"])
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.9.3.1"  # Cardiac Electrophysiology Waveform Storage
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.save_as(tmp_path / "cardiac_ep.dcm")
+    return tmp_path / "cardiac_ep.dcm"
+
+
+def _not_an_ecg(tmp_path):
+    (tmp_path / "table.csv").write_text("ecg_id,age\n1,56\n")
+    return tmp_path / "table.csv"
+
+
+def _eight_leads(tmp_path):
+    return _write_muse(tmp_path / "eight.xml", leads=["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2"])
+
+
+CORRUPT = [
+    pytest.param(_truncated, "truncated", id="truncated-dicom"),
+    pytest.param(_truncated_xml, "malformed or truncated", id="truncated-xml"),
+    pytest.param(_bad_base64, "unreadable base64", id="bad-base64"),
+    pytest.param(_entity_bomb, "declares entities.*refused", id="entity-bomb"),
+    pytest.param(_external_entity, "declares entities or external references", id="external-entity"),
+    pytest.param(_dicom_without_waveform, "holds no waveform", id="dicom-without-waveform"),
+    pytest.param(_unsupported_iod, "unsupported IOD .*Cardiac Electrophysiology", id="unsupported-iod"),
+    pytest.param(_not_an_ecg, "not an ECG file", id="not-an-ecg"),
+    pytest.param(_eight_leads, r"missing \['V3', 'V4', 'V5', 'V6'\]", id="8-leads-for-12"),
+]
+
+
+@pytest.mark.parametrize(("make", "match"), CORRUPT)
+def test_corrupt_file_raises_naming_file_and_fault(tmp_path, make, match):
+    bad = make(tmp_path)
+    with pytest.raises(ECGFileError, match=match) as info:
+        read_ecg([EXAMPLES["ge_dicom1.dcm"], bad])
+    assert str(bad) in str(info.value)
+
+
+@pytest.mark.parametrize(("make", "match"), CORRUPT)
+def test_corrupt_file_is_a_counted_skip_with_warn(tmp_path, make, match):
+    bad = make(tmp_path)
+    good = [EXAMPLES["ge_dicom1.dcm"], EXAMPLES["ge_dicom2.dcm"]]
+    with pytest.warns(ECGReadWarning, match="1 of 3 ECG files could not be read") as record:
+        X, frame = read_ecg([good[0], bad, good[1]], errors="warn")
+    assert len(record) == 1
+    assert X.shape == (2, 12, 5000)
+    assert frame["skipped"].tolist() == [False, True, False]
+    assert frame.loc[1, "path"] == str(bad)
+    assert pd.Series(frame.loc[1, "skip_reason"]).str.contains(match).all()
+    np.testing.assert_array_equal(X, read_ecg(good)[0])
+
+
+def test_all_files_unreadable(tmp_path):
+    with pytest.warns(ECGReadWarning), pytest.raises(ECGFileError, match="None of the 1 ECG files could be read"):
+        read_ecg(_not_an_ecg(tmp_path), errors="warn")
+
+
+def test_missing_file():
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_ecg("no/such/file.xml")
+
+
+# --- many files, parallel, pipelines, memmap ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed_folder(tmp_path_factory):
+    """20 files of mixed formats (DICOM, CardioSoft, Sierra, MUSE, WFDB), copied from the fixtures."""
+    folder = tmp_path_factory.mktemp("mixed")
+    muse = _write_muse(folder / "muse_src.xml")
+    X = read_ecg(EXAMPLES["ge_dicom1.dcm"])[0][0]
+    wfdb.wrsamp("wfdb_src", fs=500, units=["mV"] * 12, sig_name=list(LEAD_NAMES), p_signal=X.T.astype(float),
+                fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(folder))  # fmt: skip
+    sources = [*EXAMPLES.values(), muse, folder / "wfdb_src"]
+    paths = []
+    for i in range(20):
+        source = sources[i % len(sources)]
+        if source.name == "wfdb_src":
+            for ext in (".hea", ".dat"):
+                text = (folder / f"wfdb_src{ext}").read_bytes()
+                (folder / f"rec{i:02d}{ext}").write_bytes(text.replace(b"wfdb_src", f"rec{i:02d}".encode()))
+            paths.append(folder / f"rec{i:02d}")
+        else:
+            paths.append(folder / f"file{i:02d}{source.suffix}")
+            shutil.copy(source, paths[-1])
+    (folder / "wfdb_src.hea").unlink()
+    (folder / "wfdb_src.dat").unlink()
+    muse.unlink()
+    return folder, paths
+
+
+def test_mixed_folder_reads_with_progress_bar(mixed_folder, capsys):
+    _, paths = mixed_folder
+    X, frame = read_ecg(paths, fs=500, length=5000, verbose=True)
+    assert X.shape == (20, 12, 5000)
+    assert set(frame["format"]) == {"dicom", "cardiosoft", "sierra", "muse", "wfdb"}
+    assert "Reading ECGs" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # starting joblib worker processes takes tens of seconds on 2 busy cores
+def test_parallel_equals_serial(mixed_folder):
+    _, paths = mixed_folder
+    serial = read_ecg(paths[:7], fs=500, length=5000)
+    parallel = read_ecg(paths[:7], fs=500, length=5000, n_jobs=2)
+    np.testing.assert_array_equal(serial[0], parallel[0])
+    pd.testing.assert_frame_equal(serial[1], parallel[1])
+
+
+@pytest.mark.slow
+def test_to_memmap_from_mixed_folder(mixed_folder, tmp_path):
+    folder, paths = mixed_folder
+    X = to_memmap(folder, tmp_path / "x.npy", length=5000, resample=True)
+    expected = read_ecg(sorted(paths), fs=500, length=5000)[0]
+    np.testing.assert_array_equal(np.asarray(X), expected)
+    ids = pd.read_csv(tmp_path / "x.records.csv")["record"].tolist()
+    assert ids == [p.name for p in sorted(paths)]
+
+
+def test_ecg_reader_in_pipeline():
+    reader = ECGReader(fs=500, length=5000)
+    assert clone(reader).get_params() == reader.get_params()
+    paths = list(EXAMPLES.values())
+    X = reader.fit_transform(pd.DataFrame({"path": paths}))
+    np.testing.assert_array_equal(X, read_ecg(paths, fs=500, length=5000)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="one file path per row"):
+            reader.transform(np.array([paths[:2], paths[2:4]]))
