@@ -73,6 +73,7 @@ METHOD_LABELS = {
     "clinical": "1. Cox PH, age + sex (floor)",
     "biomarkers_coxnet": "2. Coxnet on ECGBiomarkers",
     "biomarkers_rsf": "3. Random survival forest on ECGBiomarkers",
+    "untrained_coxnet": "4a. Untrained (random-weight) encoder + Coxnet",
     "embedder_coxnet": "4. ECGEmbedder (pretrained) + Coxnet",
     "deep_scratch": "5. ECGSurvivalAnalysis, from scratch",
     "deep_recon": "6. ECGSurvivalAnalysis, reconstruction-pretrained",
@@ -81,6 +82,8 @@ METHOD_LABELS = {
     "oracle_ecg": "8b. Cox PH, true median-beat terms",
 }
 ECG_METHODS = [m for m in METHOD_LABELS if m not in ("clinical", "oracle", "oracle_ecg")]
+# the baselines a deep model must beat: the best of these (pooled out-of-fold Harrell's C) is the reference
+SIMPLE_METHODS = ("clinical", "biomarkers_coxnet", "biomarkers_rsf", "untrained_coxnet")
 
 
 def _parser():
@@ -103,6 +106,7 @@ def _parser():
         help="text side of method 7: ReportEmbedder (default model, offline) or one-hot SCP codes",
     )
     parser.add_argument("--verbose", type=int, default=1)
+    parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples for the intervals")
     return parser
 
 
@@ -205,6 +209,9 @@ def _estimators(settings, args, fs, encoders, seed):
         "embedder_coxnet": lambda: make_pipeline(
             ECGEmbedder(encoder=encoders["recon"], device=args.device), StandardScaler(), _coxnet()
         ),
+        "untrained_coxnet": lambda: make_pipeline(
+            ECGEmbedder(encoder=encoders["untrained"], device=args.device), StandardScaler(), _coxnet()
+        ),
         "deep_scratch": lambda: ECGSurvivalAnalysis(**deep),
         "deep_recon": lambda: ECGSurvivalAnalysis(encoder=encoders["recon"], **deep),
         "deep_text": lambda: ECGSurvivalAnalysis(encoder=encoders["text"], **deep),
@@ -238,6 +245,11 @@ def _pretrain(methods, settings, args, X, fs, log):
         encoders["recon"] = ECGEmbedder(batch_size=min(args.batch_size, len(pool)), **common).fit(pool)
         info["recon"] = {"data": source, "seconds": time.perf_counter() - start}
         log(f"  reconstruction pretraining on {source}: {info['recon']['seconds']:.0f} s")
+    if "untrained_coxnet" in methods:
+        # one step at lr=1e-12 builds and "fits" the embedder while leaving its random initial weights in place
+        untrained = {**common, "max_epochs": 1, "lr": 1e-12}
+        encoders["untrained"] = ECGEmbedder(batch_size=min(args.batch_size, len(X)), **untrained).fit(X[:64])
+        info["untrained"] = {"data": "random initial weights (1 step at lr=1e-12)", "seconds": 0.0}
     if "deep_text" in methods:
         start = time.perf_counter()
         beats, text, how = _real_beats_and_text(fs, X.shape[2], args.text)
@@ -277,7 +289,7 @@ def _scorers():
     return {"harrell": harrell, "ibs": ibs}
 
 
-def _evaluate(make, data, y, folds, tau, grid):
+def _evaluate(make, data, y, folds, tau, grid, t0):
     """Cross-validate one method; Uno's C is computed from the returned fold estimators.
 
     ``as_concordance_index_ipcw_scorer`` and ``as_integrated_brier_score_scorer`` cannot be nested
@@ -299,7 +311,39 @@ def _evaluate(make, data, y, folds, tau, grid):
         concordance_index_ipcw(y[train], y[test], est.predict(rows[test]), tau=tau)[0]
         for est, train, test in zip(res["estimator"], res["indices"]["train"], res["indices"]["test"], strict=True)
     ]
-    return {"harrell": res["test_harrell"].tolist(), "uno": uno, "ibs": res["test_ibs"].tolist()}, seconds
+    oof_risk, oof_surv = np.empty(len(y)), np.empty(len(y))
+    for est, test in zip(res["estimator"], res["indices"]["test"], strict=True):
+        oof_risk[test] = est.predict(rows[test])
+        oof_surv[test] = [fn(t0) for fn in est.predict_survival_function(rows[test])]
+    scores = {"harrell": res["test_harrell"].tolist(), "uno": uno, "ibs": res["test_ibs"].tolist()}
+    return scores, seconds, {"risk": oof_risk, "surv_t0": oof_surv}
+
+
+def _evidence(oof, y, t0, n_resamples, seed):
+    """Per method, on pooled out-of-fold predictions of the first seed: C with its 95 % interval, the
+    paired difference to the best simple baseline, and calibration at ``t0``."""
+    from sksurv_ecg.metrics import bootstrap_ci, calibration_at, compare_models
+
+    ci = {m: bootstrap_ci(y, o["risk"], n_resamples=n_resamples, random_state=seed) for m, o in oof.items()}
+    simple = [m for m in SIMPLE_METHODS if m in oof]
+    best = max(simple, key=lambda m: ci[m].estimate) if simple else None
+    out = {}
+    for method, o in oof.items():
+        cal = calibration_at(y, np.clip(1.0 - o["surv_t0"], 0.0, 1.0), t0)
+        entry = {
+            "c_pooled": ci[method].estimate,
+            "c_low": ci[method].low,
+            "c_high": ci[method].high,
+            "n_invalid": ci[method].n_invalid,
+            "ici": cal.ici,
+            "slope": cal.slope,
+            "calibration_in_the_large": cal.calibration_in_the_large,
+        }
+        if best is not None and method != best:
+            cmp = compare_models(y, o["risk"], oof[best]["risk"], n_resamples=n_resamples, random_state=seed)
+            entry.update(vs=best, diff=cmp.difference, diff_low=cmp.low, diff_high=cmp.high, p_value=cmp.p_value)
+        out[method] = entry
+    return out, best
 
 
 def _summary(rows):
@@ -314,7 +358,7 @@ def _summary(rows):
     return out
 
 
-def _markdown(summary, header):
+def _markdown(summary, header, evidence=None, best=None, t0=None):
     lines = [
         header,
         "",
@@ -327,6 +371,27 @@ def _markdown(summary, header):
             f"| {entry['label']} | {h['mean']:.3f} +/- {h['std']:.3f} | {u['mean']:.3f} +/- {u['std']:.3f} "
             f"| {b['mean']:.3f} +/- {b['std']:.3f} | {entry['seconds']:.0f} |"
         )
+    if evidence:
+        ref = METHOD_LABELS[best] if best else "-"
+        lines += [
+            "",
+            f"Pooled out-of-fold predictions (first seed): Harrell's C with its 95 % bootstrap interval, the paired "
+            f"difference to the best simple baseline ({ref}) with its interval and p-value, calibration at "
+            f"t0 = {t0:.3g}.",
+            "",
+            "| method | C [95 % CI] | difference to best simple [95 % CI], p | ICI | slope | CITL |",
+            "|---|---|---|---|---|---|",
+        ]
+        for method, e in evidence.items():
+            diff = (
+                f"{e['diff']:+.3f} [{e['diff_low']:+.3f}, {e['diff_high']:+.3f}], p = {e['p_value']:.2g}"
+                if "diff" in e
+                else "(reference)"
+            )
+            lines.append(
+                f"| {METHOD_LABELS[method]} | {e['c_pooled']:.3f} [{e['c_low']:.3f}, {e['c_high']:.3f}] | {diff} "
+                f"| {e['ici']:.3f} | {e['slope']:.2f} | {e['calibration_in_the_large']:+.3f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -402,19 +467,26 @@ def main(argv=None):
         tau, grid = _metric_grid(y, [s for f in folds.values() for s in f])
         log(f"Uno's C: tau = {tau:.3f}; integrated Brier score on {grid.size} times in [{grid[0]:.3f}, {grid[-1]:.3f}]")
         rows = {m: {} for m in methods}
+        t0 = float(grid[grid.size // 2])  # calibration horizon: inside every fold's test range
+        oof = {}
         for seed in settings["seeds"]:
             makers = _estimators(settings, args, fs, encoders, seed)
             for method in methods:
                 with warnings.catch_warnings():
                     # Coxnet's path may stop early at its smallest penalty; the benchmark reports what it gets.
                     warnings.filterwarnings("ignore", message=".*[Cc]onverge.*")
-                    scores, seconds = _evaluate(makers[method], inputs.get(method, X), y, folds[seed], tau, grid)
+                    scores, seconds, predictions = _evaluate(
+                        makers[method], inputs.get(method, X), y, folds[seed], tau, grid, t0
+                    )
                 rows[method][str(seed)] = {**scores, "seconds": seconds}
+                if seed == settings["seeds"][0]:
+                    oof[method] = predictions
                 log(
                     f"  seed {seed} {METHOD_LABELS[method]:<52} Harrell {np.mean(scores['harrell']):.3f}  "
                     f"Uno {np.mean(scores['uno']):.3f}  IBS {np.mean(scores['ibs']):.3f}  ({seconds:.0f} s)"
                 )
         summary = _summary(rows)
+        evidence, best = _evidence(oof, y, t0, args.n_resamples, settings["seeds"][0])
         result = {
             "benchmark": "cox_baselines",
             "command": "python benchmarks/cox_baselines.py " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -427,6 +499,9 @@ def main(argv=None):
             "ibs_times": grid,
             "pretraining": pretraining,
             "methods": summary,
+            "calibration_horizon": t0,
+            "best_simple_baseline": best,
+            "evidence": evidence,
             "per_seed": rows,
             "total_seconds": time.perf_counter() - total_start,
             "machine": machine_info(),
@@ -436,9 +511,9 @@ def main(argv=None):
             f"{description}; {settings['folds']}-fold StratifiedKFold x seeds {settings['seeds']}; "
             f"deep: arch={args.arch}, {settings['max_epochs']} epochs"
         )
-        (out / "cox_baselines.md").write_text(_markdown(summary, header))
+        (out / "cox_baselines.md").write_text(_markdown(summary, header, evidence, best, t0))
         _figure(summary, out / "cox_baselines.png", header)
-        log("\n" + _markdown(summary, header))
+        log("\n" + _markdown(summary, header, evidence, best, t0))
         log(f"total {result['total_seconds']:.0f} s; wrote {out / 'cox_baselines.json'}, .md, .png")
         return result
 

@@ -6,6 +6,8 @@ they can be filtered as a family.
 """
 
 __all__ = [
+    "AdditivityWarning",
+    "BootstrapWarning",
     "CacheWarning",
     "DeviceWarning",
     "ECGFileError",
@@ -137,5 +139,31 @@ class SignalQualityWarning(SksurvECGWarning):
     --------
     >>> from sksurv_ecg.exceptions import SignalQualityWarning, SksurvECGWarning
     >>> issubclass(SignalQualityWarning, SksurvECGWarning)
+    True
+    """
+
+
+class BootstrapWarning(SksurvECGWarning):
+    """Issued when some bootstrap resamples had an undefined metric (no event, no comparable pair).
+
+    They are counted in the result's ``n_invalid`` and the interval uses the other resamples.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import BootstrapWarning, SksurvECGWarning
+    >>> issubclass(BootstrapWarning, SksurvECGWarning)
+    True
+    """
+
+
+class AdditivityWarning(SksurvECGWarning):
+    """Issued when SHAP attributions do not add up to the model output within the tolerance.
+
+    The additivity residual is returned with the attributions; more samples reduce it.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import AdditivityWarning, SksurvECGWarning
+    >>> issubclass(AdditivityWarning, SksurvECGWarning)
     True
     """

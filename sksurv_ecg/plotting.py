@@ -21,7 +21,15 @@ from sksurv.util import check_array_survival
 
 from .explain import lead_names as _default_lead_names
 
-__all__ = ["plot_ecg_attention", "plot_lead_attention", "plot_risk_groups", "plot_shap_leads", "risk_groups"]
+__all__ = [
+    "plot_calibration",
+    "plot_ecg_attention",
+    "plot_lead_attention",
+    "plot_oof_risk_groups",
+    "plot_risk_groups",
+    "plot_shap_leads",
+    "risk_groups",
+]
 
 
 def _root_figure(ax):
@@ -434,4 +442,126 @@ def plot_shap_leads(lead_importance, *, lead_names=None, ax=None, color="C0", ti
     ax.invert_yaxis()
     ax.set_xlabel("Mean |SHAP value| (log-risk)")
     ax.set_title(f"{title} (n={values.shape[0]})" if values.shape[0] > 1 else title)
+    return fig
+
+
+def plot_calibration(calibration, *, ax=None, title=None):
+    """Calibration curve at a horizon: predicted against observed risk, the ideal line and the numbers.
+
+    Parameters
+    ----------
+    calibration : Bunch
+        The result of :func:`sksurv_ecg.metrics.calibration_at`.
+    ax : Axes or None, default=None
+        Where to draw; a new figure when None.
+    title : str or None, default=None
+        Axes title; None gives ``"Calibration at t0 = ..."``.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure: the smoothed curve (Austin et al. 2020), the Kaplan-Meier risk per group of
+        predicted risk (dots), the diagonal, and ICI, E50, E90, slope and calibration-in-the-large.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv.util import Surv
+    >>> from sksurv_ecg.metrics import calibration_at
+    >>> from sksurv_ecg.plotting import plot_calibration
+    >>> rng = np.random.default_rng(0)
+    >>> eta = rng.normal(size=500)
+    >>> t = rng.exponential(np.exp(-eta))
+    >>> y = Surv.from_arrays(t < 2.0, np.minimum(t, 2.0))
+    >>> fig = plot_calibration(calibration_at(y, 1 - np.exp(-0.5 * np.exp(eta)), 0.5))
+    >>> "ICI" in fig.axes[0].texts[0].get_text()
+    True
+    """
+    needed = ("predicted", "observed", "group_predicted", "group_observed", "ici", "t0")
+    if not all(k in calibration for k in needed):
+        raise TypeError("'calibration' must be the result of sksurv_ecg.metrics.calibration_at(y, risk, t0).")
+    fig, ax = _figure_and_ax(ax, (5, 5))
+    top = float(max(calibration.predicted.max(), np.nanmax(calibration.group_observed), calibration.observed.max()))
+    ax.plot([0, top], [0, top], color="0.5", linestyle="--", label="Ideal")
+    ax.plot(calibration.predicted, calibration.observed, color="C0", label="Smoothed (hazard regression)")
+    ax.plot(calibration.group_predicted, calibration.group_observed, "o", color="C3", label="Kaplan-Meier per group")
+    ax.set_xlabel(f"Predicted risk at t0 = {calibration.t0:g}")
+    ax.set_ylabel("Observed risk")
+    ax.set_title(title if title is not None else f"Calibration at t0 = {calibration.t0:g}")
+    ax.text(
+        0.02,
+        0.98,
+        f"ICI {calibration.ici:.3f}\nE50 {calibration.e50:.3f}\nE90 {calibration.e90:.3f}\n"
+        f"slope {calibration.slope:.2f}\ncalibration-in-the-large {calibration.calibration_in_the_large:+.3f}",
+        transform=ax.transAxes,
+        va="top",
+        fontsize="small",
+    )
+    ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def plot_oof_risk_groups(estimator, X, y, *, cv=5, percentile=50.0, n_at_risk_times=5, time_label="Time", ax=None):
+    """Kaplan-Meier curves of risk groups split on out-of-fold predictions, with the number at risk.
+
+    Splitting groups on the risks a model predicts for its own training data overstates their
+    separation; here every patient's risk comes from a model that did not see them
+    (:func:`sklearn.model_selection.cross_val_predict`), then :func:`plot_risk_groups` draws the
+    curves and the number at risk of each group is written under the axis.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        An unfitted survival estimator (``predict`` gives a risk, higher = riskier).
+    X : array-like of shape (n_samples, ...)
+        Features (ECGs for the deep model).
+    y : structured array of shape (n_samples,)
+        Outcomes.
+    cv : int or cross-validation generator, default=5
+        Passed to ``cross_val_predict``; an int gives ``StratifiedKFold`` on the event indicator.
+    percentile : float, default=50.0
+        Risk percentile splitting the groups.
+    n_at_risk_times : int, default=5
+        Number of evenly spaced times where the number at risk is shown.
+    time_label : str, default="Time"
+        Label of the x axis.
+    ax : Axes or None, default=None
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure; ``fig.oof_risk`` holds the out-of-fold risks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv.linear_model import CoxPHSurvivalAnalysis
+    >>> from sksurv.util import Surv
+    >>> from sksurv_ecg.plotting import plot_oof_risk_groups
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> y = Surv.from_arrays(rng.random(200) < 0.7, rng.exponential(np.exp(-X[:, 0])))
+    >>> fig = plot_oof_risk_groups(CoxPHSurvivalAnalysis(), X, y, cv=3)
+    >>> fig.oof_risk.shape
+    (200,)
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    event, time = check_array_survival(np.zeros((len(y), 1)), y)
+    if isinstance(cv, int | np.integer):
+        cv = list(StratifiedKFold(int(cv), shuffle=True, random_state=0).split(np.zeros(event.shape[0]), event))
+    risk = cross_val_predict(estimator, X, y, cv=cv)
+    fig = plot_risk_groups(risk, y, percentile=percentile, conf_int=True, time_label=time_label, ax=ax)
+    ax = fig.axes[0] if ax is None else ax
+    high, _ = risk_groups(risk, percentile)
+    ticks = np.linspace(0.0, float(time.max()), int(n_at_risk_times))
+    for row, (group, name) in enumerate(((~high, "Low"), (high, "High"))):
+        at_risk = [int((time[group] >= t).sum()) for t in ticks]
+        y_pos = -0.22 - 0.07 * row
+        ax.text(-0.02, y_pos, f"{name} at risk", transform=ax.transAxes, ha="right", fontsize="small")
+        for t, n in zip(ticks, at_risk, strict=True):
+            ax.text(t, y_pos, str(n), transform=ax.get_xaxis_transform(), ha="center", fontsize="small")
+    ax.set_title("Kaplan-Meier by out-of-fold predicted risk")
+    fig.oof_risk = risk
     return fig

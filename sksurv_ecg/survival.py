@@ -15,7 +15,9 @@ from sksurv.functions import StepFunction
 from sksurv.linear_model.coxph import BreslowEstimator
 
 from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
+from ._calibration import risk_scale
 from ._training import SurvivalCriterion, ValidConcordance
+from .metrics import fit_risk_scale
 from .nn import RiskHead
 from .utils.validation import check_event_batching, check_survival_y
 
@@ -80,6 +82,15 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         validation loss (the latter two need ``validation_fraction``).
     patience : int or None, default=None
         Stop when the selection metric has not improved for this many epochs (None: never stop).
+    calibration : {"auto", "validation", "train"}, int or None, default="auto"
+        Where the scale of the log-risk is fitted (a one-variable Cox fit,
+        :func:`sksurv_ecg.metrics.fit_risk_scale`) before the Breslow baseline, so that
+        ``predict_survival_function`` is calibrated. ``"validation"``: on the held-out
+        ``validation_fraction`` split (no extra training). An int ``k``: on ``k``-fold out-of-fold
+        predictions (``k`` extra fits; the most faithful, for papers). ``"train"``: on the training
+        predictions (no extra cost, but it cannot correct overfitting). None: no scaling (the raw
+        network scale). ``"auto"`` (default) is ``"validation"`` when ``validation_fraction`` is set
+        and None otherwise; see the calibration section of the evaluation guide for measurements.
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Where to train.
     precision : {"float32", "bf16"}, default="float32"
@@ -113,6 +124,11 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         Breslow estimate of the cumulative baseline hazard.
     baseline_survival_ : sksurv.functions.StepFunction
         Baseline survival function.
+    risk_scale_ : float
+        Factor on the network's log-risk, fitted as set by ``calibration`` (1.0 without).
+    calibration_source_ : str
+        Where ``risk_scale_`` was fitted: ``"none"``, ``"train"``, ``"validation"``, ``"{k}-fold"``
+        or ``"recalibrate"``.
     device_ : str
         Device the model lives on.
 
@@ -144,6 +160,7 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
         "selection": [StrOptions({"last", "c_index", "loss"})],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "calibration": [StrOptions({"auto", "validation", "train"}), Interval(Integral, 2, None, closed="left"), None],
     }
 
     _task = "survival"
@@ -169,6 +186,7 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         validation_fraction=None,
         selection="last",
         patience=None,
+        calibration="auto",
         device="cpu",
         precision="float32",
         checkpoint_dir=None,
@@ -194,12 +212,48 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         self.validation_fraction = validation_fraction
         self.selection = selection
         self.patience = patience
+        self.calibration = calibration
         self.device = device
         self.precision = precision
         self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.verbose = verbose
         self._set_routed(kwargs)
+
+    #: Named settings for :meth:`from_preset`: the paper's GPU schedule, and one measured to learn on a
+    #: few hundred ECGs on a CPU (docs/evaluation.md).
+    PRESETS = {
+        "paper": {"lr": 1e-4, "max_epochs": 100, "batch_size": 128},
+        "cpu-small": {"lr": 1e-3, "max_epochs": 20, "batch_size": 64},
+    }
+
+    @classmethod
+    def from_preset(cls, name, **params):
+        """An estimator with a named preset's settings; ``params`` override them.
+
+        Parameters
+        ----------
+        name : {"paper", "cpu-small"}
+            ``"paper"``: the original GPU settings (``lr=1e-4``, 100 epochs, batch 128; the class
+            defaults). ``"cpu-small"``: ``lr=1e-3``, 20 epochs, batch 64, for a few hundred ECGs on
+            a CPU, where ``lr=1e-4`` has barely started to learn after a few epochs.
+        **params : dict
+            Any other constructor parameters.
+
+        Returns
+        -------
+        estimator : ECGSurvivalAnalysis
+            Unfitted.
+
+        Examples
+        --------
+        >>> from sksurv_ecg import ECGSurvivalAnalysis
+        >>> ECGSurvivalAnalysis.from_preset("cpu-small", random_state=0).lr
+        0.001
+        """
+        if name not in cls.PRESETS:
+            raise ValueError(f"preset {name!r} is unknown; use one of {sorted(cls.PRESETS)}.")
+        return cls(**{**cls.PRESETS[name], **params})
 
     # --- model pieces -------------------------------------------------------------------------
     def _build_module(self, autoencoder):
@@ -264,7 +318,36 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         check_event_batching(event, min(self.batch_size, self._n_train(X.shape[0])), self.min_events_per_batch)
         target = np.column_stack([time, event]).astype(np.float32)
         self._fit_net(X, target)
-        self._fit_baseline(self.net_.predict_risk(X), event, time)
+        self.risk_scale_, self.calibration_source_ = risk_scale(self, X, event, time, target)
+        self._fit_baseline(self.risk_scale_ * self.net_.predict_risk(X), event, time)
+        return self
+
+    def recalibrate(self, X, y):
+        """Refit the log-risk scale and the Breslow baseline on a calibration set; the network is kept.
+
+        Use held-out data of the target population (e.g. another hospital): the scale is the Cox
+        coefficient of the network's raw log-risk on ``(X, y)`` and the baseline hazard is
+        re-estimated there, so both the spread and the level of the predicted risks are fitted.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_leads, n_timesteps)
+            ECGs of the calibration set.
+        y : structured array of shape (n_samples,)
+            Their outcomes.
+
+        Returns
+        -------
+        self : object
+            The estimator, recalibrated.
+        """
+        check_is_fitted(self, "net_")
+        event, time = check_survival_y(X, y)
+        X = self._validate_X(X, reset=False)
+        raw = self.net_.predict_risk(X)
+        self.risk_scale_ = fit_risk_scale(raw, y)
+        self.calibration_source_ = "recalibrate"
+        self._fit_baseline(self.risk_scale_ * raw, event, time)
         return self
 
     def _fit_baseline(self, risk, event, time):
@@ -284,11 +367,11 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         Returns
         -------
         risk_score : ndarray of shape (n_samples,), dtype float64
-            Predicted log-hazard.
+            Predicted log-hazard: the network's output times ``risk_scale_``.
         """
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
-        return self.net_.predict_risk(X)
+        return self.risk_scale_ * self.net_.predict_risk(X)
 
     def predict_cumulative_hazard_function(self, X, return_array=False):
         """Predict cumulative hazard functions ``H(t | x) = exp(risk(x)) * H0(t)``.
@@ -352,6 +435,8 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         return {
             "unique_times_": self.unique_times_.tolist(),
             "cum_baseline_hazard_": self.cum_baseline_hazard_.y.tolist(),
+            "risk_scale_": self.risk_scale_,
+            "calibration_source_": self.calibration_source_,
         }
 
     def _restore_fitted_state(self, state):
@@ -362,6 +447,9 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         baseline.cum_baseline_hazard_ = StepFunction(times, cum_hazard)
         baseline.baseline_survival_ = StepFunction(times, np.exp(-cum_hazard))
         self._baseline_model = baseline
+        # files written before calibration existed used the raw network scale
+        self.risk_scale_ = float(state.get("risk_scale_", 1.0))
+        self.calibration_source_ = state.get("calibration_source_", "none")
         self.unique_times_ = times
         self.cum_baseline_hazard_ = baseline.cum_baseline_hazard_
         self.baseline_survival_ = baseline.baseline_survival_

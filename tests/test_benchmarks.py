@@ -31,6 +31,7 @@ def paper_protocol():
 def cox_run(cox_baselines, tmp_path_factory):
     out = tmp_path_factory.mktemp("cox")
     argv = ["--quick", "--n-samples", "200", "--max-epochs", "1", "--pretrain-epochs", "1", "--text", "onehot"]
+    argv += ["--n-resamples", "30"]
     result = cox_baselines.main([*argv, "--out", str(out), "--verbose", "0"])
     return result, out
 
@@ -50,7 +51,14 @@ def test_cox_baselines_schema(cox_baselines, cox_run):
     assert on_disk["n_samples"] == 200
     assert 0 < on_disk["tau"] <= max(on_disk["ibs_times"]) + 1e-9
     assert {"seconds", "data"} <= set(on_disk["pretraining"]["recon"])
-    assert (out / "cox_baselines.md").read_text().count("\n| ") == len(cox_baselines.METHOD_LABELS) + 1
+    # two tables: cross-validated means, then intervals, paired differences and calibration
+    assert (out / "cox_baselines.md").read_text().count("\n| ") == 2 * (len(cox_baselines.METHOD_LABELS) + 1)
+    evidence = on_disk["evidence"]
+    assert on_disk["best_simple_baseline"] in cox_baselines.SIMPLE_METHODS
+    for method, entry in evidence.items():
+        assert entry["c_low"] <= entry["c_pooled"] <= entry["c_high"]
+        assert np.isfinite(entry["ici"])
+        assert ("diff" in entry) == (method != on_disk["best_simple_baseline"])
     assert (out / "cox_baselines.png").stat().st_size > 1000
 
 

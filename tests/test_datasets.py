@@ -349,9 +349,37 @@ def test_synthetic_5000_median_beats_fast():
     assert time.perf_counter() - start < 10.0  # about 1-2 s on 2 cores
 
 
+def test_synthetic_competing_cause():
+    _, y, f = make_ecg_survival(3000, fs=50, competing_risks=True, event_rate=0.5, random_state=0)
+    assert y.dtype.names == ("event", "time")
+    assert y["event"].dtype == np.int64
+    expected = (
+        0.6 * (f.age - 62) / 13
+        + 0.8 * (f.pr_interval - 160) / 20
+        + 0.7 * np.log(f.p_amplitude / 0.12) / 0.25
+        - 0.6 * (f.qrs_axis - 45) / 30
+    )
+    np.testing.assert_allclose(f.log_hazard_2, expected, rtol=1e-12, atol=1e-12)
+    first = np.minimum(f.event_time, f.event_time_2)
+    np.testing.assert_array_equal(y["time"], np.minimum(first, f.censoring_time))
+    observed = first <= f.censoring_time
+    np.testing.assert_array_equal(y["event"], np.where(observed, np.where(f.event_time <= f.event_time_2, 1, 2), 0))
+    assert abs(observed.mean() - 0.5) < 0.025
+    assert min((y["event"] == 1).mean(), (y["event"] == 2).mean()) > 0.15  # both causes matter
+    # the causes share only age: their log-hazards are weakly correlated
+    assert abs(np.corrcoef(f.log_hazard, f.log_hazard_2)[0, 1]) < 0.3
+
+
+def test_synthetic_single_cause_y_is_boolean():
+    _, y, f = make_ecg_survival(20, random_state=0)
+    assert y["event"].dtype == bool
+    assert "log_hazard_2" not in f.columns
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
+        pytest.param({"competing_risks": "yes"}, "competing_risks='yes'", id="competing"),
         pytest.param({"n_samples": 0}, "n_samples=0", id="n_samples"),
         pytest.param({"kind": "beat"}, "kind='beat'", id="kind"),
         pytest.param({"event_rate": 0}, "event_rate=0", id="event_rate-0"),

@@ -137,7 +137,7 @@ def test_shap_values_shapes_determinism_and_no_side_effects(fitted, cohort):
     module.train()
     before, flags = _state_bytes(module), _flags(module)
     np_state, torch_state = np.random.get_state(), torch.get_rng_state()
-    result = shap_values(fitted, X[:2], X[8:12], nsamples=8, random_state=0)
+    result = shap_values(fitted, X[:2], X[8:12], nsamples=8, additivity_tolerance=np.inf, random_state=0)
     assert result.attributions.shape == (2, 12, X.shape[-1])
     assert result.lead_importance.shape == result.lead_contributions.shape == (2, 12)
     np.testing.assert_allclose(result.lead_importance, np.abs(result.attributions).mean(axis=-1))
@@ -150,7 +150,7 @@ def test_shap_values_shapes_determinism_and_no_side_effects(fitted, cohort):
     assert _flags(module) == flags
     np.testing.assert_array_equal(np.random.get_state()[1], np_state[1])
     assert torch.equal(torch.get_rng_state(), torch_state)
-    again = shap_values(fitted, X[:2], X[8:12], nsamples=8, random_state=0)
+    again = shap_values(fitted, X[:2], X[8:12], nsamples=8, additivity_tolerance=np.inf, random_state=0)
     np.testing.assert_array_equal(result.attributions, again.attributions)
     module.eval()
 
@@ -163,7 +163,7 @@ def test_shap_values_concentrate_on_the_only_lead_the_risk_depends_on(fitted, co
     mask = torch.zeros(1, 12, 1)
     mask[0, 7] = 1.0
     model.net_.module_.prepare = lambda x: standardize_leads(x) * mask
-    result = shap_values(model, X[:3], X[8:12], nsamples=16, random_state=0)
+    result = shap_values(model, X[:3], X[8:12], nsamples=16, additivity_tolerance=np.inf, random_state=0)
     assert (result.lead_importance.argmax(axis=1) == 7).all()
     others = np.delete(result.lead_importance, 7, axis=1)
     assert (result.lead_importance[:, 7] > 0).all()
@@ -186,3 +186,17 @@ def test_shap_values_errors(fitted, cohort):
     no_head.net_.module_.head = None
     with pytest.raises(TypeError, match="without a risk head"):
         shap_values(no_head, X[:1], X[1:3])
+
+
+def test_shap_additivity_residual_and_warning(fitted, cohort):
+    from sksurv_ecg.exceptions import AdditivityWarning
+
+    X = cohort[0]
+    result = shap_values(fitted, X[:2], X[8:12], nsamples=8, additivity_tolerance=np.inf, random_state=0)
+    expected = result.attributions.sum(axis=(1, 2)) - (result.log_risk - result.base_value)
+    np.testing.assert_allclose(result.additivity_residual, expected)
+    np.testing.assert_allclose(result.log_risk, fitted.predict(X[:2]), rtol=1e-5, atol=1e-6)
+    with pytest.warns(AdditivityWarning, match="raise nsamples"):
+        shap_values(fitted, X[:2], X[8:12], nsamples=8, additivity_tolerance=0.0, random_state=0)
+    with pytest.raises(ValueError, match="additivity_tolerance"):
+        shap_values(fitted, X[:1], X[1:3], additivity_tolerance=-1.0)

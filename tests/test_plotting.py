@@ -218,3 +218,40 @@ def test_plot_shap_leads_accepts_the_shap_result_bunch():
     assert ax.get_title() == "Leads"
     with pytest.raises(ValueError, match="'lead_importance' has shape"):
         plot_shap_leads(np.ones((2, 2, 2)))
+
+
+def test_plot_calibration_shows_numbers_and_ideal_line():
+    from sksurv.util import Surv
+
+    from sksurv_ecg.metrics import calibration_at
+    from sksurv_ecg.plotting import plot_calibration
+
+    rng = np.random.default_rng(0)
+    eta = rng.normal(size=400)
+    t = rng.exponential(np.exp(-eta))
+    y = Surv.from_arrays(t < 2.0, np.minimum(t, 2.0))
+    cal = calibration_at(y, 1 - np.exp(-0.5 * np.exp(eta)), 0.5)
+    fig = plot_calibration(cal)
+    ax = fig.axes[0]
+    assert f"ICI {cal.ici:.3f}" in ax.texts[0].get_text()
+    assert [line.get_label() for line in ax.lines][0] == "Ideal"
+    with pytest.raises(TypeError, match="calibration_at"):
+        plot_calibration({"ici": 0.1})
+
+
+def test_plot_oof_risk_groups_uses_out_of_fold_risks():
+    from sklearn.model_selection import KFold, cross_val_predict
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+    from sksurv.util import Surv
+
+    from sksurv_ecg.plotting import plot_oof_risk_groups
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 2))
+    y = Surv.from_arrays(rng.random(150) < 0.7, rng.exponential(np.exp(-X[:, 0])))
+    cv = list(KFold(3, shuffle=True, random_state=0).split(X))
+    fig = plot_oof_risk_groups(CoxPHSurvivalAnalysis(), X, y, cv=cv, n_at_risk_times=4)
+    np.testing.assert_allclose(fig.oof_risk, cross_val_predict(CoxPHSurvivalAnalysis(), X, y, cv=cv))
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "Low at risk" in texts
+    assert str(int((fig.oof_risk <= np.median(fig.oof_risk)).sum())) in texts  # everyone at risk at t = 0

@@ -17,6 +17,8 @@ from scipy.optimize import brentq
 from scipy.special import expit
 from sksurv.util import Surv
 
+from ..competing import competing_risks_y
+
 __all__ = ["make_ecg_survival"]
 
 # Dower et al. (1980) Frank XYZ -> lead coefficients for I, II, V1-V6 (rows), columns X, Y, Z.
@@ -119,6 +121,15 @@ def _log_hazard(f):
         + 0.5 * z["qtc"]
         + 0.8 * np.maximum(z["qtc"] - 1.0, 0.0)
     )
+
+
+def _log_hazard_competing(f):
+    """The true log-hazard of the competing cause (2): atrial and conduction terms, none of cause 1's."""
+    z_age = (f["age"] - 62.0) / 13.0
+    z_pr = (f["pr_interval"] - 160.0) / 20.0
+    z_p = (np.log(f["p_amplitude"]) - np.log(0.12)) / 0.25
+    z_axis = (f["qrs_axis"] - 45.0) / 30.0
+    return 0.6 * z_age + 0.8 * z_pr + 0.7 * z_p - 0.6 * z_axis
 
 
 def _censor(rng, event_time, event_rate, censoring):
@@ -260,6 +271,7 @@ def make_ecg_survival(
     event_rate=0.2,
     censoring="uniform",
     noise=None,
+    competing_risks=False,
     random_state=None,
 ):
     r"""Generate synthetic 12-lead ECGs with survival times from a known hazard.
@@ -288,6 +300,18 @@ def make_ecg_survival(
     and a long QTc raise the risk. Censoring is independent of everything else; its scale is
     solved so that the expected event fraction equals ``event_rate``.
 
+    With ``competing_risks=True`` a second, competing cause (think non-cardiac death) acts
+    independently with the same Weibull baseline and a log-hazard of other waveform features,
+
+    .. math::
+
+        \eta_2 = 0.6 z_{age} + 0.8 z_{PR} + 0.7 z_{P} - 0.6 z_{axis}
+
+    with :math:`z_{PR} = (\mathrm{PR} - 160)/20` (ms),
+    :math:`z_P = \log(P_{amp} / 0.12)/0.25` and :math:`z_{axis} = (\mathrm{axis} - 45)/30`
+    (degrees): a long PR, a large P wave and a leftward axis. Each person's event is the earlier
+    of the two; ``event_rate`` is then the fraction with either event.
+
     Parameters
     ----------
     n_samples : int, default=500
@@ -310,6 +334,9 @@ def make_ecg_survival(
     noise : float or None, default=None
         Standard deviation (mV) of the white noise on each electrode signal; ``None`` gives
         0.005 for ``"median"`` and 0.02 for ``"rhythm"``.
+    competing_risks : bool, default=False
+        Add the competing cause above. ``y`` then holds cause codes (see Returns), the form
+        :class:`sksurv_ecg.competing.CauseSpecificHazards` takes.
     random_state : int, numpy.random.Generator or None, default=None
         Seed of :func:`numpy.random.default_rng`; an int gives identical output on every call.
 
@@ -319,12 +346,17 @@ def make_ecg_survival(
         Signals in mV, leads I, II, III, aVR, aVL, aVF, V1-V6.
     y : structured array of shape (n_samples,)
         Fields ``"event"`` (bool) and ``"time"`` (years), from :meth:`sksurv.util.Surv.from_arrays`.
+        With ``competing_risks=True``, ``"event"`` is an int64 cause code: 0 censored, 1 the
+        waveform hazard above, 2 the competing cause
+        (:func:`sksurv_ecg.competing.competing_risks_y`).
     frame : pandas.DataFrame of shape (n_samples, n_columns)
         The true parameters: ``age``, ``sex`` (0 = male, 1 = female), ``heart_rate`` (bpm),
         ``rr_interval``, ``pr_interval``, ``qrs_duration``, ``qt_interval``, ``qtc`` (ms),
         ``st_deviation``, ``t_amplitude``, ``r_amplitude``, ``p_amplitude`` (mV), ``qrs_axis``
         (degrees), the true ``log_hazard``, ``event_time`` and ``censoring_time``; for
-        ``kind="rhythm"`` also ``r_peaks`` (sample indices of the R peaks in the strip).
+        ``kind="rhythm"`` also ``r_peaks`` (sample indices of the R peaks in the strip); with
+        ``competing_risks=True`` also ``log_hazard_2`` and ``event_time_2`` of the competing cause
+        (``event_time`` stays the time of cause 1).
 
     Examples
     --------
@@ -338,21 +370,40 @@ def make_ecg_survival(
     0.2
     >>> make_ecg_survival(2, kind="rhythm", random_state=0)[0].shape
     (2, 12, 5000)
+    >>> _, y2, _ = make_ecg_survival(300, competing_risks=True, random_state=0)
+    >>> sorted(set(y2["event"].tolist()))
+    [0, 1, 2]
     """
     _check_params(n_samples, n_timesteps, fs, kind, event_rate, censoring, noise)
+    if not isinstance(competing_risks, bool | np.bool_):
+        raise ValueError(f"competing_risks={competing_risks!r} must be True or False.")
     if n_timesteps is None:
         n_timesteps = int(round(1.2 * fs)) + 8 if kind == "median" else int(round(10 * fs))
     rng = np.random.default_rng(random_state)
     f = _draw_features(rng, n_samples)
     log_hazard = _log_hazard(f)
     event_time = _WEIBULL_SCALE * (rng.standard_exponential(n_samples) * np.exp(-log_hazard)) ** (1.0 / _WEIBULL_SHAPE)
-    censoring_time = _censor(rng, event_time, event_rate, censoring)
+    first_time = event_time
+    if competing_risks:
+        log_hazard_2 = _log_hazard_competing(f)
+        event_time_2 = _WEIBULL_SCALE * (rng.standard_exponential(n_samples) * np.exp(-log_hazard_2)) ** (
+            1.0 / _WEIBULL_SHAPE
+        )
+        first_time = np.minimum(event_time, event_time_2)
+    censoring_time = _censor(rng, first_time, event_rate, censoring)
     X, peaks = _signals(rng, f, kind=kind, fs=fs, n_timesteps=n_timesteps, noise=noise)
-    event = event_time <= censoring_time
-    y = Surv.from_arrays(event=event, time=np.minimum(event_time, censoring_time))
+    event = first_time <= censoring_time
+    time = np.minimum(first_time, censoring_time)
+    if competing_risks:
+        y = competing_risks_y(np.where(event, np.where(event_time <= event_time_2, 1, 2), 0), time)
+    else:
+        y = Surv.from_arrays(event=event, time=time)
     frame = pd.DataFrame(f)
     frame["log_hazard"] = log_hazard
     frame["event_time"] = event_time
+    if competing_risks:
+        frame["log_hazard_2"] = log_hazard_2
+        frame["event_time_2"] = event_time_2
     frame["censoring_time"] = censoring_time
     if peaks is not None:
         frame["r_peaks"] = pd.Series(peaks, dtype=object)
