@@ -1,11 +1,21 @@
 """Exceptions and warnings raised by sksurv-ecg.
 
-Domain errors subclass the built-in exception a caller would already catch (``ValueError``), in the
-way scikit-survival's ``NoComparablePairException`` does; warnings subclass ``UserWarning`` so that
-they can be filtered as a family.
+Every exception and warning class of the package lives here. Domain errors subclass the built-in
+exception a caller would already catch (``ValueError``), in the way scikit-survival's
+``NoComparablePairException`` does; warnings subclass ``UserWarning`` so that they can be filtered
+as a family.
 """
 
-__all__ = ["DeviceWarning", "InsufficientEventsError", "SksurvECGWarning", "TrainingWarning"]
+from skorch.exceptions import DeviceWarning as _SkorchDeviceWarning
+
+__all__ = [
+    "CacheWarning",
+    "DeviceWarning",
+    "InsufficientEventsError",
+    "SksurvECGWarning",
+    "TrainingWarning",
+    "UnknownCodeWarning",
+]
 
 
 class InsufficientEventsError(ValueError):
@@ -33,14 +43,18 @@ class SksurvECGWarning(UserWarning):
     """
 
 
-class DeviceWarning(SksurvECGWarning):
+class DeviceWarning(SksurvECGWarning, _SkorchDeviceWarning):
     """Issued when the requested device is unavailable and another one is used instead.
+
+    It also subclasses :class:`skorch.exceptions.DeviceWarning`, so one filter on skorch's class
+    catches the device warnings of both packages.
 
     Examples
     --------
+    >>> from skorch.exceptions import DeviceWarning as SkorchDeviceWarning
     >>> from sksurv_ecg.exceptions import DeviceWarning, SksurvECGWarning
-    >>> issubclass(DeviceWarning, SksurvECGWarning)
-    True
+    >>> issubclass(DeviceWarning, SksurvECGWarning), issubclass(DeviceWarning, SkorchDeviceWarning)
+    (True, True)
     """
 
 
@@ -51,5 +65,27 @@ class TrainingWarning(SksurvECGWarning):
     --------
     >>> from sksurv_ecg.exceptions import TrainingWarning, SksurvECGWarning
     >>> issubclass(TrainingWarning, SksurvECGWarning)
+    True
+    """
+
+
+class UnknownCodeWarning(SksurvECGWarning):
+    """Issued when ``unknown="ignore"`` drops SCP codes missing from the statements table.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import SksurvECGWarning, UnknownCodeWarning
+    >>> issubclass(UnknownCodeWarning, SksurvECGWarning)
+    True
+    """
+
+
+class CacheWarning(SksurvECGWarning):
+    """Issued when a file of the on-disk embedding cache cannot be read and is skipped.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import CacheWarning, SksurvECGWarning
+    >>> issubclass(CacheWarning, SksurvECGWarning)
     True
     """
