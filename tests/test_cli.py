@@ -43,3 +43,11 @@ def test_fit_command_on_npy_files(tmp_path):
 def test_unknown_arguments_are_an_error():
     with pytest.raises(SystemExit):
         main(["demo", "--no-such-flag"])
+
+
+def test_benchmark_subcommand_is_gone(capsys):
+    """The wheel does not ship benchmarks/, so the CLI does not pretend to run them."""
+    with pytest.raises(SystemExit) as info:
+        main(["benchmark", "--quick"])
+    assert info.value.code == 2
+    assert "invalid choice: 'benchmark'" in capsys.readouterr().err

@@ -15,7 +15,7 @@ import pytest
 from sklearn.model_selection import KFold, cross_validate
 
 from sksurv_ecg import ECGSurvivalAnalysis
-from sksurv_ecg._training import ECGNet
+from sksurv_ecg._training import SurvivalNet
 from sksurv_ecg.distributed import ShardedBatchSampler, data_parallel
 from sksurv_ecg.sampling import StratifiedBatchSampler
 from sksurv_ecg.utils.estimator_checks import survival_check_data
@@ -66,7 +66,7 @@ def test_single_process_data_parallel_equals_plain_fit(data):
         model = ECGSurvivalAnalysis(**FAST).fit(X, y)
     assert accelerator.num_processes == 1
     np.testing.assert_array_equal(model.predict(X), plain.predict(X))
-    assert type(model.net_) is ECGNet  # a plain net: pickles and saves like any other
+    assert type(model.net_) is SurvivalNet  # a plain net: pickles and saves like any other
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), plain.predict(X))
 
 
