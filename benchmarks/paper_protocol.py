@@ -95,7 +95,9 @@ def _parser():
     add_cohort_arguments(parser, n_samples=800, event_rate=0.04)
     parser.add_argument("--preset", choices=["mi", "hyp"], default="mi", help="the paper's batch size per cohort")
     parser.add_argument("--quick", action="store_true", help="small cohort, tiny network, 2 epochs (this CPU)")
-    parser.add_argument("--encoder", default=None, help="directory of a saved pretrained encoder (sksurv_ecg.load_estimator)")
+    parser.add_argument(
+        "--encoder", default=None, help="directory of a saved pretrained encoder (sksurv_ecg.load_estimator)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=SEEDS)
     parser.add_argument("--folds", type=int, default=2)
     parser.add_argument("--max-epochs", type=int, default=None, help="override the preset's epochs")
