@@ -5,7 +5,6 @@ Call like this::
     python benchmarks/cox_baselines.py --quick --out bench-quick          # ~1-2 min on 2 CPU cores
     python benchmarks/cox_baselines.py --out bench-default                 # the real run (~20-40 min here)
     python benchmarks/cox_baselines.py --X beats.npy --time t.npy --event e.npy --fs 500 --out mine
-    sksurv-ecg benchmark --quick --out bench-quick                        # the same through the CLI
 
 Cohort: :func:`sksurv_ecg.datasets.make_ecg_survival` median beats (default 250 Hz, 304 samples,
 10 % events like the seed's UK Biobank cohorts), or a user cohort of median beats. Every method is

@@ -95,7 +95,9 @@ def _parser():
     add_cohort_arguments(parser, n_samples=800, event_rate=0.04)
     parser.add_argument("--preset", choices=["mi", "hyp"], default="mi", help="the paper's batch size per cohort")
     parser.add_argument("--quick", action="store_true", help="small cohort, tiny network, 2 epochs (this CPU)")
-    parser.add_argument("--encoder", default=None, help="directory of a saved pretrained encoder (sksurv_ecg.load)")
+    parser.add_argument(
+        "--encoder", default=None, help="directory of a saved pretrained encoder (sksurv_ecg.load_estimator)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=SEEDS)
     parser.add_argument("--folds", type=int, default=2)
     parser.add_argument("--max-epochs", type=int, default=None, help="override the preset's epochs")
@@ -119,7 +121,7 @@ def main(argv=None):
     """
     from sklearn.model_selection import StratifiedKFold, cross_validate
 
-    from sksurv_ecg import ECGSurvivalAnalysis, load
+    from sksurv_ecg import ECGSurvivalAnalysis, load_estimator
 
     args = _parser().parse_args(argv)
     if args.quick:
@@ -133,7 +135,7 @@ def main(argv=None):
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         X, y, _, description = load_cohort(args)
-        encoder = load(args.encoder) if args.encoder else None
+        encoder = load_estimator(args.encoder) if args.encoder else None
         epochs = args.max_epochs or preset["epochs_pretrained" if encoder is not None else "epochs_scratch"]
         params = {
             "encoder": encoder,

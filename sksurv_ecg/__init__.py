@@ -5,9 +5,10 @@ The estimators follow scikit-learn's API and take ECGs as arrays of shape
 outcomes as scikit-survival structured arrays.
 """
 
-__version__ = "0.1.0"
+import warnings
 
-from ._base import load
+from ._persistence import load_estimator
+from ._version import __version__
 from .biomarkers import ECGBiomarkers
 from .embedding import ECGEmbedder, TextAlignedPretrainer
 from .exceptions import DeviceWarning, InsufficientEventsError, SksurvECGWarning, TrainingWarning
@@ -25,5 +26,28 @@ __all__ = [
     "TextAlignedPretrainer",
     "TrainingWarning",
     "__version__",
-    "load",
+    "load_estimator",
 ]
+
+
+def load(path, *, device="cpu"):
+    """Deprecated name of :func:`load_estimator`; emits a ``FutureWarning``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Directory written by ``save``.
+    device : str, default="cpu"
+        Device to place the model on.
+
+    Returns
+    -------
+    estimator : ECGEmbedder, TextAlignedPretrainer or ECGSurvivalAnalysis
+        The fitted estimator.
+    """
+    warnings.warn(
+        "sksurv_ecg.load is deprecated and will be removed in sksurv-ecg 0.3; use sksurv_ecg.load_estimator.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return load_estimator(path, device=device)

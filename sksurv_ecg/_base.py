@@ -9,10 +9,12 @@ Parameters users tune most are flat ``__init__`` arguments; the rest are routed 
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import warnings
-from dataclasses import asdict, replace
+from dataclasses import fields, replace
+from functools import partial
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -28,20 +30,44 @@ from skorch.callbacks import (
     ProgressBar,
 )
 
+from ._persistence import load_estimator, register, save_estimator
 from ._training import ECGNet, RNGCheckpoint, StratifiedValidSplit
 from .distributed import _accelerated_net, _current_accelerator, _plain_net
 from .exceptions import TrainingWarning
-from .nn import DualAttentionAutoencoder
+from .nn import DualAttentionAutoencoder, DualAttentionConfig
+from .nn._config import default_impl
 from .nn.tasks import ECGTaskModel, padded_length
 from .utils.validation import check_device, validate_ecg
 
-__all__ = ["ROUTED_PREFIXES", "load"]
+__all__ = ["ROUTED_PREFIXES"]
 
 #: Prefixes of parameters that are routed to the network, the optimizer, the data loaders or the
 #: skorch callbacks instead of being named in ``__init__``.
 ROUTED_PREFIXES = ("module__", "optimizer__", "iterator_train__", "iterator_valid__", "callbacks__")
 
-FORMAT_TAG = "sksurv-ecg.model.v1"
+#: ``module__*`` keys that are not routed because the estimator sets them: the shape from ``X``,
+#: dropout from its flat parameters.
+_MODULE_KEYS_SET_BY_ESTIMATOR = {
+    "n_leads": "it is taken from X",
+    "n_timesteps": "it is taken from X",
+    "dropout": "use the estimator's dropout parameter",
+    "dropout_mode": "use the estimator's dropout_mode parameter",
+}
+
+#: ``module__*`` keys a warm-start ``encoder=`` does not fix: how the network is computed.
+_MODULE_KEYS_FREE_WITH_ENCODER = {"impl", "attention_impl"}
+
+
+def _module_keys():
+    """The ``module__*`` names the network accepts (fields of ``DualAttentionConfig``)."""
+    names = [f.name for f in fields(DualAttentionConfig) if f.name not in _MODULE_KEYS_SET_BY_ESTIMATOR]
+    return [*names, "attention_impl"]  # the deprecated alias of impl (FutureWarning)
+
+
+def _did_you_mean(key, candidates):
+    match = difflib.get_close_matches(key, list(candidates), n=1)
+    return f"; did you mean {match[0]!r}?" if match else "."
+
 
 _COMMON_CONSTRAINTS = {
     "n_leads": [Interval(Integral, 1, None, closed="left"), None],
@@ -67,13 +93,28 @@ class _BaseECGEstimator(BaseEstimator):
 
     _parameter_constraints: dict = dict(_COMMON_CONSTRAINTS)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            register(cls)  # loadable by name: sksurv_ecg.load_estimator
+
     # --- parameters ---------------------------------------------------------------------------
     def _routed_params(self):
         return {k: v for k, v in vars(self).items() if k.startswith(ROUTED_PREFIXES) and not k.endswith("_")}
 
+    def _unexpected_params(self):
+        """Keywords given to ``__init__`` that are neither in its signature nor routed (typos)."""
+        names = set(self._get_param_names())
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if not (k.startswith("_") or k.endswith("_") or k in names or k.startswith(ROUTED_PREFIXES))
+        }
+
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
         params.update(self._routed_params())
+        params.update(self._unexpected_params())  # kept, so that a clone fails at fit as the original
         return params
 
     def set_params(self, **params):
@@ -105,11 +146,35 @@ class _BaseECGEstimator(BaseEstimator):
             self.device_ = str(self.net_.device)
 
     def _validate_routed(self):
-        for key in vars(self):
-            if "__" in key and not key.startswith(ROUTED_PREFIXES):
+        """Refuse misspelt parameters and ``module__*`` keys the network does not accept.
+
+        Called at the start of ``fit`` (``__init__`` only stores), as skorch does, with a
+        suggestion from :mod:`difflib`.
+        """
+        name = type(self).__name__
+        for key in self._unexpected_params():
+            if "__" in key:
+                prefix, rest = key.split("__", 1)
+                match = difflib.get_close_matches(prefix + "__", ROUTED_PREFIXES, n=1)
+                hint = f"; did you mean {match[0] + rest!r}?" if match else ";"
                 raise TypeError(
-                    f"{type(self).__name__} got an unexpected parameter {key!r}; routed parameters must "
-                    f"start with one of {', '.join(ROUTED_PREFIXES)}."
+                    f"{name} got an unexpected parameter {key!r}{hint} Routed parameters must start with one of "
+                    f"{', '.join(ROUTED_PREFIXES)}."
+                )
+            raise TypeError(
+                f"{name} got an unexpected parameter {key!r}{_did_you_mean(key, self._get_param_names())} "
+                f"It is neither a parameter of {name} nor routed (a prefix {', '.join(ROUTED_PREFIXES)})."
+            )
+        accepted = _module_keys()
+        for key in self._params_for("module"):
+            if key in _MODULE_KEYS_SET_BY_ESTIMATOR:
+                raise TypeError(
+                    f"{name} got module__{key}, which the estimator sets itself: {_MODULE_KEYS_SET_BY_ESTIMATOR[key]}."
+                )
+            if key not in accepted:
+                raise TypeError(
+                    f"{name} got module__{key}, which the network does not accept{_did_you_mean(key, accepted)} "
+                    f"Accepted module__ names: {', '.join(accepted)}."
                 )
 
     def _params_for(self, prefix):
@@ -129,7 +194,9 @@ class _BaseECGEstimator(BaseEstimator):
 
     def _autoencoder_config(self, n_leads, n_timesteps):
         module_params = self._params_for("module")
-        downsample = module_params.get("downsample", 5)
+        downsample = module_params.get("downsample", DualAttentionConfig.downsample)
+        if not self._impl_given():
+            module_params["impl"] = self.impl_
         return dict(
             n_leads=n_leads,
             n_timesteps=padded_length(n_timesteps, downsample),
@@ -138,11 +205,24 @@ class _BaseECGEstimator(BaseEstimator):
             **module_params,
         )
 
+    def _impl_given(self):
+        return bool({"impl", "attention_impl"} & set(self._params_for("module")))
+
+    def _choose_impl(self):
+        """Set ``impl_``: the user's ``module__impl`` (or its old name), else the device's default."""
+        module_params = self._params_for("module")
+        if "impl" in module_params:
+            self.impl_ = module_params["impl"]
+        elif "attention_impl" in module_params:
+            self.impl_ = {"fused": "fast"}.get(module_params["attention_impl"], module_params["attention_impl"])
+        else:
+            self.impl_ = default_impl(self.device_)
+
     def _warm_start_source(self):
         """The fitted estimator given as ``encoder=``, loaded from disk when it is a path."""
         source = self.encoder
         if isinstance(source, (str, os.PathLike)):
-            source = load(source)
+            source = load_estimator(source)
         check_is_fitted(source, "net_")
         if source.n_leads_ != self.n_leads_ or source.n_timesteps_in_ != self.n_timesteps_in_:
             raise ValueError(
@@ -151,6 +231,19 @@ class _BaseECGEstimator(BaseEstimator):
             )
         return source
 
+    def _check_module_params_against(self, config):
+        """Refuse ``module__*`` settings that differ from the architecture of a warm-start encoder."""
+        conflicts = [
+            f"module__{key}={value!r} vs the encoder's {getattr(config, key)!r}"
+            for key, value in self._params_for("module").items()
+            if key not in _MODULE_KEYS_FREE_WITH_ENCODER and getattr(config, key) != value
+        ]
+        if conflicts:
+            raise ValueError(
+                f"{type(self).__name__} got encoder=, which fixes the architecture, and module__ settings that "
+                f"contradict it: {'; '.join(conflicts)}. Drop these module__ parameters, or fit without encoder=."
+            )
+
     def _build_module(self, autoencoder):
         """The task model (an ``ECGTaskModel``) around ``autoencoder``; each estimator adds its heads."""
         raise NotImplementedError
@@ -158,10 +251,11 @@ class _BaseECGEstimator(BaseEstimator):
     def _make_module(self, n_leads, n_timesteps):
         if getattr(self, "encoder", None) is not None:
             source = self._warm_start_source()
-            # The encoder fixes the architecture; training-time choices stay this estimator's.
-            config = replace(
-                source.net_.module_.autoencoder.config, dropout=self.dropout, dropout_mode=self.dropout_mode
-            )
+            source_config = source.net_.module_.autoencoder.config
+            self._check_module_params_against(source_config)
+            # The encoder fixes the architecture; training-time choices and the implementation
+            # (which computes the same function from the same weights) stay this estimator's.
+            config = replace(source_config, dropout=self.dropout, dropout_mode=self.dropout_mode, impl=self.impl_)
             module = self._build_module(DualAttentionAutoencoder.from_config(config))
             module.autoencoder.load_state_dict(source.net_.module_.autoencoder.state_dict())
             return module
@@ -248,9 +342,10 @@ class _BaseECGEstimator(BaseEstimator):
             for k, v in self._params_for("callbacks").items()
             if not (self.checkpoint_dir is not None and k.startswith("checkpoint__"))
         }
-        net_class, net_kwargs = ECGNet, {}
+        net_class, net_kwargs = self._net_class, {}
         if accelerator is not None:
-            net_class, net_kwargs = _accelerated_net(accelerator, checkpoint_dir=self.checkpoint_dir)
+            net_class, net_kwargs = _accelerated_net(net_class, accelerator, checkpoint_dir=self.checkpoint_dir)
+        criterion, criterion_params = self._criterion()
         net = net_class(
             module=module,
             optimizer=torch.optim.AdamW,
@@ -262,8 +357,9 @@ class _BaseECGEstimator(BaseEstimator):
             device=self.device_,
             verbose=self.verbose,
             iterator_train__generator=torch.Generator().manual_seed(seed),
-            criterion=self._criterion(),
-            task=self._task,
+            # A factory: the criteria are plain callables, which skorch builds by calling (only
+            # torch modules are registered for criterion__* routing).
+            criterion=partial(criterion, **criterion_params),
             lead_mask_prob=self.lead_mask_prob,
             precision=self.precision,
             random_state=seed,
@@ -277,9 +373,11 @@ class _BaseECGEstimator(BaseEstimator):
             net.set_params(callbacks__print_log=None)
         return net
 
-    _task = "pretrain"
+    #: The skorch net class of the estimator's task.
+    _net_class = ECGNet
 
     def _criterion(self):
+        """The criterion class and its parameters."""
         raise NotImplementedError
 
     def _net_kwargs(self):
@@ -300,6 +398,7 @@ class _BaseECGEstimator(BaseEstimator):
         seed = self._seed()
         accelerator = _current_accelerator()  # set by sksurv_ecg.distributed.data_parallel
         self.device_ = check_device(self.device) if accelerator is None else str(accelerator.device)
+        self._choose_impl()
         devices = [torch.device(self.device_).index or 0] if self.device_.startswith("cuda") else []
         n_train = self._n_train(X.shape[0])
         with torch.random.fork_rng(devices=devices):
@@ -347,34 +446,11 @@ class _BaseECGEstimator(BaseEstimator):
         path : pathlib.Path
             The directory written.
         """
-        from safetensors.torch import save_file
-
-        check_is_fitted(self, "net_")
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        params = {k: v for k, v in self.get_params(deep=False).items() if k != "encoder"}
-        state = {k: v.detach().cpu().contiguous() for k, v in self.net_.module_.state_dict().items()}
-        config = {
-            "format": FORMAT_TAG,
-            "class": type(self).__name__,
-            "params": params,
-            "autoencoder": asdict(self.net_.module_.autoencoder.config),
-            "n_features_in_": int(self.n_features_in_),
-            "n_leads_": int(self.n_leads_),
-            "n_timesteps_in_": int(self.n_timesteps_in_),
-            "fitted": self._fitted_state(),
-            "versions": _versions(),
-        }
-        tmp = path / "model.safetensors.tmp"
-        save_file(state, str(tmp), metadata={"format": FORMAT_TAG})
-        os.replace(tmp, path / "model.safetensors")
-        (path / "config.json.tmp").write_text(json.dumps(config, indent=2, default=_json_default))
-        os.replace(path / "config.json.tmp", path / "config.json")
-        return path
+        return save_estimator(self, path)
 
     @classmethod
     def load(cls, path, *, device="cpu"):
-        """Load an estimator saved with :meth:`save`.
+        """Load an estimator of this class saved with :meth:`save`.
 
         Parameters
         ----------
@@ -388,119 +464,4 @@ class _BaseECGEstimator(BaseEstimator):
         estimator
             The fitted estimator.
         """
-        return load(path, device=device, expected_class=cls)
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise TypeError(f"parameter value {value!r} of type {type(value).__name__} cannot be saved as JSON")
-
-
-def _versions():
-    import sklearn
-    import skorch
-    import sksurv
-
-    from . import __version__
-
-    return {
-        "sksurv_ecg": __version__,
-        "torch": torch.__version__,
-        "sklearn": sklearn.__version__,
-        "sksurv": sksurv.__version__,
-        "skorch": skorch.__version__,
-    }
-
-
-def _state_dict_diff(saved, expected, limit=5):
-    """Name the first tensors that are missing, unexpected or of another shape."""
-    lines = [f"{k}: missing from the file" for k in expected if k not in saved]
-    lines += [f"{k}: not in the model" for k in saved if k not in expected]
-    lines += [
-        f"{k}: file {tuple(saved[k].shape)} vs model {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in saved and saved[k].shape != v.shape
-    ]
-    more = f" (+{len(lines) - limit} more)" if len(lines) > limit else ""
-    return "; ".join(lines[:limit]) + more
-
-
-def load(path, *, device="cpu", expected_class=None):
-    """Load an estimator saved with ``save(path)``, whatever its class.
-
-    Weights are read with safetensors (no pickle, so no code can run from the file) and loaded with
-    ``load_state_dict(strict=True)`` into a model rebuilt from the JSON configuration.
-
-    Parameters
-    ----------
-    path : str or path-like
-        Directory written by ``save``.
-    device : str, default="cpu"
-        Device to place the model on.
-    expected_class : type or None, default=None
-        When given, the saved estimator must be of this class.
-
-    Returns
-    -------
-    estimator : ECGEmbedder, TextAlignedPretrainer or ECGSurvivalAnalysis
-        The fitted estimator.
-    """
-    from safetensors.torch import load_file
-
-    from . import embedding, survival
-
-    path = Path(path)
-    config_file = path / "config.json"
-    if not config_file.exists():
-        raise FileNotFoundError(f"{config_file} does not exist; pass the directory written by estimator.save().")
-    config = json.loads(config_file.read_text())
-    if config.get("format") != FORMAT_TAG:
-        raise ValueError(f"{config_file} has format {config.get('format')!r}, expected {FORMAT_TAG!r}.")
-    classes = {
-        "ECGEmbedder": embedding.ECGEmbedder,
-        "TextAlignedPretrainer": embedding.TextAlignedPretrainer,
-        "ECGSurvivalAnalysis": survival.ECGSurvivalAnalysis,
-    }
-    klass = classes[config["class"]]
-    if expected_class is not None and not issubclass(klass, expected_class):
-        raise TypeError(f"{path} holds a {config['class']}, not a {expected_class.__name__}.")
-    saved_version = config["versions"].get("sksurv_ecg")
-    from . import __version__
-
-    if saved_version != __version__:
-        warnings.warn(
-            f"{path} was saved with sksurv-ecg {saved_version}; this is {__version__}. Check its predictions.",
-            TrainingWarning,
-            stacklevel=2,
-        )
-    params = dict(config["params"], device=device)
-    estimator = klass(**params)
-    estimator.n_features_in_ = config["n_features_in_"]
-    estimator.n_leads_ = config["n_leads_"]
-    estimator.n_timesteps_in_ = config["n_timesteps_in_"]
-    estimator.device_ = check_device(device)
-    estimator._restore_fitted_state(config["fitted"])
-    architecture = dict(config["autoencoder"])
-    if "attention_impl" in architecture:  # files written by sksurv-ecg 0.1.0
-        architecture["impl"] = {"fused": "fast"}.get(architecture.pop("attention_impl"), "reference")
-    autoencoder = DualAttentionAutoencoder(**architecture)
-    module = estimator._build_module(autoencoder)
-    state = load_file(str(path / "model.safetensors"))
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        raise ValueError(
-            f"The weights in {path} do not fit the architecture in its config.json: "
-            f"{_state_dict_diff(state, module.state_dict())}; the files were mixed up or edited."
-        ) from err
-    net = estimator._make_net(module, seed=0)
-    net.initialize()
-    net.module_.load_state_dict(state)
-    estimator.net_ = net
-    estimator.history_ = net.history
-    return estimator
+        return load_estimator(path, device=device, expected_class=cls)

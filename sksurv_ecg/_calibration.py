@@ -16,7 +16,7 @@ from sksurv.util import Surv
 from .exceptions import TrainingWarning
 from .metrics import fit_risk_scale
 
-__all__ = ["risk_scale"]
+__all__ = ["checked_scale", "risk_scale"]
 
 
 def _validation_indices(net, X, target):
@@ -79,12 +79,35 @@ def risk_scale(estimator, X, event, time, target):
             oof[test] = member.fit(X[train], y[train]).predict(X[test])
         scale = fit_risk_scale(oof, y)
         source = f"{calibration}-fold"
-    if not scale > 0:
-        warnings.warn(
-            f"the fitted log-risk scale on the {source} predictions is {scale:.3g} (not positive): the network does "
-            "not rank held-out patients in the direction it learned, so its survival functions are not usable. "
-            "Train longer or on more data.",
-            TrainingWarning,
-            stacklevel=4,
-        )
-    return scale, source
+    return checked_scale(scale, source), source
+
+
+def checked_scale(scale, source):
+    """``scale`` clipped at 0, with a warning when it is not positive.
+
+    A non-positive Cox coefficient of the log-risk on a calibration sample means the network does not
+    rank those patients in the direction it learned. Its honest survival prediction is then the
+    baseline for everyone (scale 0: every risk equal), not a reversed or unscaled ranking.
+
+    Parameters
+    ----------
+    scale : float
+        The fitted Cox coefficient of the raw log-risk.
+    source : str
+        The calibration sample, for the message.
+
+    Returns
+    -------
+    scale : float
+        ``max(scale, 0)``.
+    """
+    if scale > 0:
+        return float(scale)
+    warnings.warn(
+        f"the fitted log-risk scale on the {source} predictions is {scale:.3g} (not positive): the network does "
+        "not rank these patients in the direction it learned, so every patient gets the baseline survival "
+        "(risk_scale_=0). Train longer or on more data, or check the calibration sample.",
+        TrainingWarning,
+        stacklevel=4,
+    )
+    return 0.0

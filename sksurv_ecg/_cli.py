@@ -1,4 +1,4 @@
-"""The ``sksurv-ecg`` command: ``demo``, ``pretrain``, ``fit`` and ``benchmark``.
+"""The ``sksurv-ecg`` command: ``demo``, ``pretrain`` and ``fit``.
 
 ``demo`` is the package's main job on data that ship with it, so it runs on a fresh machine: real
 clinical ECG files (DICOM, GE CardioSoft XML, Philips Sierra XML) -> median beats -> embeddings of
@@ -322,19 +322,6 @@ def fit(args):
     return 0
 
 
-def benchmark(args, extra):
-    """Run ``benchmarks/cox_baselines.py`` of a source checkout with the remaining arguments."""
-    import runpy
-
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "cox_baselines.py"
-    if not script.exists():
-        print(f"{script} is not there: the benchmarks ship with the source repository, not the wheel.")
-        return 2
-    sys.argv = [str(script), *extra]
-    runpy.run_path(str(script), run_name="__main__")
-    return 0
-
-
 def _parser():
     parser = argparse.ArgumentParser(prog="sksurv-ecg", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -384,7 +371,6 @@ def _parser():
         q.add_argument("--precision", choices=["float32", "bf16"], default="float32")
         q.add_argument("--checkpoint-dir", default=None, help="save every epoch here; rerun to resume")
 
-    sub.add_parser("benchmark", help="Cox-baseline benchmark (arguments go to benchmarks/cox_baselines.py)")
     return parser
 
 
@@ -404,9 +390,5 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     parser = _parser()
-    args, extra = parser.parse_known_args(argv)
-    if args.command == "benchmark":
-        return benchmark(args, extra)
-    if extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args = parser.parse_args(argv)
     return {"demo": demo, "pretrain": pretrain, "fit": fit}[args.command](args)

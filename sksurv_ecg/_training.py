@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_device, to_tensor
 from sksurv.metrics import concordance_index_censored
-from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader, Subset
 
 from .exceptions import TrainingWarning
@@ -32,28 +32,34 @@ from .sampling import StratifiedBatchSampler
 from .utils._files import atomic_write_text
 
 __all__ = [
+    "AlignNet",
+    "BatchLRScheduler",
     "ECGDataset",
     "ECGNet",
     "PretrainCriterion",
     "SurvivalCriterion",
+    "SurvivalNet",
     "ValidConcordance",
-    "WarmupCosineLR",
+    "WarmupCosine",
     "RNGCheckpoint",
     "StratifiedValidSplit",
 ]
 
 
-class PretrainCriterion(nn.Module):
-    """Reconstruction (+ optional ECG-text alignment) loss for the pretraining estimators."""
+class PretrainCriterion:
+    """Reconstruction (+ optional ECG-text alignment) loss for the pretraining estimators.
+
+    A plain callable, not a ``torch.nn.Module``: it has no parameters, so skorch (and its
+    ``AccelerateMixin``) leave it as it is instead of moving or wrapping it.
+    """
 
     def __init__(self, reconstruction_weight=1.0, alignment_weight=0.0, alignment="cosine", temperature=0.1):
-        super().__init__()
         self.reconstruction_weight = reconstruction_weight
         self.alignment_weight = alignment_weight
         self.alignment = alignment
         self.temperature = temperature
 
-    def forward(self, out, text_projection=None):
+    def __call__(self, out, text_projection=None):
         loss = self.reconstruction_weight * reconstruction_loss(out.x_hat, out.target)
         if self.alignment_weight and text_projection is not None:
             loss = loss + self.alignment_weight * alignment_loss(
@@ -62,16 +68,21 @@ class PretrainCriterion(nn.Module):
         return loss
 
 
-class SurvivalCriterion(nn.Module):
-    """``alpha * Cox partial likelihood + (1 - alpha) * reconstruction`` (the seed's risk loss)."""
+class SurvivalCriterion:
+    """``alpha * Cox partial likelihood + (1 - alpha) * reconstruction`` (the seed's risk loss).
+
+    A batch without events has no partial likelihood; its loss is the reconstruction error alone
+    (training never gets here: :class:`SurvivalNet` skips such batches; validation batches may).
+    """
 
     def __init__(self, alpha=0.5, ties="breslow"):
-        super().__init__()
         self.alpha = alpha
         self.ties = ties
 
-    def forward(self, out, y):
+    def __call__(self, out, y):
         time, event = y[:, 0], y[:, 1]
+        if not bool((event > 0.5).any()):
+            return reconstruction_loss(out.x_hat.float(), out.target.float())
         loss = self.alpha * cox_ph_loss(out.log_risk.float(), time, event, ties=self.ties, on_no_events="zero")
         if self.alpha < 1 and out.x_hat is not None:
             loss = loss + (1 - self.alpha) * reconstruction_loss(out.x_hat.float(), out.target.float())
@@ -136,19 +147,25 @@ class StratifiedValidSplit:
         return Subset(dataset, np.sort(train_idx)), Subset(dataset, np.sort(valid_idx))
 
 
-class WarmupCosineLR(Callback):
-    """Linear warm-up over ``warmup_fraction`` of the steps, then half a cosine to 0, per batch.
+class WarmupCosine:
+    """Linear warm-up over ``warmup_fraction`` of the steps, then half a cosine to 0.
 
-    The seed's schedule (Hugging Face's ``get_cosine_schedule_with_warmup``). The learning rate is
-    set from the number of training batches in the net's history, so a fit resumed from a
-    checkpoint continues the schedule exactly where it stopped.
+    The seed's schedule (Hugging Face's ``get_cosine_schedule_with_warmup``) as the ``lr_lambda``
+    of :class:`torch.optim.lr_scheduler.LambdaLR`; :class:`BatchLRScheduler` steps it per batch.
+
+    Parameters
+    ----------
+    total_steps : int
+        Optimizer steps of the whole fit.
+    warmup_fraction : float
+        Share of the steps spent warming up.
     """
 
     def __init__(self, total_steps, warmup_fraction):
         self.total_steps = total_steps
         self.warmup_fraction = warmup_fraction
 
-    def factor(self, step):
+    def __call__(self, step):
         """LR multiplier at training step ``step`` (0-based)."""
         warmup = int(self.warmup_fraction * self.total_steps)
         if step < warmup:
@@ -156,15 +173,29 @@ class WarmupCosineLR(Callback):
         progress = (step - warmup) / max(1, self.total_steps - warmup)
         return max(0.0, 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
 
-    def on_train_begin(self, net, **kwargs):
-        self.step_ = sum(row.get("train_batch_count", 0) for row in net.history)
 
-    def on_batch_begin(self, net, training=False, **kwargs):
-        if not training:
-            return
-        for group in net.optimizer_.param_groups:
-            group["lr"] = net.lr * self.factor(self.step_)
-        self.step_ += 1
+class BatchLRScheduler(LRScheduler):
+    """skorch's ``LRScheduler`` stepped per batch that resumes at the batch it stopped at.
+
+    skorch resumes a scheduler at the number of *epochs* in the history; a per-batch schedule must
+    continue from the number of training batches (``batch_idx_``, which skorch counts from the
+    history), so a fit resumed from a checkpoint continues the schedule exactly.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        if self.batch_idx_:
+            self.lr_scheduler_ = self.policy_(net.optimizer_, **{**self.kwargs, "last_epoch": self.batch_idx_ - 1})
+
+
+def warmup_cosine_schedule(total_steps, warmup_fraction):
+    """The per-batch warm-up + cosine schedule as a skorch callback."""
+    return BatchLRScheduler(
+        policy=LambdaLR,
+        lr_lambda=WarmupCosine(total_steps, warmup_fraction),
+        step_every="batch",
+        event_name=None,
+    )
 
 
 class RNGCheckpoint(Callback):
@@ -198,37 +229,30 @@ class ValidConcordance(Callback):
 
 
 class ECGNet(NeuralNet):
-    """skorch ``NeuralNet`` for :class:`sksurv_ecg.nn.tasks.ECGTaskModel`.
+    """skorch ``NeuralNet`` for :class:`sksurv_ecg.nn.tasks.ECGTaskModel`: reconstruction pretraining.
+
+    The task logic sits in skorch's extension points: :meth:`infer` (lead masking, bf16 autocast),
+    :meth:`get_loss` (the criterion, a NaN stop) and :meth:`get_iterator` (balanced batches).
+    :class:`AlignNet` and :class:`SurvivalNet` change what ``y`` is, as skorch's
+    ``NeuralNetClassifier`` and ``NeuralNetRegressor`` do.
 
     Parameters beyond skorch's own:
 
-    task : {"pretrain", "align", "survival"}
-        What ``y`` is: nothing, text embeddings, or ``[time, event]``.
     lead_mask_prob : float
-        Probability that a sample (pretraining) or a batch (survival) is trained on a CinC
+        Probability that a sample (a batch for :class:`SurvivalNet`) is trained on a CinC
         reduced-lead subset.
     precision : {"float32", "bf16"}
         ``"bf16"`` runs forward passes under ``torch.autocast``.
-    min_events_per_batch : int
-        Events every training batch of the survival task holds (:class:`StratifiedBatchSampler`).
     random_state : int
         Seeds the lead masks and the batch sampler through their own generators.
     """
 
-    def __init__(
-        self,
-        *args,
-        task="pretrain",
-        lead_mask_prob=0.0,
-        precision="float32",
-        min_events_per_batch=1,
-        random_state=0,
-        **kwargs,
-    ):
-        self.task = task
+    #: Whether one lead mask is drawn per batch (True) or per sample (False).
+    lead_mask_per_batch = False
+
+    def __init__(self, *args, lead_mask_prob=0.0, precision="float32", random_state=0, **kwargs):
         self.lead_mask_prob = lead_mask_prob
         self.precision = precision
-        self.min_events_per_batch = min_events_per_batch
         self.random_state = random_state
         kwargs.setdefault("dataset", ECGDataset)
         super().__init__(*args, **kwargs)
@@ -237,7 +261,6 @@ class ECGNet(NeuralNet):
     def initialize(self):
         super().initialize()
         self.mask_generator_ = torch.Generator().manual_seed(int(self.random_state))
-        self.n_skipped_batches_ = 0
         return self
 
     def _autocast(self):
@@ -245,17 +268,17 @@ class ECGNet(NeuralNet):
             return nullcontext()
         return torch.autocast(device_type=torch.device(self.device).type, dtype=torch.bfloat16)
 
+    def _batch_events(self, dataset):
+        """Event indicator the training batches are stratified on, and the events each must hold."""
+        return np.zeros(len(dataset), dtype=bool), 0
+
     def get_iterator(self, dataset, training=False):
         if not training:
             return super().get_iterator(dataset, training=training)
         # Training batches are a balanced partition of the epoch (sizes within 1, never a
         # leftover batch of one sample that BatchNorm cannot train on); for the Cox loss they are
         # also stratified on the event.
-        if self.task == "survival":
-            event = np.asarray(_dataset_targets(dataset))[:, 1] > 0.5
-            min_events = self.min_events_per_batch
-        else:
-            event, min_events = np.zeros(len(dataset), dtype=bool), 0
+        event, min_events = self._batch_events(dataset)
         sampler = StratifiedBatchSampler(
             event, self.batch_size, min_events_per_batch=min_events, random_state=int(self.random_state)
         )
@@ -305,67 +328,31 @@ class ECGNet(NeuralNet):
             n_samples,
             n_leads,
             p_mask=self.lead_mask_prob,
-            per_batch=self.task == "survival",
+            per_batch=self.lead_mask_per_batch,
             generator=self.mask_generator_,
         )
         return to_device(mask, self.device)
 
-    def _text_projection(self, yi):
-        if self.task != "align":
-            return None
-        return self.module_.text_projection(to_tensor(yi, self.device).float())
-
-    def _loss(self, out, yi):
-        if self.task == "survival":
-            return self.criterion_(out, to_tensor(yi, self.device).float())
-        return self.criterion_(out, self._text_projection(yi))
-
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        Xi = _to_device(Xi, self.device).float()
-        if self.task == "survival" and not _has_events(yi):
-            # A batch without events has no Cox likelihood: skip it (no gradient, no weight
-            # decay step), count it and say so at the end of the epoch. Never a silent NaN.
-            self.n_skipped_batches_ += 1
-            self.history.record_batch("skipped", True)
-            return {"loss": torch.zeros((), device=self.device), "y_pred": None}
+    def infer(self, x, **fit_params):
+        """Forward pass; in training mode the input leads are masked."""
+        x = _to_device(x, self.device).float()
+        lead_mask = self._lead_mask(x.shape[0], x.shape[1]) if self.module_.training else None
         with self._autocast():
-            out = self.module_(Xi, lead_mask=self._lead_mask(Xi.shape[0], Xi.shape[1]))
-        loss = self._loss(out, yi)
-        if not torch.isfinite(loss):
+            return self.module_(x, lead_mask=lead_mask, **fit_params)
+
+    def _loss_target(self, y_true):
+        """What the criterion compares the output with (pretraining: nothing)."""
+        return None
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion on the model output; a non-finite training loss stops training."""
+        loss = self.criterion_(y_pred, self._loss_target(y_true))
+        if training and not torch.isfinite(loss):
             raise FloatingPointError(
                 f"The training loss became {loss.item()} at epoch {len(self.history)}, batch "
                 f"{len(self.history[-1]['batches']) + 1}; lower lr, use precision='float32' or check the inputs."
             )
-        self._backward(loss)
-        return {"loss": loss, "y_pred": None}
-
-    def _backward(self, loss):
-        """Back-propagate ``loss`` (data-parallel nets hand it to their accelerator)."""
-        loss.backward()
-
-    def validation_step(self, batch, **fit_params):
-        self._set_training(False)
-        Xi, yi = unpack_data(batch)
-        with torch.inference_mode(), self._autocast():
-            out = self.module_(_to_device(Xi, self.device).float())
-            if self.task == "survival" and not _has_events(yi):
-                loss = reconstruction_loss(out.x_hat.float(), out.target.float())
-            else:
-                loss = self._loss(out, yi)
-        return {"loss": loss, "y_pred": None}
-
-    def on_epoch_end(self, net, **kwargs):
-        skipped = sum(1 for b in self.history[-1]["batches"] if b.get("skipped"))
-        if skipped:
-            warnings.warn(
-                f"{skipped} training batch(es) without events were skipped in epoch {len(self.history)}; "
-                "use event-stratified batches (min_events_per_batch >= 1).",
-                TrainingWarning,
-                stacklevel=2,
-            )
-        super().on_epoch_end(net, **kwargs)
+        return loss
 
     # --- inference ----------------------------------------------------------------------------
     def _map_batches(self, X, fn):
@@ -413,3 +400,54 @@ class ECGNet(NeuralNet):
 
         lead, time = self._map_batches(X, maps)
         return (lead if lead.size else None), (time if time.size else None)
+
+
+class AlignNet(ECGNet):
+    """:class:`ECGNet` whose ``y`` is one text embedding per ECG (ECG-report alignment)."""
+
+    def _loss_target(self, y_true):
+        return self.module_.text_projection(to_tensor(y_true, self.device).float())
+
+
+class SurvivalNet(ECGNet):
+    """:class:`ECGNet` whose ``y`` is ``[time, event]`` (the Cox risk task).
+
+    Training batches are stratified on the event so that each holds ``min_events_per_batch``
+    events (:class:`~sksurv_ecg.sampling.StratifiedBatchSampler`), and one lead mask is drawn per
+    batch. A training batch without events that still arrives has no Cox likelihood: it is skipped
+    (no gradient, no weight decay step), marked ``"skipped"`` in the batch history and reported
+    with a :class:`~sksurv_ecg.TrainingWarning` at the end of the epoch. Never a silent NaN.
+
+    min_events_per_batch : int
+        Events every training batch holds.
+    """
+
+    lead_mask_per_batch = True
+
+    def __init__(self, *args, min_events_per_batch=1, **kwargs):
+        self.min_events_per_batch = min_events_per_batch
+        super().__init__(*args, **kwargs)
+
+    def _batch_events(self, dataset):
+        return np.asarray(_dataset_targets(dataset))[:, 1] > 0.5, self.min_events_per_batch
+
+    def _loss_target(self, y_true):
+        return to_tensor(y_true, self.device).float()
+
+    def train_step(self, batch, **fit_params):
+        _, yi = unpack_data(batch)
+        if not _has_events(yi):
+            self.history.record_batch("skipped", True)
+            return {"loss": torch.zeros((), device=self.device), "y_pred": None}
+        return super().train_step(batch, **fit_params)
+
+    def on_epoch_end(self, net, **kwargs):
+        skipped = sum(1 for b in self.history[-1]["batches"] if b.get("skipped"))
+        if skipped:
+            warnings.warn(
+                f"{skipped} training batch(es) without events were skipped in epoch {len(self.history)}; "
+                "use event-stratified batches (min_events_per_batch >= 1).",
+                TrainingWarning,
+                stacklevel=2,
+            )
+        super().on_epoch_end(net, **kwargs)

@@ -5,7 +5,7 @@ processes (``accelerate launch --num_processes 2 script.py`` or ``torchrun --npr
 script.py``): every process holds the whole model, trains on its own share of the batches, and
 torch's ``DistributedDataParallel`` averages the gradients, so all processes end each step with
 the same weights. The skorch side is skorch's :class:`skorch.hf.AccelerateMixin`; this module
-adapts it to :class:`~sksurv_ecg._training.ECGNet`:
+adapts it to :class:`~sksurv_ecg._training.ECGNet` and its task subclasses:
 
 - Batches. Every process draws the same seeded event-stratified partition of the epoch
   (:class:`~sksurv_ecg.sampling.StratifiedBatchSampler`, seeded by ``random_state``) and keeps
@@ -17,7 +17,7 @@ adapts it to :class:`~sksurv_ecg._training.ECGNet`:
   other processes offset those seeds by their rank so that they do not repeat process 0's masks.
 - Validation (``validation_fraction``) runs on the whole validation split on every process, so
   early stopping and model selection decide the same on all of them.
-- After training the net is unwrapped and replaced by a plain :class:`ECGNet` around the trained
+- After training the net is unwrapped and replaced by a plain net of the same task around the trained
   weights: the fitted estimator pickles, saves and predicts like any other, on every process.
 
 Cross-validation and grid search need none of this: they fan out through joblib (for a cluster,
@@ -33,11 +33,10 @@ from contextvars import ContextVar
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import LRScheduler
 from skorch.hf import AccelerateMixin
 from torch.utils.data import Sampler
 
-from ._training import ECGNet
+from ._training import AlignNet, ECGNet, SurvivalNet
 
 __all__ = ["ShardedBatchSampler", "data_parallel"]
 
@@ -96,44 +95,24 @@ class ShardedBatchSampler(Sampler[list[int]]):
         yield from filled[self.rank :: self.num_replicas]
 
 
-class _AcceleratedECGNet(AccelerateMixin, ECGNet):
-    """:class:`ECGNet` trained data-parallel by ``accelerate`` (skorch's ``AccelerateMixin``).
+class _DataParallelMixin(AccelerateMixin):
+    """skorch's ``AccelerateMixin`` for the :class:`~sksurv_ecg._training.ECGNet` family.
 
-    What the mixin's own methods would get wrong for this net is overridden: its training step
-    (ours does lead masking, the event guard and bf16; only the backward pass goes through the
-    accelerator), its data loaders (ours are event-stratified; each process keeps its shard) and
-    its device check (the estimator sets ``device`` to the accelerator's own device).
+    The mixin's training step (autocast, ``accelerator.backward``), its preparation of module,
+    optimizer and LR scheduler, and its unwrapping after training are used as they are; the
+    criteria are plain callables without parameters, which the mixin leaves alone. Overridden:
+    the data loaders (ours are event-stratified with batches of varying size, which accelerate
+    would re-shard; each process keeps its own share), the device check (the estimator sets
+    ``device`` to the accelerator's device), per-process random streams and buffer averaging.
     """
 
     def initialize(self):
-        AccelerateMixin.initialize(self)  # builds, then prepares module and optimizer (DDP wrap)
+        super().initialize()  # the mixin builds, then prepares module and optimizer (DDP wrap)
         rank = self.accelerator.process_index
         seed = int(self.random_state)
         if rank:  # process 0 draws as a single-process fit; the others must not repeat its draws
             torch.manual_seed(seed + rank)
         self.mask_generator_ = torch.Generator().manual_seed(seed + rank)
-        self.n_skipped_batches_ = 0
-        return self
-
-    def _initialize_accelerator(self):
-        # As the mixin's, without preparing the criterion: ours has no parameters, and DDP refuses
-        # to wrap a module without any.
-        if self._wrapped_with_accelerator:
-            return self
-        with self._current_init_context("module"):
-            for name in self._modules:
-                module = getattr(self, name + "_")
-                if isinstance(module, torch.nn.Module):
-                    setattr(self, name + "_", self.accelerator.prepare(module))
-        with self._current_init_context("optimizer"):
-            for name in self._optimizers:
-                optimizer = getattr(self, name + "_")
-                if isinstance(optimizer, torch.optim.Optimizer):
-                    setattr(self, name + "_", self.accelerator.prepare(optimizer))
-        for _, callback in self.callbacks_:
-            if isinstance(callback, LRScheduler):
-                callback.policy_ = self.accelerator.prepare(callback.policy_)
-        self._wrapped_with_accelerator = True
         return self
 
     def _initialize_callbacks(self):
@@ -173,11 +152,20 @@ class _AcceleratedECGNet(AccelerateMixin, ECGNet):
     def _shard_batches(self, sampler):
         return ShardedBatchSampler(sampler, self.accelerator.num_processes, self.accelerator.process_index)
 
-    def train_step_single(self, batch, **fit_params):
-        return ECGNet.train_step_single(self, batch, **fit_params)
 
-    def _backward(self, loss):
-        self.accelerator.backward(loss)
+class _DataParallelECGNet(_DataParallelMixin, ECGNet):
+    """:class:`ECGNet` trained data-parallel."""
+
+
+class _DataParallelAlignNet(_DataParallelMixin, AlignNet):
+    """:class:`AlignNet` trained data-parallel."""
+
+
+class _DataParallelSurvivalNet(_DataParallelMixin, SurvivalNet):
+    """:class:`SurvivalNet` trained data-parallel."""
+
+
+_DATA_PARALLEL = {ECGNet: _DataParallelECGNet, AlignNet: _DataParallelAlignNet, SurvivalNet: _DataParallelSurvivalNet}
 
 
 def _current_accelerator():
@@ -185,22 +173,21 @@ def _current_accelerator():
     return _ACCELERATOR.get()
 
 
-def _accelerated_net(accelerator, *, checkpoint_dir=None):
-    """The net class and extra keyword arguments that make an estimator train data-parallel."""
+def _accelerated_net(net_class, accelerator, *, checkpoint_dir=None):
+    """The net class and extra keyword arguments that make ``net_class`` train data-parallel."""
     if checkpoint_dir is not None:
         raise ValueError(
             f"checkpoint_dir={str(checkpoint_dir)!r} cannot be used inside data_parallel(): every process "
             "would write its own random state to one file; set checkpoint_dir=None (the exact resume is "
             "single-process), or fit outside data_parallel()."
         )
-    return _AcceleratedECGNet, {"accelerator": accelerator, "unwrap_after_train": True}
+    return _DATA_PARALLEL[net_class], {"accelerator": accelerator, "unwrap_after_train": True}
 
 
 def _plain_net(trained, net):
     """Initialise ``net`` (a plain :class:`ECGNet` around ``trained``'s module) and give it the history."""
     net.initialize()
     net.history_ = trained.history_
-    net.n_skipped_batches_ = trained.n_skipped_batches_
     return net
 
 

@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
-from ._training import PretrainCriterion, WarmupCosineLR
+from ._training import AlignNet, PretrainCriterion, warmup_cosine_schedule
 from .nn import ProjectionHead
 from .utils.validation import check_text_embeddings
 
@@ -93,6 +93,9 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         Number of time steps seen in ``fit``.
     device_ : str
         Device the model lives on.
+    impl_ : {"fast", "reference"}
+        How the network is computed: ``module__impl`` when given, else chosen by device at ``fit``
+        (``"fast"`` on the CPU, ``"reference"``, the standard ATen/cuDNN kernels, on CUDA).
 
     See Also
     --------
@@ -164,10 +167,10 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         return self._task_model(autoencoder)
 
     def _criterion(self):
-        return PretrainCriterion()
+        return PretrainCriterion, {}
 
     def _lr_schedule(self, n_train):
-        return WarmupCosineLR(self.max_epochs * self._n_batches(n_train), self.warmup)
+        return warmup_cosine_schedule(self.max_epochs * self._n_batches(n_train), self.warmup)
 
     def _epochs_to_train(self):
         if self.encoder is not None and not self.refit_encoder:
@@ -273,6 +276,8 @@ class TextAlignedPretrainer(ECGEmbedder):
         Width of the text embeddings.
     device_ : str
         Device the model lives on.
+    impl_ : {"fast", "reference"}
+        How the network is computed (see :class:`ECGEmbedder`).
 
     See Also
     --------
@@ -300,7 +305,7 @@ class TextAlignedPretrainer(ECGEmbedder):
         "projection_dim": [Interval(Integral, 1, None, closed="left")],
     }
 
-    _task = "align"
+    _net_class = AlignNet
 
     def __init__(
         self,
@@ -367,12 +372,12 @@ class TextAlignedPretrainer(ECGEmbedder):
         )
 
     def _criterion(self):
-        return PretrainCriterion(
-            reconstruction_weight=self.reconstruction_weight,
-            alignment_weight=self.alignment_weight,
-            alignment=self.alignment,
-            temperature=self.temperature,
-        )
+        return PretrainCriterion, {
+            "reconstruction_weight": self.reconstruction_weight,
+            "alignment_weight": self.alignment_weight,
+            "alignment": self.alignment,
+            "temperature": self.temperature,
+        }
 
     def _fit_inputs(self, X, y):
         X = self._validate_X(X, reset=True, ensure_min_samples=2)

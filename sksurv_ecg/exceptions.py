@@ -1,9 +1,12 @@
 """Exceptions and warnings raised by sksurv-ecg.
 
-Domain errors subclass the built-in exception a caller would already catch (``ValueError``), in the
-way scikit-survival's ``NoComparablePairException`` does; warnings subclass ``UserWarning`` so that
-they can be filtered as a family.
+Every exception and warning class of the package lives here. Domain errors subclass the built-in
+exception a caller would already catch (``ValueError``), in the way scikit-survival's
+``NoComparablePairException`` does; warnings subclass ``UserWarning`` so that they can be filtered
+as a family.
 """
+
+from skorch.exceptions import DeviceWarning as _SkorchDeviceWarning
 
 __all__ = [
     "AdditivityWarning",
@@ -46,14 +49,18 @@ class SksurvECGWarning(UserWarning):
     """
 
 
-class DeviceWarning(SksurvECGWarning):
+class DeviceWarning(SksurvECGWarning, _SkorchDeviceWarning):
     """Issued when the requested device is unavailable and another one is used instead.
+
+    It also subclasses :class:`skorch.exceptions.DeviceWarning`, so one filter on skorch's class
+    catches the device warnings of both packages.
 
     Examples
     --------
+    >>> from skorch.exceptions import DeviceWarning as SkorchDeviceWarning
     >>> from sksurv_ecg.exceptions import DeviceWarning, SksurvECGWarning
-    >>> issubclass(DeviceWarning, SksurvECGWarning)
-    True
+    >>> issubclass(DeviceWarning, SksurvECGWarning), issubclass(DeviceWarning, SkorchDeviceWarning)
+    (True, True)
     """
 
 

@@ -10,22 +10,19 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping
+from skorch.utils import noop
 from sksurv.base import SurvivalAnalysisMixin
 from sksurv.functions import StepFunction
 from sksurv.linear_model.coxph import BreslowEstimator
 
 from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
-from ._calibration import risk_scale
-from ._training import SurvivalCriterion, ValidConcordance
+from ._calibration import checked_scale, risk_scale
+from ._training import SurvivalCriterion, SurvivalNet, ValidConcordance
 from .metrics import fit_risk_scale
 from .nn import RiskHead
 from .utils.validation import check_event_batching, check_survival_y
 
 __all__ = ["ECGSurvivalAnalysis"]
-
-
-def _silent(*args, **kwargs):
-    """A sink for skorch's early-stopping message when ``verbose=0``."""
 
 
 class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
@@ -118,6 +115,11 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         Number of leads.
     n_timesteps_in_ : int
         Number of time steps.
+    impl_ : {"fast", "reference"}
+        How the network is computed: ``module__impl`` when given, else chosen by device at ``fit``
+        (``"fast"`` on the CPU, ``"reference"``, the standard ATen/cuDNN kernels, on CUDA).
+    baseline_model_ : sksurv.linear_model.coxph.BreslowEstimator
+        The Breslow baseline fitted on the training risks; the next three attributes are its own.
     unique_times_ : ndarray of shape (n_unique_times,)
         Unique event times of the training data.
     cum_baseline_hazard_ : sksurv.functions.StepFunction
@@ -125,7 +127,8 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
     baseline_survival_ : sksurv.functions.StepFunction
         Baseline survival function.
     risk_scale_ : float
-        Factor on the network's log-risk, fitted as set by ``calibration`` (1.0 without).
+        Factor on the network's log-risk, fitted as set by ``calibration`` (1.0 without); clipped at 0
+        with a ``TrainingWarning`` when the fit is not positive (every patient then gets the baseline).
     calibration_source_ : str
         Where ``risk_scale_`` was fitted: ``"none"``, ``"train"``, ``"validation"``, ``"{k}-fold"``
         or ``"recalibrate"``.
@@ -163,7 +166,7 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         "calibration": [StrOptions({"auto", "validation", "train"}), Interval(Integral, 2, None, closed="left"), None],
     }
 
-    _task = "survival"
+    _net_class = SurvivalNet
 
     def __init__(
         self,
@@ -261,7 +264,7 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         return self._task_model(autoencoder, head=head)
 
     def _criterion(self):
-        return SurvivalCriterion(alpha=self.alpha, ties=self.ties)
+        return SurvivalCriterion, {"alpha": self.alpha, "ties": self.ties}
 
     def _net_kwargs(self):
         return {"min_events_per_batch": self.min_events_per_batch}
@@ -288,7 +291,7 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
                     patience=self.patience or self.max_epochs + 1,
                     threshold=0.0,
                     load_best=self.selection != "last",
-                    sink=print if self.verbose else _silent,
+                    sink=print if self.verbose else noop,
                 ),
             )
         )
@@ -345,16 +348,33 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         event, time = check_survival_y(X, y)
         X = self._validate_X(X, reset=False)
         raw = self.net_.predict_risk(X)
-        self.risk_scale_ = fit_risk_scale(raw, y)
+        self.risk_scale_ = checked_scale(fit_risk_scale(raw, y), "calibration-set")
         self.calibration_source_ = "recalibrate"
         self._fit_baseline(self.risk_scale_ * raw, event, time)
         return self
 
     def _fit_baseline(self, risk, event, time):
-        self._baseline_model = BreslowEstimator().fit(risk, event, time)
-        self.unique_times_ = self._baseline_model.unique_times_
-        self.cum_baseline_hazard_ = self._baseline_model.cum_baseline_hazard_
-        self.baseline_survival_ = self._baseline_model.baseline_survival_
+        """Fit the Breslow baseline hazard of the training risks; the one place it is fitted."""
+        self._set_baseline(BreslowEstimator().fit(risk, event, time))
+
+    def _set_baseline(self, baseline):
+        """Keep ``baseline`` (a fitted ``BreslowEstimator``): used by ``fit`` and by loading."""
+        self.baseline_model_ = baseline
+
+    @property
+    def unique_times_(self):
+        """Unique event times of the training data (of ``baseline_model_``)."""
+        return self.baseline_model_.unique_times_
+
+    @property
+    def cum_baseline_hazard_(self):
+        """Breslow estimate of the cumulative baseline hazard (of ``baseline_model_``)."""
+        return self.baseline_model_.cum_baseline_hazard_
+
+    @property
+    def baseline_survival_(self):
+        """Baseline survival function (of ``baseline_model_``)."""
+        return self.baseline_model_.baseline_survival_
 
     def predict(self, X):
         """Predict risk scores (log-hazard ratios; higher means riskier).
@@ -390,7 +410,7 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
             ``(n_samples, n_unique_times)`` when ``return_array=True``.
         """
         risk = self.predict(X)  # checks that the estimator is fitted
-        return self._predict_cumulative_hazard_function(self._baseline_model, risk, return_array)
+        return self._predict_cumulative_hazard_function(self.baseline_model_, risk, return_array)
 
     def predict_survival_function(self, X, return_array=False):
         """Predict survival functions ``S(t | x) = S0(t) ** exp(risk(x))``.
@@ -409,7 +429,7 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
             ``(n_samples, n_unique_times)`` when ``return_array=True``.
         """
         risk = self.predict(X)  # checks that the estimator is fitted
-        return self._predict_survival_function(self._baseline_model, risk, return_array)
+        return self._predict_survival_function(self.baseline_model_, risk, return_array)
 
     def attention(self, X):
         """Head-averaged attention maps of the encoder, computed in eval mode without side effects.
@@ -440,16 +460,22 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         }
 
     def _restore_fitted_state(self, state):
-        times = np.asarray(state["unique_times_"], dtype=float)
-        cum_hazard = np.asarray(state["cum_baseline_hazard_"], dtype=float)
-        baseline = BreslowEstimator()
-        baseline.unique_times_ = times
-        baseline.cum_baseline_hazard_ = StepFunction(times, cum_hazard)
-        baseline.baseline_survival_ = StepFunction(times, np.exp(-cum_hazard))
-        self._baseline_model = baseline
         # files written before calibration existed used the raw network scale
         self.risk_scale_ = float(state.get("risk_scale_", 1.0))
         self.calibration_source_ = state.get("calibration_source_", "none")
-        self.unique_times_ = times
-        self.cum_baseline_hazard_ = baseline.cum_baseline_hazard_
-        self.baseline_survival_ = baseline.baseline_survival_
+        self._set_baseline(_saved_breslow(state["unique_times_"], state["cum_baseline_hazard_"]))
+
+
+def _saved_breslow(unique_times, cum_baseline_hazard):
+    """The ``BreslowEstimator`` whose fitted step functions were saved by :meth:`ECGSurvivalAnalysis.save`.
+
+    scikit-survival has no constructor from fitted values, so the three fitted attributes are set
+    here, and only here; ``baseline_survival_`` is ``exp(-H0)``, as ``BreslowEstimator.fit`` computes it.
+    """
+    times = np.asarray(unique_times, dtype=float)
+    cum_hazard = np.asarray(cum_baseline_hazard, dtype=float)
+    baseline = BreslowEstimator()
+    baseline.unique_times_ = times
+    baseline.cum_baseline_hazard_ = StepFunction(times, cum_hazard)
+    baseline.baseline_survival_ = StepFunction(times, np.exp(-cum_hazard))
+    return baseline

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from sksurv.linear_model.coxph import BreslowEstimator
 
-from sksurv_ecg import ECGSurvivalAnalysis, load
+from sksurv_ecg import ECGSurvivalAnalysis, load_estimator
 from sksurv_ecg.datasets import make_ecg_survival
+from sksurv_ecg.exceptions import TrainingWarning
 from sksurv_ecg.metrics import fit_risk_scale
 
 TINY = {
@@ -43,7 +44,7 @@ def test_scale_is_the_cox_coefficient_before_breslow(data, calibration, source):
     assert model.calibration_source_ == source
     raw = model.net_.predict_risk(X)
     if calibration == "train":
-        assert model.risk_scale_ == pytest.approx(fit_risk_scale(raw, y))
+        assert model.risk_scale_ == pytest.approx(max(fit_risk_scale(raw, y), 0.0))
     np.testing.assert_allclose(model.predict(X), model.risk_scale_ * raw)
     reference = BreslowEstimator().fit(model.risk_scale_ * raw, y["event"], y["time"])
     np.testing.assert_allclose(model.cum_baseline_hazard_.y, reference.cum_baseline_hazard_.y)
@@ -63,13 +64,29 @@ def test_recalibrate_and_persistence(data, tmp_path):
     assert model.risk_scale_ == pytest.approx(fit_risk_scale(model.net_.predict_risk(X[40:]), y[40:]))
     assert model.unique_times_.shape[0] == np.unique(y["time"][40:]).shape[0]
     model.save(tmp_path / "m")
-    again = load(tmp_path / "m")
+    again = load_estimator(tmp_path / "m")
     assert again.risk_scale_ == model.risk_scale_
     np.testing.assert_allclose(
         again.predict_survival_function(X[:3], return_array=True),
         model.predict_survival_function(X[:3], return_array=True),
         rtol=1e-6,
     )
+
+
+def test_reversed_ranking_gets_the_baseline_for_everyone(data):
+    X, y = data
+    model = ECGSurvivalAnalysis(**TINY).fit(X, y)
+    raw = model.net_.predict_risk(X)
+    # outcomes in which the network's riskiest patients live longest: a negative Cox coefficient
+    order = np.argsort(np.argsort(raw))
+    reversed_y = y.copy()
+    reversed_y["event"] = True
+    reversed_y["time"] = 1.0 + order
+    with pytest.warns(TrainingWarning, match="not positive"):
+        model.recalibrate(X, reversed_y)
+    assert model.risk_scale_ == 0.0
+    survival = model.predict_survival_function(X[:5], return_array=True)
+    np.testing.assert_allclose(survival, np.broadcast_to(model.baseline_survival_.y, survival.shape))
 
 
 def test_presets():

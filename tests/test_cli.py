@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sksurv.util import Surv
 
-from sksurv_ecg import ECGSurvivalAnalysis, load
+from sksurv_ecg import ECGSurvivalAnalysis, load_estimator
 from sksurv_ecg._cli import main
 from sksurv_ecg.datasets import make_ecg_survival
 
@@ -23,7 +23,7 @@ def test_demo_runs_end_to_end_and_writes_its_outputs(tmp_path, capsys):
     assert ceiling > floor  # the oracle Cox on the true hazard features beats age + sex
     for name in ("attention_real_record.png", "lead_attention_risk_groups.png", "kaplan_meier_risk_groups.png"):
         assert (tmp_path / name).stat().st_size > 1000
-    assert isinstance(load(tmp_path / "model"), ECGSurvivalAnalysis)
+    assert isinstance(load_estimator(tmp_path / "model"), ECGSurvivalAnalysis)
 
 
 def test_fit_command_on_npy_files(tmp_path):
@@ -35,7 +35,7 @@ def test_fit_command_on_npy_files(tmp_path):
     args += ["--event", str(tmp_path / "event.npy"), "--out", str(tmp_path / "m"), "--epochs", "1"]
     args += ["--batch-size", "16", "--device", "cpu"]
     assert main(args) == 0
-    model = load(tmp_path / "m")
+    model = load_estimator(tmp_path / "m")
     assert model.predict(X).shape == (40,)
     assert 0 <= model.score(X, Surv.from_arrays(y["event"], y["time"])) <= 1
 
@@ -43,3 +43,11 @@ def test_fit_command_on_npy_files(tmp_path):
 def test_unknown_arguments_are_an_error():
     with pytest.raises(SystemExit):
         main(["demo", "--no-such-flag"])
+
+
+def test_benchmark_subcommand_is_gone(capsys):
+    """The wheel does not ship benchmarks/, so the CLI does not pretend to run them."""
+    with pytest.raises(SystemExit) as info:
+        main(["benchmark", "--quick"])
+    assert info.value.code == 2
+    assert "invalid choice: 'benchmark'" in capsys.readouterr().err

@@ -12,10 +12,11 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+import torch
 from sklearn.model_selection import KFold, cross_validate
 
 from sksurv_ecg import ECGSurvivalAnalysis
-from sksurv_ecg._training import ECGNet
+from sksurv_ecg._training import SurvivalNet
 from sksurv_ecg.distributed import ShardedBatchSampler, data_parallel
 from sksurv_ecg.sampling import StratifiedBatchSampler
 from sksurv_ecg.utils.estimator_checks import survival_check_data
@@ -66,8 +67,31 @@ def test_single_process_data_parallel_equals_plain_fit(data):
         model = ECGSurvivalAnalysis(**FAST).fit(X, y)
     assert accelerator.num_processes == 1
     np.testing.assert_array_equal(model.predict(X), plain.predict(X))
-    assert type(model.net_) is ECGNet  # a plain net: pickles and saves like any other
+    assert type(model.net_) is SurvivalNet  # a plain net: pickles and saves like any other
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), plain.predict(X))
+
+
+@needs_accelerate
+def test_skorchs_accelerate_mixin_is_used_unchanged(data):
+    """No private skorch code is copied: the criteria are plain callables the mixin leaves alone."""
+    from skorch.hf import AccelerateMixin
+
+    from sksurv_ecg.distributed import _DataParallelMixin
+
+    assert "_initialize_accelerator" not in vars(_DataParallelMixin)
+    assert "train_step_single" not in vars(_DataParallelMixin)
+    X, y = data
+    seen = {}
+    original = AccelerateMixin._initialize_accelerator
+
+    def spy(self):
+        seen["criterion"] = self.criterion_
+        return original(self)
+
+    with pytest.MonkeyPatch.context() as mp, data_parallel(cpu=True):
+        mp.setattr(AccelerateMixin, "_initialize_accelerator", spy)
+        ECGSurvivalAnalysis(**FAST).fit(X, y)
+    assert not isinstance(seen["criterion"], torch.nn.Module)
 
 
 @needs_accelerate

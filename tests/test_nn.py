@@ -22,7 +22,6 @@ from sksurv_ecg.nn import (
     convert_seed_state_dict,
     receptive_fields,
     sample_lead_mask,
-    set_dropout_generator,
 )
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
@@ -424,14 +423,10 @@ def test_batchwise_dropout_mask_is_shared_over_batch(shape, batch_dim):
     assert torch.equal(layer.eval()(torch.ones(shape)), torch.ones(shape))
 
 
-def test_batchwise_dropout_scaling_and_generator():
+def test_batchwise_dropout_scaling_and_seeding():
     x = torch.ones(2, 100_000)
-    g = torch.Generator().manual_seed(0)
-    y = BatchwiseDropout(0.2, generator=g)(x)
+    y = BatchwiseDropout(0.2)(x)
     assert abs(y.mean().item() - 1.0) < 0.02
-    a = BatchwiseDropout(0.3, generator=torch.Generator().manual_seed(5))(torch.ones(4, 50))
-    b = BatchwiseDropout(0.3, generator=torch.Generator().manual_seed(5))(torch.ones(4, 50))
-    assert torch.equal(a, b)
     torch.manual_seed(0)
     c = BatchwiseDropout(0.3)(torch.ones(4, 50))
     torch.manual_seed(0)
@@ -448,15 +443,13 @@ def test_dropout_probability_is_validated(p):
 
 
 @pytest.mark.parametrize("mode", ["batchwise", "standard"])
-def test_model_dropout_reproducible_with_generator(mode):
+def test_model_dropout_reproducible_under_a_seed(mode):
     model = DualAttentionAutoencoder(n_timesteps=128, dropout_mode=mode)
     head = RiskHead(dropout_mode=mode)
     x = torch.randn(4, 12, 128)
     outs = []
     for _ in range(2):
-        set_dropout_generator(model, torch.Generator().manual_seed(7))
-        set_dropout_generator(head, torch.Generator().manual_seed(8))
-        torch.manual_seed(np.random.randint(1000))  # the global RNG must not matter
+        torch.manual_seed(7)  # the estimators seed dropout through a forked global RNG
         outs.append(head(model(x)[0]))
     assert torch.equal(outs[0], outs[1])
 

@@ -5,11 +5,9 @@ Where the package deliberately differs from the table, the test asserts what it 
 difference is written down in ``docs/differences.md``.
 """
 
-import io
 import json
 import pickle
 import re
-import shutil
 import warnings
 from pathlib import Path
 
@@ -34,14 +32,13 @@ from sksurv_ecg import (
     InsufficientEventsError,
     TextAlignedPretrainer,
     TrainingWarning,
-    load,
+    load_estimator,
 )
 from sksurv_ecg.io import read_wfdb
 from sksurv_ecg.losses import cox_ph_loss
 from sksurv_ecg.preprocessing import BandpassFilter, LeadStandardizer, Resample
 from sksurv_ecg.sampling import StratifiedBatchSampler
 from sksurv_ecg.utils.estimator_checks import survival_check_data
-from sksurv_ecg.utils.torch_io import load_state_dict
 from sksurv_ecg.utils.validation import check_survival_y
 
 DATA = Path(__file__).parent / "data"
@@ -464,7 +461,7 @@ def test_row25_zero_event_batch_is_skipped_and_counted(data, fitted):
     target = np.column_stack([y["time"], np.zeros(len(y))]).astype(np.float32)
     with pytest.warns(TrainingWarning, match=r"3 training batch\(es\) without events were skipped"):
         net.partial_fit(X, target, epochs=1)
-    assert net.n_skipped_batches_ == 3
+    assert sum(b.get("skipped", False) for b in net.history[-1]["batches"]) == 3  # counted once, in the history
     assert all(b["skipped"] for b in net.history[-1]["batches"])
     assert np.isfinite(net.history[-1]["train_loss"])
     for key, value in net.module_.state_dict().items():  # no gradient step, no weight decay
@@ -638,30 +635,13 @@ def test_row35_record_shorter_than_window(tmp_path, reference_record):
 # --- rows 36-42: persistence, resume, devices ----------------------------------------------------------------
 
 
-def test_row36_cuda_saved_weights_on_cpu_host():
-    if torch.cuda.is_available():
-        state = load_state_dict(DATA / "cuda_state_dict.pt")
-    else:
-        with pytest.warns(DeviceWarning, match="CUDA is not available; they were loaded on the CPU"):
-            state = load_state_dict(DATA / "cuda_state_dict.pt")
-        assert all(t.device.type == "cpu" for t in state.values())
-
-
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a CPU-only host")
 def test_row36_load_with_device_cuda_on_cpu_host(data, fitted, tmp_path):
     X, _ = data
     fitted.save(tmp_path / "m")
     with pytest.warns(DeviceWarning, match="CUDA is not available; using 'cpu'"):
-        restored = load(tmp_path / "m", device="cuda")
+        restored = load_estimator(tmp_path / "m", device="cuda")
     np.testing.assert_array_equal(restored.predict(X), fitted.predict(X))
-
-
-def test_row37_pickled_object_in_checkpoint_refused(tmp_path):
-    buffer = io.BytesIO()
-    torch.save({"weight": torch.zeros(2), "payload": shutil.rmtree}, buffer)
-    (tmp_path / "evil.pt").write_bytes(buffer.getvalue())
-    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
-        load_state_dict(tmp_path / "evil.pt")
 
 
 def test_row38_optimizer_with_safetensors_is_a_clear_error(fitted, tmp_path):
@@ -713,7 +693,7 @@ def test_row40_weights_into_mismatched_architecture(fitted, tmp_path):
     config["autoencoder"]["base_features"] = 4
     (path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="do not fit the architecture in its config.json") as info:
-        load(path)
+        load_estimator(path)
     assert re.search(r"input_conv\.\d\.weight: file \(4, 4, 5\) vs model \(8, 8, 5\)", str(info.value))
     assert isinstance(info.value.__cause__, RuntimeError)
     assert "size mismatch" in str(info.value.__cause__)
@@ -721,7 +701,7 @@ def test_row40_weights_into_mismatched_architecture(fitted, tmp_path):
 
 def test_row41_older_checkpoint_loads_and_version_mismatch_warns(fitted, data, tmp_path):
     X, _ = data
-    restored = load(DATA / "model_v0.1.0")  # committed fixture (tests/data/make_fixtures.py)
+    restored = load_estimator(DATA / "model_v0.1.0")  # committed fixture (tests/data/make_fixtures.py)
     expected = np.load(DATA / "model_v0.1.0_predictions.npy")
     np.testing.assert_allclose(restored.predict(X), expected, rtol=1e-5, atol=1e-6)
     path = fitted.save(tmp_path / "m")
@@ -729,7 +709,7 @@ def test_row41_older_checkpoint_loads_and_version_mismatch_warns(fitted, data, t
     config["versions"]["sksurv_ecg"] = "0.0.1"
     (path / "config.json").write_text(json.dumps(config))
     with pytest.warns(TrainingWarning, match="saved with sksurv-ecg 0.0.1"):
-        load(path)
+        load_estimator(path)
 
 
 @pytest.mark.gpu
@@ -744,3 +724,55 @@ def test_row42_gpu_and_cpu_predictions_agree(data):
     np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-3, atol=1e-3)
     restored = pickle.loads(pickle.dumps(gpu))
     np.testing.assert_allclose(restored.predict(X), gpu.predict(X), rtol=1e-6, atol=1e-6)
+
+
+# --- rows 43-45: misspelt and conflicting parameters ------------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator_class", [ECGSurvivalAnalysis, ECGEmbedder, TextAlignedPretrainer])
+def test_row43_misspelt_parameter_fails_at_fit_with_a_suggestion(data, estimator_class):
+    X, y = data
+    estimator = estimator_class(**TINY, max_epoch=50)  # __init__ only stores
+    assert estimator.get_params()["max_epoch"] == 50  # kept, not dropped: a clone fails as well
+    for candidate in (estimator, clone(estimator)):
+        with pytest.raises(TypeError, match="unexpected parameter 'max_epoch'; did you mean 'max_epochs'"):
+            candidate.fit(X, y if estimator_class is ECGSurvivalAnalysis else np.ones((len(X), 4), np.float32))
+
+
+def test_row43_unknown_parameter_without_a_close_match(data):
+    X, y = data
+    with pytest.raises(TypeError, match=r"unexpected parameter 'qqq'\. It is neither a parameter"):
+        ECGSurvivalAnalysis(**TINY, qqq=1).fit(X, y)
+
+
+@pytest.mark.parametrize("estimator_class", [ECGSurvivalAnalysis, ECGEmbedder, TextAlignedPretrainer])
+def test_row44_module_key_the_network_does_not_accept(data, estimator_class):
+    X, y = data
+    estimator = estimator_class(**TINY, module__n_head=2)
+    with pytest.raises(
+        TypeError, match="module__n_head, which the network does not accept; did you mean 'n_heads'"
+    ) as info:
+        estimator.fit(X, y if estimator_class is ECGSurvivalAnalysis else np.ones((len(X), 4), np.float32))
+    assert "Accepted module__ names: downsample, base_features, latent_dim, n_heads" in str(info.value)
+
+
+def test_row44_module_key_the_estimator_sets_itself(data):
+    X, y = data
+    with pytest.raises(
+        TypeError, match="module__dropout, which the estimator sets itself: use the estimator's dropout"
+    ):
+        ECGSurvivalAnalysis(**TINY, module__dropout=0.1).fit(X, y)
+
+
+def test_row45_module_params_that_contradict_a_warm_start_encoder(data, fitted_embedder):
+    X, y = data
+    params = {k: v for k, v in TINY.items() if not k.startswith("module__")}
+    with pytest.raises(ValueError, match=r"module__latent_dim=64 vs the encoder's 8") as info:
+        ECGSurvivalAnalysis(encoder=fitted_embedder, **params, module__latent_dim=64, module__n_heads=1).fit(X, y)
+    assert "module__n_heads=1 vs the encoder's 2" in str(info.value)
+    # settings that agree with the encoder, the implementation and dropout are allowed
+    model = ECGSurvivalAnalysis(
+        encoder=fitted_embedder, **params, module__latent_dim=8, module__impl="reference", dropout=0.1
+    ).fit(X, y)
+    assert model.net_.module_.autoencoder.config.impl == "reference"
+    assert model.net_.module_.autoencoder.config.dropout == 0.1

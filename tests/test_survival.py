@@ -151,7 +151,10 @@ def test_inconsistent_lengths():
 
 def test_validation_selection_records_c_index_and_restores_best():
     X, y = survival_check_data(n_samples=40)
-    model = ECGSurvivalAnalysis(**{**FAST, "max_epochs": 3}, validation_fraction=0.25, selection="c_index").fit(X, y)
+    # calibration=None: this tiny network's validation ranking is arbitrary, and calibration is tested elsewhere
+    model = ECGSurvivalAnalysis(
+        **{**FAST, "max_epochs": 3}, validation_fraction=0.25, selection="c_index", calibration=None
+    ).fit(X, y)
     scores = model.history_[:, "valid_c_index"]
     assert len(scores) == 3
     assert all(0.0 <= s <= 1.0 or np.isnan(s) for s in scores)
@@ -202,3 +205,100 @@ def test_clone_keeps_a_fitted_encoder_so_cross_validation_warm_starts():
     assert clone(model).get_params()["max_epochs"] == FAST["max_epochs"]
     scores = cross_validate(model, X, y, cv=2, error_score="raise")["test_score"]
     assert np.isfinite(scores).all()
+
+
+_TINY_NET = {
+    "max_epochs": 1,
+    "batch_size": 8,
+    "random_state": 0,
+    "module__downsample": 2,
+    "module__base_features": 2,
+    "module__n_heads": 2,
+    "module__latent_dim": 8,
+}
+
+
+class _StopBeforeTraining(Exception):
+    pass
+
+
+def _chosen_impl(monkeypatch, cuda_available, net=_TINY_NET, **params):
+    """Fit with CUDA availability mocked; stop before the net is built, report impl_ and the model's impl."""
+    import torch
+
+    from sksurv_ecg.utils.estimator_checks import survival_check_data
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_available)
+    fork_rng = torch.random.fork_rng  # forking the RNG of a mocked GPU would reach for CUDA: fork the CPU's only
+    monkeypatch.setattr(torch.random, "fork_rng", lambda devices=(), **kwargs: fork_rng(devices=[], **kwargs))
+    built = {}
+
+    def capture(self, module, **kwargs):
+        built["impl"] = module.autoencoder.config.impl
+        raise _StopBeforeTraining
+
+    monkeypatch.setattr(ECGSurvivalAnalysis, "_make_net", capture)
+    model = ECGSurvivalAnalysis(**net, **params)
+    with pytest.raises(_StopBeforeTraining):
+        model.fit(*survival_check_data())
+    return model.impl_, built["impl"]
+
+
+@pytest.mark.parametrize(
+    ("cuda_available", "device", "expected"),
+    [
+        pytest.param(False, "cpu", "fast", id="cpu"),
+        pytest.param(True, "cpu", "fast", id="cpu-on-a-cuda-host"),
+        pytest.param(True, "cuda", "reference", id="cuda"),
+        pytest.param(True, "auto", "reference", id="auto-with-cuda"),
+        pytest.param(False, "auto", "fast", id="auto-without-cuda"),
+    ],
+)
+def test_impl_is_chosen_by_device(monkeypatch, cuda_available, device, expected):
+    assert _chosen_impl(monkeypatch, cuda_available, device=device) == (expected, expected)
+
+
+@pytest.mark.parametrize("impl", ["fast", "reference"])
+def test_impl_given_by_the_user_wins_on_any_device(monkeypatch, impl):
+    assert _chosen_impl(monkeypatch, True, device="cuda", module__impl=impl) == (impl, impl)
+    assert _chosen_impl(monkeypatch, False, device="cpu", module__impl=impl) == (impl, impl)
+
+
+def test_impl_old_name_still_works_with_a_future_warning(monkeypatch):
+    with pytest.warns(FutureWarning, match="'attention_impl' is deprecated"):
+        assert _chosen_impl(monkeypatch, False, module__attention_impl="reference") == ("reference", "reference")
+
+
+def test_warm_start_takes_the_devices_impl_not_the_encoders(monkeypatch):
+    from sksurv_ecg import ECGEmbedder
+    from sksurv_ecg.utils.estimator_checks import survival_check_data
+
+    encoder = ECGEmbedder(**_TINY_NET).fit(survival_check_data()[0])  # fitted on the CPU: fast
+    assert encoder.impl_ == "fast"
+    params = {k: v for k, v in _TINY_NET.items() if not k.startswith("module__")}
+    assert _chosen_impl(monkeypatch, True, net=params, device="cuda", encoder=encoder) == ("reference", "reference")
+
+
+def test_impl_is_recorded_on_a_real_fit_and_after_loading(tmp_path):
+    from sksurv_ecg import load_estimator
+    from sksurv_ecg.utils.estimator_checks import survival_check_data
+
+    X, y = survival_check_data()
+    model = ECGSurvivalAnalysis(**_TINY_NET).fit(X, y)
+    assert model.impl_ == model.net_.module_.autoencoder.config.impl == "fast"
+    restored = load_estimator(model.save(tmp_path / "m"))
+    assert restored.impl_ == restored.net_.module_.autoencoder.config.impl == "fast"
+
+
+@pytest.mark.gpu
+def test_impl_on_a_real_cuda_fit_is_reference():
+    import torch
+
+    from sksurv_ecg.utils.estimator_checks import survival_check_data
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    X, y = survival_check_data()
+    model = ECGSurvivalAnalysis(**_TINY_NET, device="cuda").fit(X, y)
+    assert model.impl_ == model.net_.module_.autoencoder.config.impl == "reference"
+    assert np.isfinite(model.predict(X)).all()

@@ -5,7 +5,7 @@ The paper configuration of Chen et al. is the default of every class; see ``docs
 
 from ._attention import DualAttention
 from ._config import DualAttentionConfig
-from ._dropout import BatchwiseDropout, Dropout, make_dropout, set_dropout_generator
+from ._dropout import BatchwiseDropout, Dropout, make_dropout
 from ._heads import ProjectionHead, RiskHead
 from ._layers import ResBlock2D
 from ._leads import LEAD_NAMES, LEAD_SUBSETS, LeadSubset, sample_lead_mask
@@ -32,5 +32,4 @@ __all__ = [
     "make_dropout",
     "receptive_fields",
     "sample_lead_mask",
-    "set_dropout_generator",
 ]

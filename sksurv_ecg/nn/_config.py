@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import InitVar, dataclass
 from typing import Literal
 
-__all__ = ["DualAttentionConfig"]
+__all__ = ["DualAttentionConfig", "default_impl"]
 
 _RENAMED_IMPL = {"fused": "fast"}
 
 DropoutMode = Literal["batchwise", "standard"]
 Impl = Literal["fast", "reference"]
+
+
+def default_impl(device: object) -> Impl:
+    """The implementation the estimators choose for ``device`` unless ``module__impl`` is given.
+
+    ``"fast"`` on the CPU, where it is tuned and measured; ``"reference"`` (standard ATen/cuDNN
+    kernels) on CUDA, until a GPU benchmark says otherwise. Both compute the same function from the
+    same parameters.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        The device the network runs on.
+
+    Returns
+    -------
+    {"fast", "reference"}
+        The implementation.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.nn._config import default_impl
+    >>> default_impl("cpu"), default_impl("cuda:0")
+    ('fast', 'reference')
+    """
+    return "reference" if str(device).startswith("cuda") else "fast"
 
 
 def _check_int(name: str, value: object, low: int) -> None:
@@ -127,9 +154,10 @@ class DualAttentionConfig:
             raise ValueError(f"'latent_dim'={self.latent_dim} must be even (average and max pooling halves).")
         c = self.n_features
         if c % self.n_heads or (c * self.n_latent_timesteps) % self.n_heads:
+            divisor = math.gcd(c, c * self.n_latent_timesteps)
             raise ValueError(
                 f"'n_heads'={self.n_heads} must divide the temporal token width {c} and the lead token width "
-                f"{c * self.n_latent_timesteps}; use a divisor such as n_heads={_gcd(c, c * self.n_latent_timesteps)}."
+                f"{c * self.n_latent_timesteps}; use a divisor such as n_heads={divisor}."
             )
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, int | float) or not 0 <= self.dropout < 1:
             raise ValueError(f"'dropout'={self.dropout!r} must be a float in [0, 1).")
@@ -154,9 +182,3 @@ class DualAttentionConfig:
     def n_features(self) -> int:
         """Feature maps per lead entering the attention, ``C``."""
         return self.channel_plan[-1]
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a

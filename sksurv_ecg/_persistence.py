@@ -1,0 +1,195 @@
+"""Saving and loading fitted estimators: safetensors weights plus a JSON configuration.
+
+The module sits below the estimators and imports none of them: every estimator class registers
+itself here by name when it is defined (``_BaseECGEstimator.__init_subclass__`` calls
+:func:`register`), and :func:`load_estimator` rebuilds whichever class a file names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
+from sklearn.utils.validation import check_is_fitted
+
+from ._version import __version__
+from .exceptions import TrainingWarning
+from .nn import DualAttentionAutoencoder
+from .nn._config import default_impl
+from .utils._files import atomic_write, atomic_write_text
+from .utils.validation import check_device
+
+__all__ = ["FORMAT_TAG", "load_estimator", "register", "save_estimator"]
+
+FORMAT_TAG = "sksurv-ecg.model.v1"
+
+#: Estimator classes that can be loaded, by class name.
+_REGISTRY: dict[str, type] = {}
+
+
+def register(cls):
+    """Make ``cls`` loadable by :func:`load_estimator` under its class name; returns ``cls``."""
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"parameter value {value!r} of type {type(value).__name__} cannot be saved as JSON")
+
+
+def _versions():
+    import sklearn
+    import skorch
+    import sksurv
+
+    return {
+        "sksurv_ecg": __version__,
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "sksurv": sksurv.__version__,
+        "skorch": skorch.__version__,
+    }
+
+
+def _state_dict_diff(saved, expected, limit=5):
+    """Name the first tensors that are missing, unexpected or of another shape."""
+    lines = [f"{k}: missing from the file" for k in expected if k not in saved]
+    lines += [f"{k}: not in the model" for k in saved if k not in expected]
+    lines += [
+        f"{k}: file {tuple(saved[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in saved and saved[k].shape != v.shape
+    ]
+    more = f" (+{len(lines) - limit} more)" if len(lines) > limit else ""
+    return "; ".join(lines[:limit]) + more
+
+
+def save_estimator(estimator, path):
+    """Save a fitted estimator as ``model.safetensors`` plus ``config.json`` in directory ``path``.
+
+    Parameters
+    ----------
+    estimator : ECGEmbedder, TextAlignedPretrainer or ECGSurvivalAnalysis
+        A fitted estimator.
+    path : str or path-like
+        Directory to create (or overwrite).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The directory written.
+    """
+    check_is_fitted(estimator, "net_")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    params = {k: v for k, v in estimator.get_params(deep=False).items() if k != "encoder"}
+    state = {k: v.detach().cpu().contiguous() for k, v in estimator.net_.module_.state_dict().items()}
+    config = {
+        "format": FORMAT_TAG,
+        "class": type(estimator).__name__,
+        "params": params,
+        "autoencoder": asdict(estimator.net_.module_.autoencoder.config),
+        "n_features_in_": int(estimator.n_features_in_),
+        "n_leads_": int(estimator.n_leads_),
+        "n_timesteps_in_": int(estimator.n_timesteps_in_),
+        "fitted": estimator._fitted_state(),
+        "versions": _versions(),
+    }
+    atomic_write(path / "model.safetensors", lambda fh: fh.write(safetensors_bytes(state, {"format": FORMAT_TAG})))
+    atomic_write_text(path / "config.json", json.dumps(config, indent=2, default=_json_default))
+    return path
+
+
+def load_estimator(path, *, device="cpu", expected_class=None):
+    """Load an estimator saved with ``save(path)``, whatever its class.
+
+    Weights are read with safetensors (no pickle, so no code can run from the file) and loaded with
+    ``load_state_dict(strict=True)`` into a model rebuilt from the JSON configuration.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Directory written by ``save``.
+    device : str, default="cpu"
+        Device to place the model on.
+    expected_class : type or None, default=None
+        When given, the saved estimator must be of this class (or a subclass).
+
+    Returns
+    -------
+    estimator : ECGEmbedder, TextAlignedPretrainer or ECGSurvivalAnalysis
+        The fitted estimator.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sksurv_ecg import ECGSurvivalAnalysis, load_estimator
+    >>> from sksurv_ecg.datasets import make_ecg_survival
+    >>> X, y, _ = make_ecg_survival(40, random_state=0)
+    >>> model = ECGSurvivalAnalysis(max_epochs=1, batch_size=20, random_state=0).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     restored = load_estimator(model.save(tmp))
+    >>> bool((restored.predict(X[:3]) == model.predict(X[:3])).all())
+    True
+    """
+    path = Path(path)
+    config_file = path / "config.json"
+    if not config_file.exists():
+        raise FileNotFoundError(f"{config_file} does not exist; pass the directory written by estimator.save().")
+    config = json.loads(config_file.read_text())
+    if config.get("format") != FORMAT_TAG:
+        raise ValueError(f"{config_file} has format {config.get('format')!r}, expected {FORMAT_TAG!r}.")
+    klass = _REGISTRY.get(config["class"])
+    if klass is None:
+        raise ValueError(
+            f"{config_file} holds a {config['class']!r}; this sksurv-ecg loads {sorted(_REGISTRY)}. "
+            "Load it with the sksurv-ecg version that saved it."
+        )
+    if expected_class is not None and not issubclass(klass, expected_class):
+        raise TypeError(f"{path} holds a {config['class']}, not a {expected_class.__name__}.")
+    saved_version = config["versions"].get("sksurv_ecg")
+    if saved_version != __version__:
+        warnings.warn(
+            f"{path} was saved with sksurv-ecg {saved_version}; this is {__version__}. Check its predictions.",
+            TrainingWarning,
+            stacklevel=2,
+        )
+    estimator = klass(**dict(config["params"], device=device))
+    estimator.n_features_in_ = config["n_features_in_"]
+    estimator.n_leads_ = config["n_leads_"]
+    estimator.n_timesteps_in_ = config["n_timesteps_in_"]
+    estimator.device_ = check_device(device)
+    estimator._restore_fitted_state(config["fitted"])
+    architecture = dict(config["autoencoder"])
+    if "attention_impl" in architecture:  # files written by sksurv-ecg 0.1.0
+        architecture["impl"] = {"fused": "fast"}.get(architecture.pop("attention_impl"), "reference")
+    if not estimator._impl_given():  # as at fit: the implementation follows the device
+        architecture["impl"] = default_impl(estimator.device_)
+    estimator.impl_ = architecture["impl"]
+    module = estimator._build_module(DualAttentionAutoencoder(**architecture))
+    state = load_file(str(path / "model.safetensors"))
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise ValueError(
+            f"The weights in {path} do not fit the architecture in its config.json: "
+            f"{_state_dict_diff(state, module.state_dict())}; the files were mixed up or edited."
+        ) from err
+    net = estimator._make_net(module, seed=0)
+    net.initialize()  # module is an instance: skorch keeps it (and the weights just loaded)
+    estimator.net_ = net
+    estimator.history_ = net.history
+    return estimator
