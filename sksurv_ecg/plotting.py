@@ -329,6 +329,7 @@ def plot_risk_groups(
     labels=("Low risk", "High risk"),
     conf_int=True,
     time_label="Time",
+    n_at_risk_times=None,
     ax=None,
 ):
     """Kaplan-Meier curves of the predicted high- and low-risk groups with the log-rank p value.
@@ -351,6 +352,9 @@ def plot_risk_groups(
         Draw the pointwise confidence bands.
     time_label : str, default="Time"
         Label of the x axis (e.g. ``"Time (years)"``).
+    n_at_risk_times : int or None, default=None
+        When given, the number at risk of each group at this many evenly spaced times is written
+        under the axis.
     ax : Axes or None, default=None
         Where to draw; a new figure when None.
 
@@ -358,6 +362,10 @@ def plot_risk_groups(
     -------
     fig : matplotlib.figure.Figure
         The figure.
+
+    See Also
+    --------
+    plot_oof_risk_groups : The same from out-of-fold predictions of an estimator.
 
     Examples
     --------
@@ -389,7 +397,20 @@ def plot_risk_groups(
     ax.set_ylabel("Survival probability")
     ax.set_title(f"Kaplan-Meier by predicted risk (cut at the {percentile:g}th percentile)")
     ax.legend(title=f"log-rank p = {pvalue:.2g}", loc="lower left")
+    if n_at_risk_times:
+        _number_at_risk(ax, time, high, int(n_at_risk_times))
     return fig
+
+
+def _number_at_risk(ax, time, high, n_times):
+    """Write the number at risk of the low and high group at ``n_times`` evenly spaced times under ``ax``."""
+    ticks = np.linspace(0.0, float(time.max()), n_times)
+    for row, (group, name) in enumerate(((~high, "Low"), (high, "High"))):
+        y_pos = -0.22 - 0.07 * row
+        ax.text(-0.02, y_pos, f"{name} at risk", transform=ax.transAxes, ha="right", fontsize="small")
+        for t in ticks:
+            n = int((time[group] >= t).sum())
+            ax.text(t, y_pos, str(n), transform=ax.get_xaxis_transform(), ha="center", fontsize="small")
 
 
 def plot_shap_leads(lead_importance, *, lead_names=None, ax=None, color="C0", title="SHAP importance per lead"):
@@ -548,20 +569,13 @@ def plot_oof_risk_groups(estimator, X, y, *, cv=5, percentile=50.0, n_at_risk_ti
     """
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    event, time = check_array_survival(np.zeros((len(y), 1)), y)
+    event, _ = check_array_survival(np.zeros((len(y), 1)), y)
     if isinstance(cv, int | np.integer):
         cv = list(StratifiedKFold(int(cv), shuffle=True, random_state=0).split(np.zeros(event.shape[0]), event))
     risk = cross_val_predict(estimator, X, y, cv=cv)
-    fig = plot_risk_groups(risk, y, percentile=percentile, conf_int=True, time_label=time_label, ax=ax)
-    ax = fig.axes[0] if ax is None else ax
-    high, _ = risk_groups(risk, percentile)
-    ticks = np.linspace(0.0, float(time.max()), int(n_at_risk_times))
-    for row, (group, name) in enumerate(((~high, "Low"), (high, "High"))):
-        at_risk = [int((time[group] >= t).sum()) for t in ticks]
-        y_pos = -0.22 - 0.07 * row
-        ax.text(-0.02, y_pos, f"{name} at risk", transform=ax.transAxes, ha="right", fontsize="small")
-        for t, n in zip(ticks, at_risk, strict=True):
-            ax.text(t, y_pos, str(n), transform=ax.get_xaxis_transform(), ha="center", fontsize="small")
-    ax.set_title("Kaplan-Meier by out-of-fold predicted risk")
+    fig = plot_risk_groups(
+        risk, y, percentile=percentile, time_label=time_label, n_at_risk_times=n_at_risk_times, ax=ax
+    )
+    (fig.axes[0] if ax is None else ax).set_title("Kaplan-Meier by out-of-fold predicted risk")
     fig.oof_risk = risk
     return fig
