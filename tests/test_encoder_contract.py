@@ -180,3 +180,13 @@ def test_text_aligned_pretrainer_takes_the_same_parameters():
     assert (pre.fs_, pre.lead_names_) == (250.0, list(LEAD_NAMES))
     with pytest.raises(ValueError, match="sampled at 250 Hz, but ECGEmbedder has fs=500"):
         ECGEmbedder(encoder=pre, **TINY).fit(X)
+
+
+@pytest.mark.parametrize("name", ["ECGEmbedder", "TextAlignedPretrainer", "ECGSurvivalAnalysis"])
+def test_parameters_are_documented(name):
+    """The runtime docstrings document every parameter (TextAlignedPretrainer's are inserted from ECGEmbedder's)."""
+    from numpydoc.validate import validate
+
+    module = "survival" if name == "ECGSurvivalAnalysis" else "embedding"
+    errors = [code for code, _ in validate(f"sksurv_ecg.{module}.{name}")["errors"] if code.startswith("PR")]
+    assert errors == []
