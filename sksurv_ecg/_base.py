@@ -37,7 +37,14 @@ from .exceptions import TrainingWarning
 from .nn import DualAttentionAutoencoder, DualAttentionConfig
 from .nn._config import default_impl
 from .nn.tasks import ECGTaskModel, padded_length
-from .utils.validation import check_device, validate_ecg
+from .utils.validation import (
+    check_device,
+    check_ecg_length,
+    check_lead_names,
+    check_lead_order,
+    user_stacklevel,
+    validate_ecg,
+)
 
 __all__ = ["ROUTED_PREFIXES"]
 
@@ -71,6 +78,8 @@ def _did_you_mean(key, candidates):
 
 _COMMON_CONSTRAINTS = {
     "n_leads": [Interval(Integral, 1, None, closed="left"), None],
+    "fs": [Interval(Real, 0, None, closed="neither")],
+    "lead_names": ["array-like", None],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "batch_size": [Interval(Integral, 2, None, closed="left")],
     "lr": [Interval(Real, 0, None, closed="neither")],
@@ -219,17 +228,90 @@ class _BaseECGEstimator(BaseEstimator):
             self.impl_ = default_impl(self.device_)
 
     def _warm_start_source(self):
-        """The fitted estimator given as ``encoder=``, loaded from disk when it is a path."""
+        """The fitted estimator given as ``encoder=``, checked against ``X`` and this estimator's settings.
+
+        A path is a directory saved by ``save`` or a seed (Lightning) checkpoint file. The encoder's
+        sampling rate and standardisation must equal this estimator's; its leads must be X's leads
+        (by name): the same set in another order sets ``lead_order_``, which reorders X to the
+        encoder's order; X's length must pad to the encoder's network length.
+        """
         source = self.encoder
         if isinstance(source, (str, os.PathLike)):
-            source = load_estimator(source)
+            source = self._load_encoder(Path(source))
         check_is_fitted(source, "net_")
-        if source.n_leads_ != self.n_leads_ or source.n_timesteps_in_ != self.n_timesteps_in_:
+        name, source_name = type(self).__name__, type(source).__name__
+        source_fs = float(getattr(source, "fs_", 500.0))
+        if source_fs != self.fs_:
             raise ValueError(
-                f"encoder was fitted on ECGs of {source.n_leads_} leads x {source.n_timesteps_in_} time steps, "
-                f"but X has {self.n_leads_} x {self.n_timesteps_in_}; fit the encoder on signals of the same shape."
+                f"encoder ({source_name}) was fitted on ECGs sampled at {source_fs:g} Hz, but {name} has "
+                f"fs={self.fs_:g}; resample X to {source_fs:g} Hz (sksurv_ecg.preprocessing.Resample) and set "
+                f"fs={source_fs:g}, or use an encoder fitted at {self.fs_:g} Hz."
             )
+        if bool(getattr(source, "standardize", True)) != bool(self.standardize):
+            raise ValueError(
+                f"encoder ({source_name}) was fitted with standardize={source.standardize}, but {name} has "
+                f"standardize={self.standardize}; its weights expect inputs scaled as at its fit: set "
+                f"standardize={source.standardize}."
+            )
+        self.lead_order_ = self._lead_order_for(source)
+        config = source.net_.module_.autoencoder.config
+        check_ecg_length(
+            self.n_timesteps_in_,
+            fitted=source.n_timesteps_in_,
+            padded=config.n_timesteps,
+            downsample=config.downsample,
+            fs=source_fs,
+            owner=f"the encoder ({source_name})",
+        )
         return source
+
+    def _lead_order_for(self, source):
+        """Columns of X in the encoder's lead order (None: X's order already is), or refuse other leads."""
+        theirs = source._network_lead_names() if hasattr(source, "lead_names_") else None
+        if theirs is None and not hasattr(source, "lead_names_"):  # fitted before lead names were kept
+            theirs = check_lead_names(None, source.n_leads_, owner=type(source).__name__)
+        mine = self.lead_names_
+        if theirs is None or mine is None:
+            if source.n_leads_ != self.n_leads_:
+                raise ValueError(
+                    f"encoder was fitted on ECGs of {source.n_leads_} leads, but X has {self.n_leads_}; "
+                    "fit the encoder on signals with the same leads."
+                )
+            return None
+        if list(theirs) == mine:
+            return None
+        if set(theirs) == set(mine):  # the caller named X's leads, so reordering them is what was asked
+            return [mine.index(lead) for lead in theirs]
+        missing = [lead for lead in theirs if lead not in mine]
+        extra = [lead for lead in mine if lead not in theirs]
+        raise ValueError(
+            f"X's leads {mine} are not the leads the encoder was fitted on {list(theirs)}: X lacks {missing} and "
+            f"has {extra} besides; select and name the encoder's leads (lead_names=), or fit an encoder on X's leads."
+        )
+
+    def _load_encoder(self, path):
+        """A saved estimator (a directory) or the seed's Lightning checkpoint (a file)."""
+        if path.is_dir():
+            return load_estimator(path)
+        if path.is_file():
+            from .embedding import ECGEmbedder  # the estimators import this module
+
+            architecture = {
+                f"module__{k}": v
+                for k, v in self._params_for("module").items()
+                if k not in _MODULE_KEYS_FREE_WITH_ENCODER
+            }
+            return ECGEmbedder.from_seed_checkpoint(path, **architecture)
+        raise FileNotFoundError(
+            f"encoder={str(path)!r} does not exist; pass a fitted estimator, the directory written by its save(), "
+            "or the seed's .ckpt file."
+        )
+
+    def _network_lead_names(self):
+        """Names of the leads in the order the network reads them (None: unnamed)."""
+        if self.lead_names_ is None or self.lead_order_ is None:
+            return self.lead_names_
+        return [self.lead_names_[i] for i in self.lead_order_]
 
     def _check_module_params_against(self, config):
         """Refuse ``module__*`` settings that differ from the architecture of a warm-start encoder."""
@@ -249,8 +331,8 @@ class _BaseECGEstimator(BaseEstimator):
         raise NotImplementedError
 
     def _make_module(self, n_leads, n_timesteps):
-        if getattr(self, "encoder", None) is not None:
-            source = self._warm_start_source()
+        source = self.__dict__.pop("_encoder_source", None)  # checked against X by _validate_X
+        if source is not None:
             source_config = source.net_.module_.autoencoder.config
             self._check_module_params_against(source_config)
             # The encoder fixes the architecture; training-time choices and the implementation
@@ -423,7 +505,44 @@ class _BaseECGEstimator(BaseEstimator):
         return net
 
     def _validate_X(self, X, *, reset, ensure_min_samples=1):
-        return validate_ecg(self, X, reset=reset, n_leads=self.n_leads, ensure_min_samples=ensure_min_samples)
+        """Check X against the preprocessing contract; return it in the network's lead order.
+
+        In ``fit`` (``reset=True``) record ``fs_``, ``lead_names_`` and the shape, and check X
+        against ``encoder``; afterwards, accept every length that pads to the network's. Signals
+        with the six named limb leads are checked for a swapped lead order (a warning).
+        """
+        owner = type(self).__name__
+        if reset:
+            X = validate_ecg(self, X, reset=True, n_leads=self.n_leads, ensure_min_samples=ensure_min_samples)
+            self.fs_ = float(self.fs)
+            self.lead_names_ = check_lead_names(self.lead_names, self.n_leads_, owner=owner)
+            self.lead_order_ = None
+            if getattr(self, "encoder", None) is not None:
+                self._encoder_source = self._warm_start_source()
+        else:
+            X = validate_ecg(self, X, reset=False, ensure_min_samples=ensure_min_samples, check_length=False)
+            config = self.net_.module_.autoencoder.config
+            check_ecg_length(
+                X.shape[2],
+                fitted=self.n_timesteps_in_,
+                padded=config.n_timesteps,
+                downsample=config.downsample,
+                fs=self.fs_,
+                owner=owner,
+            )
+        if self.lead_order_ is not None:
+            X = X[:, self.lead_order_]
+        names = self._network_lead_names()
+        if names is not None:
+            check_lead_order(X, lead_names=names, stacklevel=user_stacklevel())
+        return X
+
+    def _attach_module(self, module):
+        """Wrap a model with loaded weights in a fresh net and keep it as ``net_`` (loading, checkpoints)."""
+        net = self._make_net(module, seed=0)
+        net.initialize()  # module is an instance: skorch keeps it (and the weights in it)
+        self.net_ = net
+        self.history_ = net.history
 
     # --- persistence --------------------------------------------------------------------------
     def _fitted_state(self):

@@ -24,7 +24,7 @@ from .exceptions import TrainingWarning
 from .nn import DualAttentionAutoencoder
 from .nn._config import default_impl
 from .utils._files import atomic_write, atomic_write_text
-from .utils.validation import check_device
+from .utils.validation import check_device, check_lead_names
 
 __all__ = ["FORMAT_TAG", "load_estimator", "register", "save_estimator"]
 
@@ -105,6 +105,9 @@ def save_estimator(estimator, path):
         "n_features_in_": int(estimator.n_features_in_),
         "n_leads_": int(estimator.n_leads_),
         "n_timesteps_in_": int(estimator.n_timesteps_in_),
+        "fs_": float(estimator.fs_),
+        "lead_names_": estimator.lead_names_,
+        "lead_order_": estimator.lead_order_,
         "fitted": estimator._fitted_state(),
         "versions": _versions(),
     }
@@ -171,6 +174,13 @@ def load_estimator(path, *, device="cpu", expected_class=None):
     estimator.n_features_in_ = config["n_features_in_"]
     estimator.n_leads_ = config["n_leads_"]
     estimator.n_timesteps_in_ = config["n_timesteps_in_"]
+    # Files written before the preprocessing was recorded: the package's only rate and lead order then.
+    estimator.fs_ = float(config.get("fs_", 500.0))
+    if "lead_names_" in config:
+        estimator.lead_names_ = config["lead_names_"]
+    else:
+        estimator.lead_names_ = check_lead_names(None, estimator.n_leads_, owner=config["class"])
+    estimator.lead_order_ = config.get("lead_order_")
     estimator.device_ = check_device(device)
     estimator._restore_fitted_state(config["fitted"])
     architecture = dict(config["autoencoder"])
@@ -188,8 +198,5 @@ def load_estimator(path, *, device="cpu", expected_class=None):
             f"The weights in {path} do not fit the architecture in its config.json: "
             f"{_state_dict_diff(state, module.state_dict())}; the files were mixed up or edited."
         ) from err
-    net = estimator._make_net(module, seed=0)
-    net.initialize()  # module is an instance: skorch keeps it (and the weights just loaded)
-    estimator.net_ = net
-    estimator.history_ = net.history
+    estimator._attach_module(module)
     return estimator

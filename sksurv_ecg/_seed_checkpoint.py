@@ -25,7 +25,13 @@ import torch
 
 from .nn import convert_seed_state_dict
 
-__all__ = ["SeedCheckpoint", "read_seed_checkpoint"]
+__all__ = ["SEED_FS", "SEED_N_TIMESTEPS", "SeedCheckpoint", "read_seed_checkpoint"]
+
+#: The preprocessing the released checkpoint was trained with (SEED_SPEC.md, section 5): PTB-XL+
+#: median beats at 500 Hz, 600 samples centre-padded to 608, the 12 standard leads in order
+#: (:data:`sksurv_ecg.nn.LEAD_NAMES`), each lead of each beat z-scored over time.
+SEED_FS = 500.0
+SEED_N_TIMESTEPS = 608
 
 # Globals a Lightning checkpoint of the seed may reference outside torch's own weights-only allow-list.
 _ALLOWED_EXACT = {

@@ -16,9 +16,11 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
+from ._seed_checkpoint import SEED_FS, SEED_N_TIMESTEPS, load_into, read_seed_checkpoint
 from ._training import AlignNet, PretrainCriterion, warmup_cosine_schedule
-from .nn import ProjectionHead
-from .utils.validation import check_text_embeddings
+from .nn import DualAttentionAutoencoder, ProjectionHead
+from .nn._leads import LEAD_NAMES
+from .utils.validation import check_device, check_text_embeddings
 
 __all__ = ["ECGEmbedder", "TextAlignedPretrainer"]
 
@@ -36,6 +38,14 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
     ----------
     n_leads : int or None, default=None
         Number of leads; inferred from a 3-D ``X``, required to unfold a 2-D ``X``.
+    fs : float, default=500
+        Sampling rate of ``X`` in Hz, recorded as ``fs_``. An ``encoder`` must have been fitted at
+        the same rate; resample with :class:`sksurv_ecg.preprocessing.Resample` otherwise.
+    lead_names : sequence of str or None, default=None
+        Names of the leads of ``X`` (axis 1), in order. None means the 12 standard leads
+        (:data:`sksurv_ecg.nn.LEAD_NAMES`) when ``X`` has 12 leads, else unnamed leads. With an
+        ``encoder`` whose leads are the same set in another order, ``X`` is reordered to the
+        encoder's order; another set is refused.
     encoder : ECGEmbedder, TextAlignedPretrainer, str or None, default=None
         An already fitted encoder (or the directory it was saved to). ``fit`` then copies its
         weights and trains nothing unless ``refit_encoder=True``.
@@ -91,6 +101,13 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         Number of leads.
     n_timesteps_in_ : int
         Number of time steps seen in ``fit``.
+    fs_ : float
+        Sampling rate of the ECGs the network was fitted on, in Hz.
+    lead_names_ : list of str or None
+        Names of the leads of ``X`` in the order ``fit`` got them (None: unnamed).
+    lead_order_ : list of int or None
+        Columns of ``X`` in the order the network reads them, when the ``encoder`` had the same
+        leads in another order; None when ``X`` is read as given.
     device_ : str
         Device the model lives on.
     impl_ : {"fast", "reference"}
@@ -123,6 +140,8 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         self,
         *,
         n_leads=None,
+        fs=500,
+        lead_names=None,
         encoder=None,
         refit_encoder=False,
         max_epochs=300,
@@ -143,6 +162,8 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         **kwargs,
     ):
         self.n_leads = n_leads
+        self.fs = fs
+        self.lead_names = lead_names
         self.encoder = encoder
         self.refit_encoder = refit_encoder
         self.max_epochs = max_epochs
@@ -162,7 +183,84 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         self.verbose = verbose
         self._set_routed(kwargs)
 
+    @classmethod
+    def from_seed_checkpoint(cls, path, *, device="cpu", **params):
+        """A fitted encoder from the authors' released PyTorch Lightning checkpoint; no ``fit`` needed.
+
+        The checkpoint (``checkpoint_best_loss-v2.ckpt`` in the seed's instructions) is read
+        without running pickled code and without the seed's package
+        (``sksurv_ecg._seed_checkpoint.read_seed_checkpoint``); its encoder and decoder are loaded
+        with every missing or unexpected key named. The estimator records the preprocessing the
+        checkpoint was trained with (the seed's documentation): ``fs_=500``, the 12 standard leads in
+        order (``lead_names_``), per-lead z-score (``standardize=True``) and ``n_timesteps_in_=608``
+        (PTB-XL+'s 600-sample median beats padded to 608; both 600 and 608 samples are accepted).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The ``.ckpt`` file.
+        device : str, default="cpu"
+            Device to place the model on.
+        **params : dict
+            Other constructor parameters, e.g. ``module__*`` when the checkpoint was trained with
+            another architecture than the paper's, or training settings for a later ``fit`` with
+            ``encoder=``. ``fs``, ``lead_names``, ``standardize`` and ``n_leads`` are fixed by the
+            checkpoint.
+
+        Returns
+        -------
+        estimator : ECGEmbedder
+            A fitted estimator (of the class this is called on), ready for ``transform`` or as
+            ``encoder=``.
+
+        Raises
+        ------
+        pickle.UnpicklingError
+            When the file references code outside the seed checkpoint's allow-list; nothing runs.
+        ValueError
+            When the file is not a seed checkpoint, or its weights do not fit the architecture
+            (the keys are named).
+
+        See Also
+        --------
+        sksurv_ecg.load_estimator : Load a directory written by ``save``.
+
+        Examples
+        --------
+        >>> from sksurv_ecg import ECGEmbedder
+        >>> emb = ECGEmbedder.from_seed_checkpoint("checkpoint_best_loss-v2.ckpt")  # doctest: +SKIP
+        >>> emb.fs_, emb.n_timesteps_in_, emb.lead_names_[:3]  # doctest: +SKIP
+        (500.0, 608, ['I', 'II', 'III'])
+        """
+        fixed = sorted({"fs", "lead_names", "standardize", "n_leads"} & set(params))
+        if fixed:
+            raise ValueError(
+                f"{cls.__name__}.from_seed_checkpoint got {fixed}, which the checkpoint fixes: {SEED_FS:g} Hz, "
+                f"the 12 leads {', '.join(LEAD_NAMES)} in this order, each lead z-scored; bring X to that form "
+                "(sksurv_ecg.preprocessing.Resample for the rate) instead."
+            )
+        checkpoint = read_seed_checkpoint(path)
+        estimator = cls(device=device, **params)
+        estimator._validate_params()
+        estimator._validate_routed()
+        n_leads = len(LEAD_NAMES)
+        estimator.n_features_in_ = estimator.n_leads_ = n_leads
+        estimator.n_timesteps_in_ = SEED_N_TIMESTEPS
+        estimator.fs_ = SEED_FS
+        estimator.lead_names_ = list(LEAD_NAMES)
+        estimator.lead_order_ = None
+        estimator.device_ = check_device(device)
+        estimator._choose_impl()
+        autoencoder = DualAttentionAutoencoder(**estimator._autoencoder_config(n_leads, SEED_N_TIMESTEPS))
+        load_into(autoencoder, checkpoint.autoencoder, what="autoencoder", source=path)
+        estimator._attach_module(estimator._seed_module(autoencoder, checkpoint, path))
+        return estimator
+
     # --- model pieces -------------------------------------------------------------------------
+    def _seed_module(self, autoencoder, checkpoint, path):
+        """The task model around a seed checkpoint's autoencoder (the projectors are not used here)."""
+        return self._build_module(autoencoder)
+
     def _build_module(self, autoencoder):
         return self._task_model(autoencoder)
 
@@ -236,7 +334,8 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         return tags
 
 
-class TextAlignedPretrainer(ECGEmbedder):
+class TextAlignedPretrainer(ECGEmbedder):  # numpydoc ignore=PR01,PR04,PR07
+    # (the shared parameters are inserted into __doc__ below; tests check the complete docstring)
     """Pretraining with reconstruction and ECG-report alignment (the paper's LLM-informed step).
 
     ``fit(X, y)`` takes ``y`` as one text embedding per ECG (e.g. from
@@ -274,6 +373,13 @@ class TextAlignedPretrainer(ECGEmbedder):
         Number of time steps.
     n_text_features_ : int
         Width of the text embeddings.
+    fs_ : float
+        Sampling rate of the ECGs the network was fitted on, in Hz.
+    lead_names_ : list of str or None
+        Names of the leads of ``X`` in the order ``fit`` got them (None: unnamed).
+    lead_order_ : list of int or None
+        Columns of ``X`` in the order the network reads them, when the ``encoder`` had the same
+        leads in another order; None when ``X`` is read as given.
     device_ : str
         Device the model lives on.
     impl_ : {"fast", "reference"}
@@ -316,6 +422,8 @@ class TextAlignedPretrainer(ECGEmbedder):
         temperature=0.1,
         projection_dim=128,
         n_leads=None,
+        fs=500,
+        lead_names=None,
         encoder=None,
         refit_encoder=False,
         max_epochs=300,
@@ -337,6 +445,8 @@ class TextAlignedPretrainer(ECGEmbedder):
     ):
         super().__init__(
             n_leads=n_leads,
+            fs=fs,
+            lead_names=lead_names,
             encoder=encoder,
             refit_encoder=refit_encoder,
             max_epochs=max_epochs,
@@ -361,6 +471,27 @@ class TextAlignedPretrainer(ECGEmbedder):
         self.reconstruction_weight = reconstruction_weight
         self.temperature = temperature
         self.projection_dim = projection_dim
+
+    def _seed_module(self, autoencoder, checkpoint, path):
+        """The task model with the checkpoint's projection heads, which define the text alignment."""
+        missing = [name for name in ("ecg_projector", "text_projector") if name not in checkpoint.projectors]
+        if missing:
+            raise ValueError(
+                f"{str(path)!r} holds no {missing} weights, which TextAlignedPretrainer needs to keep the text "
+                "alignment; load it with ECGEmbedder.from_seed_checkpoint for the encoder alone."
+            )
+        text = checkpoint.projectors["text_projector"]
+        self.n_text_features_ = int(text["net.0.weight"].shape[1])
+        width = int(text[max(k for k in text if k.endswith("weight"))].shape[0])
+        if width != self.projection_dim:
+            raise ValueError(
+                f"{str(path)!r} projects to {width} dimensions, but projection_dim={self.projection_dim}; "
+                f"pass projection_dim={width}."
+            )
+        module = self._build_module(autoencoder)
+        load_into(module.ecg_projection, checkpoint.projectors["ecg_projector"], what="ecg_projector", source=path)
+        load_into(module.text_projection, text, what="text_projector", source=path)
+        return module
 
     def _build_module(self, autoencoder):
         latent = autoencoder.config.latent_dim

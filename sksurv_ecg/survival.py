@@ -39,6 +39,14 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
     ----------
     n_leads : int or None, default=None
         Number of leads; inferred from a 3-D ``X``, required to unfold a 2-D ``X``.
+    fs : float, default=500
+        Sampling rate of ``X`` in Hz, recorded as ``fs_``. An ``encoder`` must have been fitted at
+        the same rate; resample with :class:`sksurv_ecg.preprocessing.Resample` otherwise.
+    lead_names : sequence of str or None, default=None
+        Names of the leads of ``X`` (axis 1), in order. None means the 12 standard leads
+        (:data:`sksurv_ecg.nn.LEAD_NAMES`) when ``X`` has 12 leads, else unnamed leads. With an
+        ``encoder`` whose leads are the same set in another order, ``X`` is reordered to the
+        encoder's order; another set is refused.
     encoder : ECGEmbedder, TextAlignedPretrainer, str or None, default=None
         Warm start: a fitted encoder (or the directory it was saved to) whose encoder and decoder
         weights initialise the network. The paper fine-tuned a text-aligned pretrained encoder.
@@ -132,6 +140,13 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
     calibration_source_ : str
         Where ``risk_scale_`` was fitted: ``"none"``, ``"train"``, ``"validation"``, ``"{k}-fold"``
         or ``"recalibrate"``.
+    fs_ : float
+        Sampling rate of the ECGs the network was fitted on, in Hz.
+    lead_names_ : list of str or None
+        Names of the leads of ``X`` in the order ``fit`` got them (None: unnamed).
+    lead_order_ : list of int or None
+        Columns of ``X`` in the order the network reads them, when the ``encoder`` had the same
+        leads in another order; None when ``X`` is read as given.
     device_ : str
         Device the model lives on.
 
@@ -172,6 +187,8 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         self,
         *,
         n_leads=None,
+        fs=500,
+        lead_names=None,
         encoder=None,
         max_epochs=100,
         batch_size=128,
@@ -198,6 +215,8 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         **kwargs,
     ):
         self.n_leads = n_leads
+        self.fs = fs
+        self.lead_names = lead_names
         self.encoder = encoder
         self.max_epochs = max_epochs
         self.batch_size = batch_size

@@ -134,8 +134,6 @@ class ECGTaskModel(nn.Module):
         self.text_projection = text_projection
         self.standardize = standardize
         self.n_timesteps_in = n_timesteps_in
-        self._pad_left = (n_padded - n_timesteps_in) // 2
-        self._pad_right = n_padded - n_timesteps_in - self._pad_left
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """Return the clean target: the raw signals, standardised per lead when enabled.
@@ -153,12 +151,16 @@ class ECGTaskModel(nn.Module):
         return standardize_leads(x) if self.standardize else x
 
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
-        if self._pad_left or self._pad_right:
-            x = F.pad(x, (self._pad_left, self._pad_right))
+        # From the length of x, not n_timesteps_in: any input that pads to the network length runs
+        # (600-sample beats on a model fitted on 608), centred as at fit.
+        extra = self.autoencoder.config.n_timesteps - x.shape[-1]
+        if extra:
+            x = F.pad(x, (extra // 2, extra - extra // 2))
         return x
 
-    def _crop(self, x: torch.Tensor) -> torch.Tensor:
-        return x[..., self._pad_left : self._pad_left + self.n_timesteps_in]
+    def _crop(self, x: torch.Tensor, n_timesteps: int) -> torch.Tensor:
+        left = (x.shape[-1] - n_timesteps) // 2
+        return x[..., left : left + n_timesteps]
 
     def encode(self, x: torch.Tensor, *, return_attention: bool = False):
         """Return the latent code (and attention maps) of raw signals, without the decoder.
@@ -203,7 +205,7 @@ class ECGTaskModel(nn.Module):
         target = self.prepare(x)
         inputs = target if lead_mask is None else target * lead_mask.unsqueeze(-1).to(target.dtype)
         z = self.autoencoder.encoder(self._pad(inputs))
-        x_hat = self._crop(self.autoencoder.decoder(z)) if reconstruct else None
+        x_hat = self._crop(self.autoencoder.decoder(z), x.shape[-1]) if reconstruct else None
         log_risk = self.head(z) if self.head is not None else None
         projection = self.ecg_projection(z) if self.ecg_projection is not None else None
         return TaskOutput(z, x_hat, target, log_risk, projection)

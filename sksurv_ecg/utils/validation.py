@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import itertools
 import math
+import os
+import sys
 import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
@@ -25,7 +27,9 @@ from ..exceptions import DeviceWarning, InsufficientEventsError
 __all__ = [
     "check_device",
     "check_ecg_array",
+    "check_ecg_length",
     "check_event_batching",
+    "check_lead_names",
     "check_reports",
     "check_sample_sequence",
     "check_survival_y",
@@ -103,7 +107,7 @@ def check_ecg_array(X, *, n_leads=None, ensure_min_samples=1, input_name="X"):
     return _as_3d(X, n_leads, "the ECG reader")
 
 
-def validate_ecg(estimator, X, *, reset, n_leads=None, ensure_min_samples=1):
+def validate_ecg(estimator, X, *, reset, n_leads=None, ensure_min_samples=1, check_length=True):
     """Validate ``X`` for an estimator and return it as float32 ``(n, n_leads, n_timesteps)``.
 
     Wraps :func:`sklearn.utils.validation.validate_data` (which sets or checks ``n_features_in_``
@@ -122,6 +126,10 @@ def validate_ecg(estimator, X, *, reset, n_leads=None, ensure_min_samples=1):
         Number of leads, needed to unfold a 2-D ``X``.
     ensure_min_samples : int, default=1
         Minimum number of samples.
+    check_length : bool, default=True
+        With ``reset=False``, require exactly ``n_timesteps_in_`` time steps. The deep estimators
+        pass False and call :func:`check_ecg_length`, which accepts every length that pads to the
+        network's length.
 
     Returns
     -------
@@ -153,7 +161,7 @@ def validate_ecg(estimator, X, *, reset, n_leads=None, ensure_min_samples=1):
     if reset:
         estimator.n_leads_ = X.shape[1]
         estimator.n_timesteps_in_ = X.shape[2]
-    elif X.shape[2] != estimator.n_timesteps_in_:
+    elif check_length and X.shape[2] != estimator.n_timesteps_in_:
         raise ValueError(
             f"X has {X.shape[2]} time steps, but {owner} was fitted with {estimator.n_timesteps_in_}; "
             "resample or crop your signals to the fitted length, or refit."
@@ -848,3 +856,131 @@ def check_lead_order(X, *, lead_names=None, max_records=256, stacklevel=2):
             stacklevel=stacklevel + 1,
         )
     return LeadOrderCheck(given, best, order, sign, warned)
+
+
+def check_lead_names(lead_names, n_leads, *, owner):
+    """Resolve the ``lead_names`` parameter of an estimator for ``n_leads`` leads.
+
+    Parameters
+    ----------
+    lead_names : sequence of str or None
+        Names of the leads along axis 1 of ``X``, in order. None means the 12 standard leads
+        (:data:`sksurv_ecg.nn.LEAD_NAMES`) when there are 12, else unnamed leads.
+    n_leads : int
+        Number of leads of ``X``.
+    owner : str
+        Name of the estimator, for messages.
+
+    Returns
+    -------
+    lead_names : list of str or None
+        The names, or None for unnamed leads.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.utils.validation import check_lead_names
+    >>> check_lead_names(None, 12, owner="ECGEmbedder")[:3]
+    ['I', 'II', 'III']
+    >>> check_lead_names(None, 8, owner="ECGEmbedder") is None
+    True
+    >>> check_lead_names(["II", "I"], 2, owner="ECGEmbedder")
+    ['II', 'I']
+    """
+    if lead_names is None:
+        from ..nn._leads import LEAD_NAMES
+
+        return list(LEAD_NAMES) if n_leads == len(LEAD_NAMES) else None
+    if isinstance(lead_names, str) or not all(isinstance(name, str) for name in lead_names):
+        raise TypeError(
+            f"lead_names={lead_names!r} must be a sequence of lead names (str), one per lead of X; "
+            "e.g. ['I', 'II', 'V1']."
+        )
+    names = list(lead_names)
+    if len(names) != n_leads:
+        raise ValueError(
+            f"lead_names has {len(names)} names, but X has {n_leads} leads (axis 1); give one name per lead, in order."
+        )
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"lead_names repeats {duplicates}; every lead of X needs its own name.")
+    return names
+
+
+def check_ecg_length(n_timesteps, *, fitted, padded, downsample, fs, owner):
+    """Refuse a signal length that does not pad to the network's length.
+
+    The network runs on ``padded`` samples (a multiple of ``2**downsample``); every input that pads
+    to it is accepted, e.g. the 600-sample median beats of UK Biobank on a model fitted on 608-sample
+    beats. Anything else is a different window or sampling rate, and is refused with what to do.
+
+    Parameters
+    ----------
+    n_timesteps : int
+        Time steps of ``X``.
+    fitted : int
+        Time steps seen in ``fit`` (``n_timesteps_in_``).
+    padded : int
+        Length the network runs on.
+    downsample : int
+        Stride-2 stages of the network (the padding step is ``2**downsample``).
+    fs : float
+        Sampling rate the estimator was fitted at, in Hz.
+    owner : str
+        Name of the estimator, for messages.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.utils.validation import check_ecg_length
+    >>> check_ecg_length(600, fitted=608, padded=608, downsample=5, fs=500, owner="ECGEmbedder")
+    >>> check_ecg_length(128, fitted=608, padded=608, downsample=5, fs=500, owner="ECGEmbedder")
+    Traceback (most recent call last):
+    ...
+    ValueError: X has 128 time steps, but ECGEmbedder was fitted with 608 samples at 500 Hz (1.22 s) ...
+    """
+    step = 2**downsample
+    if -(-n_timesteps // step) * step == padded:
+        return
+    shortest = padded - step + 1
+    seconds = fitted / fs
+    implied = n_timesteps / seconds
+    raise ValueError(
+        f"X has {n_timesteps} time steps, but {owner} was fitted with {fitted} samples at {fs:g} Hz "
+        f"({seconds:.2f} s) and accepts {shortest} to {padded}. If X covers the same {seconds:.2f} s, it was "
+        f"sampled at about {implied:.0f} Hz: a beat at another rate must be resampled to {fs:g} Hz "
+        f"(sksurv_ecg.preprocessing.Resample, or MedianBeat(fs={fs:g}) on the strips); if X covers another "
+        f"window, crop or pad it to {fitted} samples; or refit {owner} on signals like X."
+    )
+
+
+def _package_dirs():
+    import sklearn
+
+    import sksurv_ecg
+
+    return tuple(os.path.dirname(module.__file__) + os.sep for module in (sksurv_ecg, sklearn))
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that points a warning at the first frame outside sksurv-ecg and scikit-learn.
+
+    Counted from the caller of this function, as :func:`warnings.warn` counts from its caller: call
+    it in the function that issues (or passes on) the warning. ``fit`` is reached through
+    scikit-learn's decorators and from ``Pipeline`` or ``cross_validate``, so a fixed number would
+    point at library code in one of these paths.
+
+    Returns
+    -------
+    stacklevel : int
+        1 for the caller itself, 2 for its caller, and so on.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.utils.validation import user_stacklevel
+    >>> user_stacklevel()  # called from user code: the caller itself
+    1
+    """
+    prefixes = _package_dirs()
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(prefixes):
+        frame, level = frame.f_back, level + 1
+    return level
