@@ -146,6 +146,8 @@ def main(argv=None):
             "alpha": 0.5,
             "validation_fraction": 0.2,
             "selection": "c_index",
+            # the seed's protocol reports Harrell's C only, which a log-risk scale cannot change
+            "calibration": None,
             "device": args.device,
             **ARCHITECTURES[arch],
         }
