@@ -110,6 +110,23 @@ def _check_sampling_rate(sampling_rate) -> int:
     return int(sampling_rate)
 
 
+def _check_root(root) -> tuple[Path, Path]:
+    """The PTB-XL folder and its database file, refusing a non-path or a folder without the database.
+
+    Shared by every reader of a user's download so that all of them name the same remedy.
+    """
+    if not isinstance(root, str | os.PathLike):
+        raise TypeError(f"root must be a path to the PTB-XL folder, got {type(root).__name__}.")
+    root = Path(root)
+    database = root / _DATABASE
+    if not database.is_file():
+        raise FileNotFoundError(
+            f"{str(database)!r} does not exist; pass the PTB-XL folder that holds {_DATABASE}, records100/ and "
+            f"records500/ (download from {_DOWNLOAD})."
+        )
+    return root, database
+
+
 def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=None, median_beats=None, plus_root=None):
     """Load PTB-XL signals and metadata from a local copy of the PhysioNet release.
 
@@ -174,15 +191,7 @@ def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=Non
     (4357, 12, 5000)
     """
     sampling_rate = _check_sampling_rate(sampling_rate)
-    if not isinstance(root, str | os.PathLike):
-        raise TypeError(f"root must be a path to the PTB-XL folder, got {type(root).__name__}.")
-    root = Path(root)
-    database = root / _DATABASE
-    if not database.is_file():
-        raise FileNotFoundError(
-            f"{str(database)!r} does not exist; pass the PTB-XL folder that holds {_DATABASE}, records100/ and "
-            f"records500/ (download from {_DOWNLOAD})."
-        )
+    root, database = _check_root(root)
     statements = _read_statements(root / _STATEMENTS)
     frame = _select(_read_database(database, statements), folds, ecg_ids)
     if median_beats is not None:
@@ -295,15 +304,7 @@ def ptbxl_records(root, *, sampling_rate=500):
     >>> X = to_memmap(ptbxl_records(root), "ptbxl.npy")  # doctest: +SKIP
     """
     sampling_rate = _check_sampling_rate(sampling_rate)
-    if not isinstance(root, str | os.PathLike):
-        raise TypeError(f"root must be a path to the PTB-XL folder, got {type(root).__name__}.")
-    root = Path(root)
-    database = root / _DATABASE
-    if not database.is_file():
-        raise FileNotFoundError(
-            f"{str(database)!r} does not exist; pass the PTB-XL folder that holds {_DATABASE}, records100/ and "
-            f"records500/ (download from {_DOWNLOAD})."
-        )
+    root, database = _check_root(root)
     column = _FILENAME_COLUMN[sampling_rate]
     frame = pd.read_csv(database, index_col="ecg_id", usecols=["ecg_id", column])
     return frame[column].map(lambda name: str(root / name)).rename("path")
