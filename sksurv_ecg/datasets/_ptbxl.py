@@ -73,6 +73,18 @@ def _as_id_list(values, name: str) -> list[int]:
     return [int(v) for v in values]
 
 
+def _rows_of(frame: pd.DataFrame, ecg_ids: list[int], *, where: str, remedy: str) -> pd.DataFrame:
+    """The rows of ``frame`` for ``ecg_ids``, refusing ids it lacks (``loc`` would raise a bare KeyError).
+
+    Used by the loader of a local download and by :func:`~sksurv_ecg.datasets.fetch_ptbxl`; ``where``
+    and ``remedy`` name the table the ids were looked up in and where valid ones are listed.
+    """
+    missing = [i for i in ecg_ids if i not in frame.index]
+    if missing:
+        raise ValueError(f"ecg_ids {missing[:10]} are not in {where}; pass ecg_ids from {remedy}.")
+    return frame.loc[ecg_ids]
+
+
 def _select(frame: pd.DataFrame, folds, ecg_ids) -> pd.DataFrame:
     if folds is not None:
         folds = _as_id_list(folds, "folds")
@@ -82,13 +94,12 @@ def _select(frame: pd.DataFrame, folds, ecg_ids) -> pd.DataFrame:
         frame = frame[frame["strat_fold"].isin(folds)]
     if ecg_ids is not None:
         ecg_ids = _as_id_list(ecg_ids, "ecg_ids")
-        missing = [i for i in ecg_ids if i not in frame.index]
-        if missing:
-            raise ValueError(
-                f"ecg_ids {missing[:10]} are not in the database{' (within the selected folds)' if folds else ''}; "
-                "pass ecg_ids from the frame's index."
-            )
-        frame = frame.loc[ecg_ids]
+        frame = _rows_of(
+            frame,
+            ecg_ids,
+            where=f"the database{' (within the selected folds)' if folds else ''}",
+            remedy="the frame's index",
+        )
     if frame.empty:
         raise ValueError("The selection holds no record; widen folds or ecg_ids.")
     return frame
