@@ -24,6 +24,7 @@ from wfdb import processing
 from ..exceptions import ECGFileError, ECGReadWarning
 from ..nn._leads import LEAD_NAMES
 from ..preprocessing import median_beat_layout
+from ..utils.validation import check_path_list
 from ._common import LIMB_LEADS, FloatArray, Recording, StrPath, derive_limb_leads, fail
 from ._dicom import read_dicom
 from ._wfdb import read_wfdb_recording
@@ -275,34 +276,6 @@ def _safe_read_one(path: Path, *args: *_ReadArgs) -> _ReadResult:
         return None, None, {"path": str(path), "skipped": True, "skip_reason": f"{type(err).__name__}: {err}"}
 
 
-def as_path_list(paths: object) -> list[Path]:
-    """A list of paths from one path, an iterable of paths, or a 1-column array/frame of them.
-
-    Parameters
-    ----------
-    paths : object
-        What the user passed; anything else than the above is a ``TypeError`` or ``ValueError``.
-    """
-    if isinstance(paths, str | os.PathLike):
-        return [Path(paths)]
-    if isinstance(paths, pd.DataFrame | np.ndarray):
-        paths = np.asarray(paths, dtype=object)
-        if paths.ndim == 2 and paths.shape[1] == 1:
-            paths = paths[:, 0]
-        if paths.ndim != 1:
-            raise ValueError(f"paths has shape {paths.shape}; pass one file path per row (a 1-D list).")
-    if not isinstance(paths, Iterable):
-        raise TypeError(f"paths must be a file path or a list of file paths, got {type(paths).__name__}.")
-    out = []
-    for p in paths:
-        if not isinstance(p, str | os.PathLike):
-            raise TypeError(f"Each ECG path must be a str or os.PathLike, got {type(p).__name__} ({p!r}).")
-        out.append(Path(p))
-    if not out:
-        raise ValueError("paths is empty; pass at least one ECG file path.")
-    return out
-
-
 @validate_params(
     {
         "paths": ["array-like", str, os.PathLike],
@@ -417,7 +390,7 @@ def read_ecg(
     >>> frame.loc[2, "interpretation"][:19]
     'ATRIAL FIBRILLATION'
     """
-    files = as_path_list(paths)
+    files = check_path_list(paths)
     lead_list = list(leads)
     if not lead_list or not all(isinstance(lead, str) for lead in lead_list):
         raise ValueError(f"leads={lead_list!r} must be a non-empty sequence of lead names such as LEAD_NAMES.")
@@ -592,7 +565,7 @@ class ECGReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklea
         self._validate_params()
         signals: NDArray[np.float32]
         signals, _ = read_ecg(
-            as_path_list(X),
+            check_path_list(X),
             fs=self.fs,
             leads=self.leads,
             length=self.length,

@@ -24,6 +24,7 @@ from sklearn.utils import Tags
 from tqdm.auto import tqdm
 
 from ..nn._leads import LEAD_NAMES
+from ..utils.validation import check_path_list
 from ._common import FloatArray, Recording, StrPath, fail, standard_lead_name
 
 __all__ = ["STANDARD_LEADS", "WFDBReader", "read_wfdb", "read_wfdb_recording"]
@@ -43,20 +44,12 @@ def _unit_key(unit: object) -> str:
 
 
 def _as_path_list(paths: object, root: StrPath | None) -> list[Path]:
-    if isinstance(paths, str | os.PathLike):
-        paths = [paths]
-    elif not isinstance(paths, Iterable):
-        raise TypeError(f"paths must be a record path or a list of record paths, got {type(paths).__name__}.")
+    # A record is named without its extension (wfdb appends .hea/.dat), relative to ``root``.
     out = []
-    for p in paths:
-        if not isinstance(p, str | os.PathLike):
-            raise TypeError(f"Each record path must be a str or os.PathLike, got {type(p).__name__} ({p!r}).")
-        path = Path(p)
+    for path in check_path_list(paths, what="WFDB record"):
         if path.suffix.lower() in _SUFFIXES:
             path = path.with_suffix("")
         out.append(Path(root) / path if root is not None else path)
-    if not out:
-        raise ValueError("paths is empty; pass at least one WFDB record path.")
     return out
 
 
