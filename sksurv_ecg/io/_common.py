@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.utils import Tags
 
 from ..exceptions import ECGFileError
 from ..nn._leads import LEAD_NAMES
@@ -25,6 +26,22 @@ _UPPER = {name.upper(): name for name in LEAD_NAMES}
 _NOISE = re.compile(r"^\s*(lead[\s_-]*)?|\(.*?\)|[\s_-]+$", re.IGNORECASE)
 # Leads that Einthoven's and Goldberger's laws give from I and II (what 8-lead devices leave out).
 LIMB_LEADS = ("III", "aVR", "aVL", "aVF")
+
+
+class PathReaderMixin:
+    """Estimator tags of the stateless readers, which take a 1-D list of file paths as ``X``.
+
+    Shared by :class:`~sksurv_ecg.io.ECGReader` and :class:`~sksurv_ecg.io.WFDBReader` so that the
+    estimator checks treat both alike: no ``fit`` needed, strings in, no 2-D numeric input.
+    """
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]  # a mixin: the estimator base comes later
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = True
+        tags.input_tags.string = True
+        return tags
 
 
 def unit_factor(unit: str) -> float | None:

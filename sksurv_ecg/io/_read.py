@@ -16,7 +16,6 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.signal import resample_poly
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import Tags
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from tqdm.auto import tqdm
 from wfdb import processing
@@ -25,7 +24,7 @@ from ..exceptions import ECGFileError, ECGReadWarning
 from ..nn._leads import LEAD_NAMES
 from ..preprocessing import median_beat_layout
 from ..utils.validation import check_path_list
-from ._common import LIMB_LEADS, FloatArray, Recording, StrPath, derive_limb_leads, fail
+from ._common import LIMB_LEADS, FloatArray, PathReaderMixin, Recording, StrPath, derive_limb_leads, fail
 from ._dicom import read_dicom
 from ._wfdb import read_wfdb_recording
 from ._xml import local, parse_xml
@@ -465,7 +464,7 @@ def _assemble(
     return X, frame, np.stack(beats).astype(np.float32)
 
 
-class ECGReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type information
+class ECGReader(PathReaderMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type information
     """Read ECG files of any supported format as the first step of a pipeline.
 
     A stateless transformer: ``transform`` maps file paths to a float32 array of shape
@@ -575,11 +574,3 @@ class ECGReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklea
             verbose=self.verbose,
         )
         return signals
-
-    def __sklearn_tags__(self) -> Tags:
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.input_tags.one_d_array = True
-        tags.input_tags.string = True
-        return tags

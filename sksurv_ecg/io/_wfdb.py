@@ -20,12 +20,11 @@ import wfdb
 from numpy.typing import NDArray
 from scipy.signal import resample_poly
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import Tags
 from tqdm.auto import tqdm
 
 from ..nn._leads import LEAD_NAMES
 from ..utils.validation import check_path_list
-from ._common import FloatArray, Recording, StrPath, fail, standard_lead_name
+from ._common import FloatArray, PathReaderMixin, Recording, StrPath, fail, standard_lead_name
 
 __all__ = ["STANDARD_LEADS", "WFDBReader", "read_wfdb", "read_wfdb_recording"]
 
@@ -285,7 +284,7 @@ def read_wfdb(
     return X
 
 
-class WFDBReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type information
+class WFDBReader(PathReaderMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type information
     """Read WFDB records as the first step of a pipeline.
 
     A stateless transformer: ``fit`` does nothing, ``transform`` maps record paths to a float32
@@ -403,14 +402,6 @@ class WFDBReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # skle
             root=self.root,
             verbose=self.verbose,
         )
-
-    def __sklearn_tags__(self) -> Tags:
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.input_tags.one_d_array = True
-        tags.input_tags.string = True
-        return tags
 
 
 def read_wfdb_recording(path: StrPath) -> Recording:
