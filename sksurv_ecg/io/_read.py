@@ -6,7 +6,6 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from fractions import Fraction
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Self, TypeAlias, cast
@@ -22,7 +21,7 @@ from wfdb import processing
 
 from ..exceptions import ECGFileError, ECGReadWarning
 from ..nn._leads import LEAD_NAMES
-from ..preprocessing import median_beat_layout
+from ..preprocessing import _polyphase_factors, median_beat_layout
 from ..utils.validation import check_path_list
 from ._common import LIMB_LEADS, FloatArray, PathReaderMixin, Recording, StrPath, derive_limb_leads, fail
 from ._dicom import read_dicom
@@ -145,8 +144,7 @@ def _resample(signal: FloatArray, fs_in: float, fs_out: float) -> FloatArray:
     """``signal`` resampled along its last axis from ``fs_in`` to ``fs_out`` Hz (polyphase)."""
     if np.isclose(fs_in, fs_out):
         return signal
-    ratio = Fraction(float(fs_out) / float(fs_in)).limit_denominator(1000)
-    resampled: FloatArray = resample_poly(signal, ratio.numerator, ratio.denominator, axis=-1)
+    resampled: FloatArray = resample_poly(signal, *_polyphase_factors(fs_in, fs_out), axis=-1)
     return resampled
 
 

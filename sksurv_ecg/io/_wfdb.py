@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from fractions import Fraction
 from numbers import Real
 from pathlib import Path
 from typing import Self
@@ -23,6 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from tqdm.auto import tqdm
 
 from ..nn._leads import LEAD_NAMES
+from ..preprocessing import _polyphase_factors
 from ..utils.validation import check_path_list
 from ._common import FloatArray, PathReaderMixin, Recording, StrPath, fail, standard_lead_name
 
@@ -154,8 +154,7 @@ def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, 
         )
     signal *= factors
     if not np.isclose(header.fs, fs):
-        ratio = Fraction(float(fs) / float(header.fs)).limit_denominator(1000)
-        resampled: FloatArray = resample_poly(signal, ratio.numerator, ratio.denominator, axis=-1)
+        resampled: FloatArray = resample_poly(signal, *_polyphase_factors(header.fs, fs), axis=-1)
         return resampled
     return signal
 
