@@ -100,6 +100,37 @@ def fail(path: StrPath, reason: str, remedy: str) -> ECGFileError:
     return ECGFileError(f"{str(path)!r}: {reason}; {remedy}")
 
 
+def fit_length(path: StrPath, signal: FloatArray, length: int | None, pad: bool) -> FloatArray:
+    """``signal`` cropped or zero-padded at the end to ``length`` samples (``None`` keeps it).
+
+    Shared by :func:`~sksurv_ecg.io.read_ecg` and :func:`~sksurv_ecg.io.read_wfdb` so that ``length=``
+    and ``pad=`` mean the same in both.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file or record, named in the error.
+    signal : ndarray of shape (n_leads, n_timesteps)
+        The signal.
+    length : int or None
+        Samples wanted.
+    pad : bool
+        Whether a shorter signal is zero-padded instead of refused.
+    """
+    n = signal.shape[-1]
+    if length is None or n == length:
+        return signal
+    if n > length:
+        return signal[:, :length]
+    if not pad:
+        raise fail(
+            path,
+            f"the recording has {n} samples, fewer than length={length}",
+            "pass pad=True to zero-pad it at the end, or a smaller length",
+        )
+    return np.pad(signal, ((0, 0), (0, length - n)))
+
+
 @dataclass
 class Recording:
     """One file as a format reader returns it, before lead selection and resampling.

@@ -23,7 +23,7 @@ from ..exceptions import ECGFileError, ECGReadWarning
 from ..nn._leads import LEAD_NAMES
 from ..preprocessing import _polyphase_factors, median_beat_layout
 from ..utils.validation import check_path_list
-from ._common import LIMB_LEADS, FloatArray, PathReaderMixin, Recording, StrPath, derive_limb_leads, fail
+from ._common import LIMB_LEADS, FloatArray, PathReaderMixin, Recording, StrPath, derive_limb_leads, fail, fit_length
 from ._dicom import read_dicom
 from ._wfdb import read_wfdb_recording
 from ._xml import local, parse_xml
@@ -148,18 +148,6 @@ def _resample(signal: FloatArray, fs_in: float, fs_out: float) -> FloatArray:
     return resampled
 
 
-def _fit_length(path: StrPath, signal: FloatArray, length: int | None, pad: bool) -> FloatArray:
-    """``signal`` cropped or zero-padded at the end to ``length`` samples (``None`` keeps it)."""
-    n = signal.shape[-1]
-    if length is None or n == length:
-        return signal
-    if n > length:
-        return signal[:, :length]
-    if not pad:
-        raise fail(path, f"the recording has {n} samples, fewer than length={length}", "pass pad=True or less length")
-    return np.pad(signal, ((0, 0), (0, length - n)))
-
-
 def align_median_beat(
     beat: ArrayLike, fs_in: float, fs_out: float, leads: Sequence[str] = LEAD_NAMES
 ) -> NDArray[np.float64]:
@@ -242,7 +230,7 @@ def _read_one(
         raise fail(path, f"the file is sampled at {recording.fs:g} Hz, expected {fs:g} Hz", "pass resample=True")
     signal, derived = _select_leads(path, recording.signal, recording.leads, leads, derive_leads)
     fs_out = recording.fs if fs is None else fs
-    signal = _fit_length(path, _resample(signal, recording.fs, fs_out), length, pad)
+    signal = fit_length(path, _resample(signal, recording.fs, fs_out), length, pad)
     median: FloatArray | None = None
     if median_beats:
         if recording.median is None or recording.median_leads is None or recording.median_fs is None:

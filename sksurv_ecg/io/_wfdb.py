@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from ..nn._leads import LEAD_NAMES
 from ..preprocessing import _polyphase_factors
 from ..utils.validation import check_path_list
-from ._common import FloatArray, PathReaderMixin, Recording, StrPath, fail, standard_lead_name
+from ._common import FloatArray, PathReaderMixin, Recording, StrPath, fail, fit_length, standard_lead_name
 
 __all__ = ["STANDARD_LEADS", "WFDBReader", "read_wfdb", "read_wfdb_recording"]
 
@@ -159,18 +159,6 @@ def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, 
     return signal
 
 
-def _fit_length(record: Path, signal: FloatArray, length: int, pad: bool) -> FloatArray:
-    n = signal.shape[-1]
-    if n >= length:
-        return signal[:, :length]
-    if not pad:
-        raise ValueError(
-            f"WFDB record {str(record)!r} has {n} samples, fewer than length={length}; "
-            "pass pad=True to zero-pad it at the end, or a smaller length."
-        )
-    return np.pad(signal, ((0, 0), (0, length - n)))
-
-
 def _check_params(fs: object, leads: object, units: object, length: object) -> None:
     """Refuse parameters of the wrong type or range, naming the value (users pass them unchecked)."""
     if isinstance(fs, bool) or not isinstance(fs, Real) or not float(fs) > 0:
@@ -270,7 +258,7 @@ def read_wfdb(
     for i, record in enumerate(tqdm(records, desc="Reading WFDB", unit="record", disable=not show)):
         signal = _read_one(record, fs=fs, leads=leads, resample=resample, out_factor=out_factor)
         if length is not None:
-            signal = _fit_length(record, signal, length, pad)
+            signal = fit_length(record, signal, length, pad)
         if X is None:
             X = np.empty((len(records), len(leads), signal.shape[-1]), dtype=np.float32)
         elif signal.shape[-1] != X.shape[-1]:
