@@ -50,6 +50,33 @@ MEDIAN_BEAT_N_TIMESTEPS = 608
 MEDIAN_BEAT_R_INDEX = 304
 
 
+def _polyphase_factors(fs_in: float, fs_out: float) -> tuple[int, int]:
+    """Up- and down-sampling factors of :func:`scipy.signal.resample_poly` from ``fs_in`` to ``fs_out`` Hz.
+
+    The rate ratio is approximated by a fraction with a denominator of at most 1000, which keeps the
+    polyphase filter short; :class:`Resample` and the file readers share this so that a record
+    resampled while reading equals one resampled afterwards.
+
+    Parameters
+    ----------
+    fs_in, fs_out : float
+        Input and output sampling rates in Hz.
+
+    Returns
+    -------
+    up, down : int
+        The factors, ``up / down`` close to ``fs_out / fs_in``.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.preprocessing import _polyphase_factors
+    >>> _polyphase_factors(500, 100), _polyphase_factors(257, 500)
+    ((1, 5), (500, 257))
+    """
+    ratio = Fraction(float(fs_out) / float(fs_in)).limit_denominator(1000)
+    return ratio.numerator, ratio.denominator
+
+
 def median_beat_layout(fs=500, *, window_s=1.2, n_timesteps=None):
     """Window, output length and R-peak sample of :class:`MedianBeat` at a sampling rate.
 
@@ -614,10 +641,10 @@ class Resample(_ECGTransformer):
             Signals sampled at ``fs_out``.
         """
         X, two_d = self._prepare(X)
-        ratio = Fraction(float(self.fs_out) / float(self.fs_in)).limit_denominator(1000)
-        if ratio == 1:
+        up, down = _polyphase_factors(self.fs_in, self.fs_out)
+        if up == down:
             return self._restore(X.copy(), two_d)
-        out = resample_poly(X, ratio.numerator, ratio.denominator, axis=-1).astype(np.float32, copy=False)
+        out = resample_poly(X, up, down, axis=-1).astype(np.float32, copy=False)
         return self._restore(out, two_d)
 
 

@@ -23,6 +23,9 @@ from tqdm.auto import tqdm
 
 from ._base import get_download_home
 
+# PTB-XL's file layout is known in one place, the loader of a local download.
+from ._ptbxl import _DATABASE, _FILENAME_COLUMN, _STATEMENTS, _check_sampling_rate, _rows_of
+
 __all__ = ["ChecksumMismatchError", "fetch_ptbxl", "fetch_ptbxl_plus"]
 
 PTBXL_URL = "https://physionet.org/files/ptb-xl/1.0.3/"
@@ -176,8 +179,7 @@ class _Downloader:
 
 
 def _check_common(sampling_rate, n_jobs, download_if_missing):
-    if isinstance(sampling_rate, bool) or sampling_rate not in (100, 500):
-        raise ValueError(f"sampling_rate={sampling_rate!r} is not available; PTB-XL has 100 or 500 Hz records.")
+    _check_sampling_rate(sampling_rate)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, Integral) or n_jobs < 1:
         raise ValueError(f"n_jobs={n_jobs!r} must be a positive int (parallel downloads).")
     if not isinstance(download_if_missing, bool):
@@ -294,23 +296,16 @@ def fetch_ptbxl(
     _check_common(sampling_rate, n_jobs, download_if_missing)
     ids = _as_ids(ecg_ids)
     root, _, loader = _release("ptb-xl", base_url, data_home, download_if_missing)
-    meta = ["ptbxl_database.csv", "scp_statements.csv"]
+    meta = [_DATABASE, _STATEMENTS]
     _download_or_refuse(
         loader, meta, download_if_missing=download_if_missing, n_jobs=n_jobs, verbose=False, desc="", name="PTB-XL"
     )
     import pandas as pd
 
-    columns = ["ecg_id", "filename_lr", "filename_hr"]
-    frame = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id", usecols=columns)
+    column = _FILENAME_COLUMN[sampling_rate]
+    frame = pd.read_csv(root / _DATABASE, index_col="ecg_id", usecols=["ecg_id", column])
     if ids is not None:
-        unknown = [i for i in ids if i not in frame.index]
-        if unknown:
-            raise ValueError(
-                f"ecg_ids {unknown[:10]} are not in this release's ptbxl_database.csv ({len(frame)} records); "
-                "pass ecg_ids from its index."
-            )
-        frame = frame.loc[ids]
-    column = "filename_hr" if sampling_rate == 500 else "filename_lr"
+        frame = _rows_of(frame, ids, where=f"this release's {_DATABASE} ({len(frame)} records)", remedy="its index")
     rels = []
     for ecg_id, stem in frame[column].items():
         for ext in (".hea", ".dat"):

@@ -73,6 +73,18 @@ def _as_id_list(values, name: str) -> list[int]:
     return [int(v) for v in values]
 
 
+def _rows_of(frame: pd.DataFrame, ecg_ids: list[int], *, where: str, remedy: str) -> pd.DataFrame:
+    """The rows of ``frame`` for ``ecg_ids``, refusing ids it lacks (``loc`` would raise a bare KeyError).
+
+    Used by the loader of a local download and by :func:`~sksurv_ecg.datasets.fetch_ptbxl`; ``where``
+    and ``remedy`` name the table the ids were looked up in and where valid ones are listed.
+    """
+    missing = [i for i in ecg_ids if i not in frame.index]
+    if missing:
+        raise ValueError(f"ecg_ids {missing[:10]} are not in {where}; pass ecg_ids from {remedy}.")
+    return frame.loc[ecg_ids]
+
+
 def _select(frame: pd.DataFrame, folds, ecg_ids) -> pd.DataFrame:
     if folds is not None:
         folds = _as_id_list(folds, "folds")
@@ -82,13 +94,12 @@ def _select(frame: pd.DataFrame, folds, ecg_ids) -> pd.DataFrame:
         frame = frame[frame["strat_fold"].isin(folds)]
     if ecg_ids is not None:
         ecg_ids = _as_id_list(ecg_ids, "ecg_ids")
-        missing = [i for i in ecg_ids if i not in frame.index]
-        if missing:
-            raise ValueError(
-                f"ecg_ids {missing[:10]} are not in the database{' (within the selected folds)' if folds else ''}; "
-                "pass ecg_ids from the frame's index."
-            )
-        frame = frame.loc[ecg_ids]
+        frame = _rows_of(
+            frame,
+            ecg_ids,
+            where=f"the database{' (within the selected folds)' if folds else ''}",
+            remedy="the frame's index",
+        )
     if frame.empty:
         raise ValueError("The selection holds no record; widen folds or ecg_ids.")
     return frame
@@ -108,6 +119,23 @@ def _check_sampling_rate(sampling_rate) -> int:
     if sampling_rate not in _FILENAME_COLUMN or isinstance(sampling_rate, bool):
         raise ValueError(f"sampling_rate={sampling_rate!r} is not available; PTB-XL has 100 or 500 Hz records.")
     return int(sampling_rate)
+
+
+def _check_root(root) -> tuple[Path, Path]:
+    """The PTB-XL folder and its database file, refusing a non-path or a folder without the database.
+
+    Shared by every reader of a user's download so that all of them name the same remedy.
+    """
+    if not isinstance(root, str | os.PathLike):
+        raise TypeError(f"root must be a path to the PTB-XL folder, got {type(root).__name__}.")
+    root = Path(root)
+    database = root / _DATABASE
+    if not database.is_file():
+        raise FileNotFoundError(
+            f"{str(database)!r} does not exist; pass the PTB-XL folder that holds {_DATABASE}, records100/ and "
+            f"records500/ (download from {_DOWNLOAD})."
+        )
+    return root, database
 
 
 def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=None, median_beats=None, plus_root=None):
@@ -174,15 +202,7 @@ def load_ptbxl(root, *, sampling_rate=500, folds=None, ecg_ids=None, verbose=Non
     (4357, 12, 5000)
     """
     sampling_rate = _check_sampling_rate(sampling_rate)
-    if not isinstance(root, str | os.PathLike):
-        raise TypeError(f"root must be a path to the PTB-XL folder, got {type(root).__name__}.")
-    root = Path(root)
-    database = root / _DATABASE
-    if not database.is_file():
-        raise FileNotFoundError(
-            f"{str(database)!r} does not exist; pass the PTB-XL folder that holds {_DATABASE}, records100/ and "
-            f"records500/ (download from {_DOWNLOAD})."
-        )
+    root, database = _check_root(root)
     statements = _read_statements(root / _STATEMENTS)
     frame = _select(_read_database(database, statements), folds, ecg_ids)
     if median_beats is not None:
@@ -295,15 +315,7 @@ def ptbxl_records(root, *, sampling_rate=500):
     >>> X = to_memmap(ptbxl_records(root), "ptbxl.npy")  # doctest: +SKIP
     """
     sampling_rate = _check_sampling_rate(sampling_rate)
-    if not isinstance(root, str | os.PathLike):
-        raise TypeError(f"root must be a path to the PTB-XL folder, got {type(root).__name__}.")
-    root = Path(root)
-    database = root / _DATABASE
-    if not database.is_file():
-        raise FileNotFoundError(
-            f"{str(database)!r} does not exist; pass the PTB-XL folder that holds {_DATABASE}, records100/ and "
-            f"records500/ (download from {_DOWNLOAD})."
-        )
+    root, database = _check_root(root)
     column = _FILENAME_COLUMN[sampling_rate]
     frame = pd.read_csv(database, index_col="ecg_id", usecols=["ecg_id", column])
     return frame[column].map(lambda name: str(root / name)).rename("path")

@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.utils import Tags
 
 from ..exceptions import ECGFileError
 from ..nn._leads import LEAD_NAMES
@@ -25,6 +26,22 @@ _UPPER = {name.upper(): name for name in LEAD_NAMES}
 _NOISE = re.compile(r"^\s*(lead[\s_-]*)?|\(.*?\)|[\s_-]+$", re.IGNORECASE)
 # Leads that Einthoven's and Goldberger's laws give from I and II (what 8-lead devices leave out).
 LIMB_LEADS = ("III", "aVR", "aVL", "aVF")
+
+
+class PathReaderMixin:
+    """Estimator tags of the stateless readers, which take a 1-D list of file paths as ``X``.
+
+    Shared by :class:`~sksurv_ecg.io.ECGReader` and :class:`~sksurv_ecg.io.WFDBReader` so that the
+    estimator checks treat both alike: no ``fit`` needed, strings in, no 2-D numeric input.
+    """
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]  # a mixin: the estimator base comes later
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = True
+        tags.input_tags.string = True
+        return tags
 
 
 def unit_factor(unit: str) -> float | None:
@@ -81,6 +98,37 @@ def fail(path: StrPath, reason: str, remedy: str) -> ECGFileError:
         What the user can do.
     """
     return ECGFileError(f"{str(path)!r}: {reason}; {remedy}")
+
+
+def fit_length(path: StrPath, signal: FloatArray, length: int | None, pad: bool) -> FloatArray:
+    """``signal`` cropped or zero-padded at the end to ``length`` samples (``None`` keeps it).
+
+    Shared by :func:`~sksurv_ecg.io.read_ecg` and :func:`~sksurv_ecg.io.read_wfdb` so that ``length=``
+    and ``pad=`` mean the same in both.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file or record, named in the error.
+    signal : ndarray of shape (n_leads, n_timesteps)
+        The signal.
+    length : int or None
+        Samples wanted.
+    pad : bool
+        Whether a shorter signal is zero-padded instead of refused.
+    """
+    n = signal.shape[-1]
+    if length is None or n == length:
+        return signal
+    if n > length:
+        return signal[:, :length]
+    if not pad:
+        raise fail(
+            path,
+            f"the recording has {n} samples, fewer than length={length}",
+            "pass pad=True to zero-pad it at the end, or a smaller length",
+        )
+    return np.pad(signal, ((0, 0), (0, length - n)))
 
 
 @dataclass

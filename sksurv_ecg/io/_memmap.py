@@ -17,8 +17,9 @@ from tqdm.auto import tqdm
 
 from ..nn._leads import LEAD_NAMES
 from ..utils._files import atomic_write_text
+from ..utils.validation import check_path_list
 from ._common import FloatArray, StrPath
-from ._read import _read_one, as_path_list, sniff_format
+from ._read import _read_one, sniff_format
 from ._wfdb import _OUTPUT_UNITS, _check_params, _unit_key
 
 __all__ = ["to_memmap"]
@@ -65,7 +66,7 @@ def _memmap_sources(
                     "the files or a list of paths."
                 )
             return [p.relative_to(folder).as_posix() for p in paths], paths
-    names = as_path_list(source)
+    names = check_path_list(source)
     paths = [Path(root) / p if root is not None else p for p in names]
     ids = [p.with_suffix("").as_posix() if p.suffix.lower() in {".hea", ".dat"} else p.as_posix() for p in names]
     return ids, paths

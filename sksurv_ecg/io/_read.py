@@ -6,7 +6,6 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from fractions import Fraction
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Self, TypeAlias, cast
@@ -16,15 +15,15 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.signal import resample_poly
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import Tags
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from tqdm.auto import tqdm
 from wfdb import processing
 
 from ..exceptions import ECGFileError, ECGReadWarning
 from ..nn._leads import LEAD_NAMES
-from ..preprocessing import median_beat_layout
-from ._common import LIMB_LEADS, FloatArray, Recording, StrPath, derive_limb_leads, fail
+from ..preprocessing import _polyphase_factors, median_beat_layout
+from ..utils.validation import check_path_list
+from ._common import LIMB_LEADS, FloatArray, PathReaderMixin, Recording, StrPath, derive_limb_leads, fail, fit_length
 from ._dicom import read_dicom
 from ._wfdb import read_wfdb_recording
 from ._xml import local, parse_xml
@@ -145,21 +144,8 @@ def _resample(signal: FloatArray, fs_in: float, fs_out: float) -> FloatArray:
     """``signal`` resampled along its last axis from ``fs_in`` to ``fs_out`` Hz (polyphase)."""
     if np.isclose(fs_in, fs_out):
         return signal
-    ratio = Fraction(float(fs_out) / float(fs_in)).limit_denominator(1000)
-    resampled: FloatArray = resample_poly(signal, ratio.numerator, ratio.denominator, axis=-1)
+    resampled: FloatArray = resample_poly(signal, *_polyphase_factors(fs_in, fs_out), axis=-1)
     return resampled
-
-
-def _fit_length(path: StrPath, signal: FloatArray, length: int | None, pad: bool) -> FloatArray:
-    """``signal`` cropped or zero-padded at the end to ``length`` samples (``None`` keeps it)."""
-    n = signal.shape[-1]
-    if length is None or n == length:
-        return signal
-    if n > length:
-        return signal[:, :length]
-    if not pad:
-        raise fail(path, f"the recording has {n} samples, fewer than length={length}", "pass pad=True or less length")
-    return np.pad(signal, ((0, 0), (0, length - n)))
 
 
 def align_median_beat(
@@ -244,7 +230,7 @@ def _read_one(
         raise fail(path, f"the file is sampled at {recording.fs:g} Hz, expected {fs:g} Hz", "pass resample=True")
     signal, derived = _select_leads(path, recording.signal, recording.leads, leads, derive_leads)
     fs_out = recording.fs if fs is None else fs
-    signal = _fit_length(path, _resample(signal, recording.fs, fs_out), length, pad)
+    signal = fit_length(path, _resample(signal, recording.fs, fs_out), length, pad)
     median: FloatArray | None = None
     if median_beats:
         if recording.median is None or recording.median_leads is None or recording.median_fs is None:
@@ -273,34 +259,6 @@ def _safe_read_one(path: Path, *args: *_ReadArgs) -> _ReadResult:
         return _read_one(path, *args)
     except (ECGFileError, OSError, ValueError) as err:
         return None, None, {"path": str(path), "skipped": True, "skip_reason": f"{type(err).__name__}: {err}"}
-
-
-def as_path_list(paths: object) -> list[Path]:
-    """A list of paths from one path, an iterable of paths, or a 1-column array/frame of them.
-
-    Parameters
-    ----------
-    paths : object
-        What the user passed; anything else than the above is a ``TypeError`` or ``ValueError``.
-    """
-    if isinstance(paths, str | os.PathLike):
-        return [Path(paths)]
-    if isinstance(paths, pd.DataFrame | np.ndarray):
-        paths = np.asarray(paths, dtype=object)
-        if paths.ndim == 2 and paths.shape[1] == 1:
-            paths = paths[:, 0]
-        if paths.ndim != 1:
-            raise ValueError(f"paths has shape {paths.shape}; pass one file path per row (a 1-D list).")
-    if not isinstance(paths, Iterable):
-        raise TypeError(f"paths must be a file path or a list of file paths, got {type(paths).__name__}.")
-    out = []
-    for p in paths:
-        if not isinstance(p, str | os.PathLike):
-            raise TypeError(f"Each ECG path must be a str or os.PathLike, got {type(p).__name__} ({p!r}).")
-        out.append(Path(p))
-    if not out:
-        raise ValueError("paths is empty; pass at least one ECG file path.")
-    return out
 
 
 @validate_params(
@@ -417,7 +375,7 @@ def read_ecg(
     >>> frame.loc[2, "interpretation"][:19]
     'ATRIAL FIBRILLATION'
     """
-    files = as_path_list(paths)
+    files = check_path_list(paths)
     lead_list = list(leads)
     if not lead_list or not all(isinstance(lead, str) for lead in lead_list):
         raise ValueError(f"leads={lead_list!r} must be a non-empty sequence of lead names such as LEAD_NAMES.")
@@ -492,7 +450,7 @@ def _assemble(
     return X, frame, np.stack(beats).astype(np.float32)
 
 
-class ECGReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type information
+class ECGReader(PathReaderMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type information
     """Read ECG files of any supported format as the first step of a pipeline.
 
     A stateless transformer: ``transform`` maps file paths to a float32 array of shape
@@ -592,7 +550,7 @@ class ECGReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklea
         self._validate_params()
         signals: NDArray[np.float32]
         signals, _ = read_ecg(
-            as_path_list(X),
+            check_path_list(X),
             fs=self.fs,
             leads=self.leads,
             length=self.length,
@@ -602,11 +560,3 @@ class ECGReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklea
             verbose=self.verbose,
         )
         return signals
-
-    def __sklearn_tags__(self) -> Tags:
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.input_tags.one_d_array = True
-        tags.input_tags.string = True
-        return tags

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from fractions import Fraction
 from numbers import Real
 from pathlib import Path
 from typing import Self
@@ -20,11 +19,12 @@ import wfdb
 from numpy.typing import NDArray
 from scipy.signal import resample_poly
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import Tags
 from tqdm.auto import tqdm
 
 from ..nn._leads import LEAD_NAMES
-from ._common import FloatArray, Recording, StrPath, fail, standard_lead_name
+from ..preprocessing import _polyphase_factors
+from ..utils.validation import check_path_list
+from ._common import FloatArray, PathReaderMixin, Recording, StrPath, fail, fit_length, standard_lead_name
 
 __all__ = ["STANDARD_LEADS", "WFDBReader", "read_wfdb", "read_wfdb_recording"]
 
@@ -43,20 +43,12 @@ def _unit_key(unit: object) -> str:
 
 
 def _as_path_list(paths: object, root: StrPath | None) -> list[Path]:
-    if isinstance(paths, str | os.PathLike):
-        paths = [paths]
-    elif not isinstance(paths, Iterable):
-        raise TypeError(f"paths must be a record path or a list of record paths, got {type(paths).__name__}.")
+    # A record is named without its extension (wfdb appends .hea/.dat), relative to ``root``.
     out = []
-    for p in paths:
-        if not isinstance(p, str | os.PathLike):
-            raise TypeError(f"Each record path must be a str or os.PathLike, got {type(p).__name__} ({p!r}).")
-        path = Path(p)
+    for path in check_path_list(paths, what="WFDB record"):
         if path.suffix.lower() in _SUFFIXES:
             path = path.with_suffix("")
         out.append(Path(root) / path if root is not None else path)
-    if not out:
-        raise ValueError("paths is empty; pass at least one WFDB record path.")
     return out
 
 
@@ -162,22 +154,9 @@ def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, 
         )
     signal *= factors
     if not np.isclose(header.fs, fs):
-        ratio = Fraction(float(fs) / float(header.fs)).limit_denominator(1000)
-        resampled: FloatArray = resample_poly(signal, ratio.numerator, ratio.denominator, axis=-1)
+        resampled: FloatArray = resample_poly(signal, *_polyphase_factors(header.fs, fs), axis=-1)
         return resampled
     return signal
-
-
-def _fit_length(record: Path, signal: FloatArray, length: int, pad: bool) -> FloatArray:
-    n = signal.shape[-1]
-    if n >= length:
-        return signal[:, :length]
-    if not pad:
-        raise ValueError(
-            f"WFDB record {str(record)!r} has {n} samples, fewer than length={length}; "
-            "pass pad=True to zero-pad it at the end, or a smaller length."
-        )
-    return np.pad(signal, ((0, 0), (0, length - n)))
 
 
 def _check_params(fs: object, leads: object, units: object, length: object) -> None:
@@ -279,7 +258,7 @@ def read_wfdb(
     for i, record in enumerate(tqdm(records, desc="Reading WFDB", unit="record", disable=not show)):
         signal = _read_one(record, fs=fs, leads=leads, resample=resample, out_factor=out_factor)
         if length is not None:
-            signal = _fit_length(record, signal, length, pad)
+            signal = fit_length(record, signal, length, pad)
         if X is None:
             X = np.empty((len(records), len(leads), signal.shape[-1]), dtype=np.float32)
         elif signal.shape[-1] != X.shape[-1]:
@@ -292,7 +271,7 @@ def read_wfdb(
     return X
 
 
-class WFDBReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type information
+class WFDBReader(PathReaderMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]  # sklearn ships no type information
     """Read WFDB records as the first step of a pipeline.
 
     A stateless transformer: ``fit`` does nothing, ``transform`` maps record paths to a float32
@@ -410,14 +389,6 @@ class WFDBReader(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # skle
             root=self.root,
             verbose=self.verbose,
         )
-
-    def __sklearn_tags__(self) -> Tags:
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.two_d_array = False
-        tags.input_tags.one_d_array = True
-        tags.input_tags.string = True
-        return tags
 
 
 def read_wfdb_recording(path: StrPath) -> Recording:

@@ -13,8 +13,9 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from numbers import Integral, Real
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -503,6 +504,7 @@ __all__ += [
     "check_lead_order",
     "check_median_beats",
     "check_n_timesteps",
+    "check_path_list",
     "check_standard_12_leads",
 ]
 
@@ -564,6 +566,62 @@ def check_ecg_transformer_input(transformer, X, *, reset, n_leads=None, ensure_a
             f"X has {n_features} features, but {owner} is expecting {transformer.n_features_in_} features as input."
         )
     return X_checked, two_d
+
+
+def check_path_list(paths, *, what="ECG file"):
+    """Return one path, an iterable of paths, or a one-column array or frame of them as a list of paths.
+
+    The file readers (:func:`sksurv_ecg.io.read_ecg`, :func:`sksurv_ecg.io.read_wfdb`,
+    :func:`sksurv_ecg.io.to_memmap`) all take their paths through this check, so that a wrong
+    argument is refused with the same wording whichever reader is called.
+
+    Parameters
+    ----------
+    paths : str, os.PathLike, iterable of them, or array or DataFrame of shape (n_paths, 1)
+        What the user passed.
+    what : str, default="ECG file"
+        What a path names (``"ECG file"``, ``"WFDB record"``), used in the messages.
+
+    Returns
+    -------
+    path_list : list of pathlib.Path
+        The paths, at least one, in the given order.
+
+    Raises
+    ------
+    TypeError
+        When ``paths`` or one of its elements is not a path.
+    ValueError
+        When an array has more than one column, or there is no path.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.utils.validation import check_path_list
+    >>> [p.name for p in check_path_list(["a.xml", "b.dcm"])]
+    ['a.xml', 'b.dcm']
+    >>> check_path_list([])
+    Traceback (most recent call last):
+    ...
+    ValueError: paths is empty; pass at least one ECG file path.
+    """
+    if isinstance(paths, str | os.PathLike):
+        return [Path(paths)]
+    if isinstance(paths, pd.DataFrame | np.ndarray):
+        paths = np.asarray(paths, dtype=object)
+        if paths.ndim == 2 and paths.shape[1] == 1:
+            paths = paths[:, 0]
+        if paths.ndim != 1:
+            raise ValueError(f"paths has shape {paths.shape}; pass one file path per row (a 1-D list).")
+    if not isinstance(paths, Iterable):
+        raise TypeError(f"paths must be one {what} path or a list of {what} paths, got {type(paths).__name__}.")
+    out = []
+    for p in paths:
+        if not isinstance(p, str | os.PathLike):
+            raise TypeError(f"Each {what} path must be a str or os.PathLike, got {type(p).__name__} ({p!r}).")
+        out.append(Path(p))
+    if not out:
+        raise ValueError(f"paths is empty; pass at least one {what} path.")
+    return out
 
 
 def check_standard_12_leads(X, *, owner):
