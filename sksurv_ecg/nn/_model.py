@@ -250,9 +250,34 @@ class DualAttentionAutoencoder(nn.Module):
 
     Parameters
     ----------
-    n_leads, n_timesteps, downsample, base_features, latent_dim, n_heads, mlp_ratio, dropout, \
-dropout_mode, lead_attention, time_attention, lead_mixing, impl
-        See :class:`DualAttentionConfig`.
+    n_leads : int, default=12
+        Number of input leads; see :class:`DualAttentionConfig` for this and every parameter below.
+    n_timesteps : int, default=608
+        Input length; divisible by ``2**downsample``.
+    downsample : int, default=5
+        Number of stride-2 residual stages.
+    base_features : int, default=4
+        Feature maps per lead after the input convolutions.
+    latent_dim : int, default=512
+        Size of the latent code; even.
+    n_heads : int, default=8
+        Attention heads of both attention branches.
+    mlp_ratio : int, default=4
+        Hidden width of the transformer MLPs relative to their token width.
+    dropout : float, default=0.2
+        Dropout probability at every attention dropout site.
+    dropout_mode : {"batchwise", "standard"}, default="batchwise"
+        One keep-mask shared across the batch, or one per element.
+    lead_attention : bool, default=True
+        Whether the cross-lead attention branch is used.
+    time_attention : bool, default=True
+        Whether the per-lead temporal attention branch is used.
+    lead_mixing : bool, default=True
+        Whether the second input convolution mixes all leads (the seed) or keeps them apart.
+    impl : {"fast", "reference"}, default="fast"
+        How the network is computed (same parameters, same function).
+    attention_impl : {"fused", "reference"} or None, default=None
+        Deprecated name of ``impl``; emits a ``FutureWarning``.
 
     Attributes
     ----------
