@@ -1,8 +1,9 @@
-"""sksurv-ecg: a deep dual-attention ECG survival model as native scikit-survival estimators.
+"""A deep dual-attention ECG survival model as native scikit-survival estimators.
 
-The estimators follow scikit-learn's API and take ECGs as arrays of shape
-``(n_samples, n_leads, n_timesteps)`` (leads I, II, III, aVR, aVL, aVF, V1-V6) and survival
-outcomes as scikit-survival structured arrays.
+sksurv-ecg implements the model of Chen et al. (IEEE Trans. Big Data 2024). The estimators follow
+scikit-learn's API and take ECGs as arrays of shape ``(n_samples, n_leads, n_timesteps)`` (leads I,
+II, III, aVR, aVL, aVF, V1-V6) and survival outcomes as scikit-survival structured arrays. The
+warning and error classes of :mod:`sksurv_ecg.exceptions` are importable from here too.
 """
 
 import warnings
@@ -11,20 +12,41 @@ from ._persistence import load_estimator
 from ._version import __version__
 from .biomarkers import ECGBiomarkers
 from .embedding import ECGEmbedder, TextAlignedPretrainer
-from .exceptions import DeviceWarning, InsufficientEventsError, SksurvECGWarning, TrainingWarning
+from .exceptions import (
+    AdditivityWarning,
+    BootstrapWarning,
+    CacheWarning,
+    DeviceWarning,
+    ECGFileError,
+    ECGReadWarning,
+    InsufficientEventsError,
+    LeadOrderWarning,
+    SignalQualityWarning,
+    SksurvECGWarning,
+    TrainingWarning,
+    UnknownCodeWarning,
+)
 from .survival import ECGSurvivalAnalysis
 from .text import ReportEmbedder
 
 __all__ = [
+    "AdditivityWarning",
+    "BootstrapWarning",
+    "CacheWarning",
     "DeviceWarning",
     "ECGBiomarkers",
     "ECGEmbedder",
+    "ECGFileError",
+    "ECGReadWarning",
     "ECGSurvivalAnalysis",
     "InsufficientEventsError",
+    "LeadOrderWarning",
     "ReportEmbedder",
+    "SignalQualityWarning",
     "SksurvECGWarning",
     "TextAlignedPretrainer",
     "TrainingWarning",
+    "UnknownCodeWarning",
     "__version__",
     "load_estimator",
 ]

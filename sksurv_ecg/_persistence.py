@@ -35,7 +35,18 @@ _REGISTRY: dict[str, type] = {}
 
 
 def register(cls):
-    """Make ``cls`` loadable by :func:`load_estimator` under its class name; returns ``cls``."""
+    """Make ``cls`` loadable by :func:`load_estimator` under its class name.
+
+    Parameters
+    ----------
+    cls : type
+        Estimator class to register (used as a class decorator).
+
+    Returns
+    -------
+    cls : type
+        The class, unchanged.
+    """
     _REGISTRY[cls.__name__] = cls
     return cls
 

@@ -341,7 +341,13 @@ def compare_models(
         Risk scores of the two models (higher = riskier).
     metric : {"harrell", "uno", "auc"}, default="harrell"
         The measure compared; ``"auc"`` compares the AUC at each of ``times``.
-    times, tau, y_train : see :func:`bootstrap_ci`.
+    times : array-like of shape (n_times,) or None, default=None
+        Horizons for ``"auc"``, as in :func:`bootstrap_ci`.
+    tau : float or None, default=None
+        Truncation time of Uno's C, as in :func:`bootstrap_ci`.
+    y_train : structured array or None, default=None
+        Outcomes used to estimate the censoring distribution (``"uno"``, ``"auc"``); None uses
+        each resample itself, as in :func:`bootstrap_ci`.
     confidence_level : float, default=0.95
         Coverage of the interval of the difference.
     n_resamples : int, default=1000

@@ -8,7 +8,10 @@ runs through), so a new estimator cannot escape the checks:
 - ``"sklearn"``: scikit-learn's ``parametrize_with_checks`` (estimators that take its 2-D toy data);
 - ``"survival"``: the package's survival checks (``sksurv_ecg.utils.estimator_checks``);
 - ``"transformer"``: scikit-learn's checks that need no data, then the invariants below on the
-  estimator's own kind of input (real ECG lengths, WFDB records, report text).
+  estimator's own kind of input (real ECG lengths, WFDB records, ECG files, report text);
+- ``"competing"``: scikit-learn's checks that need no data, then the invariants below on
+  competing-risks outcomes (integer cause codes), which neither scikit-learn's nor the survival
+  checks can generate.
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_checks as skchecks
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sksurv.linear_model import CoxPHSurvivalAnalysis
 
 import sksurv_ecg
 from sksurv_ecg import ECGEmbedder, ECGSurvivalAnalysis, TextAlignedPretrainer
 from sksurv_ecg.biomarkers import ECGBiomarkers
-from sksurv_ecg.datasets import make_ecg_survival
-from sksurv_ecg.io import WFDBReader
+from sksurv_ecg.competing import CauseSpecificHazards
+from sksurv_ecg.datasets import load_ecg_examples, make_ecg_survival
+from sksurv_ecg.io import ECGReader, WFDBReader
 from sksurv_ecg.nn import LEAD_NAMES
 from sksurv_ecg.preprocessing import BandpassFilter, LeadStandardizer, MedianBeat, Resample
 from sksurv_ecg.text import ReportEmbedder
@@ -98,6 +103,17 @@ def _wfdb_records(tmp_path: Path) -> tuple[dict[str, Any], list[str]]:
     return {"root": tmp_path}, names
 
 
+def _ecg_files(tmp_path: Path) -> tuple[dict[str, Any], list[Path]]:
+    """The five bundled example files (DICOM, GE and Philips XML): every format ECGReader reads."""
+    return {}, load_ecg_examples()
+
+
+def _competing_outcomes(tmp_path: Path) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray]]:
+    """Two features and outcomes with two competing causes (codes 0, 1, 2) for 120 patients."""
+    _, y, frame = make_ecg_survival(120, fs=50, competing_risks=True, random_state=0)
+    return {}, (frame[["log_hazard", "log_hazard_2"]].to_numpy(), y)
+
+
 def toy_text_model(texts: list[str]) -> np.ndarray:
     """A text 'model' that needs no weights (module level, so that it pickles)."""
     return np.array([[len(t), t.count("infarction"), t.count(":")] for t in texts], dtype=float)
@@ -114,17 +130,14 @@ class Tiny:
 
     estimator: BaseEstimator
     suite: str
-    # For suite "transformer": data(tmp_path) -> (parameters to set, X of the estimator's own input kind).
+    # For suite "transformer": data(tmp_path) -> (parameters to set, X of the estimator's own input kind);
+    # for suite "competing": data(tmp_path) -> (parameters to set, (X, y)).
     data: Callable[[Path], tuple[dict[str, Any], Any]] | None = None
     # Check name -> why this estimator fails it by design; the check must then fail (xfail strict).
     expected_failed: dict[str, str] = field(default_factory=dict)
 
 
 _ROUTED_PARAMS_REASONS = {
-    "check_do_not_raise_errors_in_init_or_set_params": (
-        "__init__ takes **kwargs for skorch-style routed parameters (module__*, optimizer__*); the check "
-        "then sets a parameter literally named 'kwargs', which is rightly rejected"
-    ),
     "check_no_attributes_set_in_init": (
         "routed parameters (module__* here) are stored as attributes by __init__, as skorch does; they are "
         "not in the signature but get_params returns them, so clone and GridSearchCV see them"
@@ -159,8 +172,14 @@ TINY: dict[str, Tiny] = {
     "ECGBiomarkers": Tiny(ECGBiomarkers(), "transformer", data=_median_beats),
     # Inputs that are not numeric arrays: record paths and report text.
     "WFDBReader": Tiny(WFDBReader(), "transformer", data=_wfdb_records),
+    "ECGReader": Tiny(ECGReader(fs=500, length=5000), "transformer", data=_ecg_files),
     "ReportEmbedder": Tiny(ReportEmbedder(model=toy_text_model, cache_dir=False), "transformer", data=_scp_reports),
+    # A meta-estimator on competing-risks outcomes; the Cox model is the cheapest survival estimator
+    # with predict_cumulative_hazard_function (the deep model runs through the survival checks above).
+    "CauseSpecificHazards": Tiny(CauseSpecificHazards(CoxPHSurvivalAnalysis()), "competing", data=_competing_outcomes),
 }
+
+_SUITES_WITH_OWN_DATA = ("transformer", "competing")
 
 
 def _run_expecting(entry: Tiny, check_name: str, run: Callable[[], object]) -> None:
@@ -184,8 +203,8 @@ def test_every_public_estimator_has_a_tiny_instance():
     )
     for name, entry in TINY.items():
         assert type(entry.estimator) is discovered[name]
-        assert entry.suite in ("sklearn", "survival", "transformer")
-        assert (entry.data is not None) == (entry.suite == "transformer"), name
+        assert entry.suite in ("sklearn", "survival", *_SUITES_WITH_OWN_DATA)
+        assert (entry.data is not None) == (entry.suite in _SUITES_WITH_OWN_DATA), name
 
 
 def test_discovery_finds_estimators_of_subpackages_and_private_modules():
@@ -258,11 +277,12 @@ _DATA_FREE_CHECKS = [
 ]
 
 _TRANSFORMERS = [name for name, entry in TINY.items() if entry.suite == "transformer"]
+_COMPETING = [name for name, entry in TINY.items() if entry.suite == "competing"]
 
 
 @pytest.mark.parametrize("check", _DATA_FREE_CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("name", _TRANSFORMERS)
-def test_transformer_api(name, check):
+@pytest.mark.parametrize("name", _TRANSFORMERS + _COMPETING)
+def test_data_free_api(name, check):
     entry = TINY[name]
     _run_expecting(entry, check.__name__, lambda: check(name, clone(entry.estimator)))
 
@@ -326,3 +346,59 @@ def test_transformer_unfitted(name, tmp_path):
             estimator.transform(X)
     else:
         np.testing.assert_array_equal(estimator.transform(X), clone(estimator).fit(X).transform(X))
+
+
+def _fitted_competing(name: str, tmp_path: Path) -> tuple[BaseEstimator, np.ndarray, np.ndarray]:
+    entry = TINY[name]
+    assert entry.data is not None
+    params, (X, y) = entry.data(tmp_path)
+    return clone(entry.estimator).set_params(**params), X, y
+
+
+@pytest.mark.parametrize("name", _COMPETING)
+def test_competing_fit_predict_invariants(name, tmp_path):
+    """fit returns self and leaves X and y as they were; each cause's incidence is a sub-distribution."""
+    estimator, X, y = _fitted_competing(name, tmp_path)
+    X_before, y_before = X.copy(), y.copy()
+    assert estimator.fit(X, y) is estimator
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(y, y_before)
+    np.testing.assert_array_equal(estimator.causes_, np.unique(y["event"][y["event"] > 0]))
+    cif = estimator.predict_cumulative_incidence(X)
+    assert cif.shape == (len(estimator.causes_), len(X), len(estimator.unique_times_))
+    assert np.isfinite(cif).all()
+    assert (np.diff(cif, axis=-1) >= -1e-12).all()  # non-decreasing in time
+    assert (cif >= 0).all()
+    assert (cif.sum(axis=0) <= 1 + 1e-12).all()
+    # Refitting a clone gives the same predictions (no state carried over, no hidden randomness).
+    np.testing.assert_allclose(clone(estimator).fit(X, y).predict_cumulative_incidence(X), cif, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", _COMPETING)
+def test_competing_sample_order_and_subset_invariance(name, tmp_path):
+    """Each patient's prediction depends on their features only, not on the rest of the batch."""
+    estimator, X, y = _fitted_competing(name, tmp_path)
+    cif = estimator.fit(X, y).predict_cumulative_incidence(X)
+    order = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_allclose(estimator.predict_cumulative_incidence(X[order]), cif[:, order], rtol=1e-10)
+    np.testing.assert_allclose(estimator.predict_cumulative_incidence(X[:3]), cif[:, :3], rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", _COMPETING)
+def test_competing_pickle_and_unfitted(name, tmp_path):
+    """A pickled fitted model predicts identically; an unfitted one raises NotFittedError."""
+    estimator, X, y = _fitted_competing(name, tmp_path)
+    with pytest.raises(NotFittedError):
+        estimator.predict_cumulative_incidence(X)
+    cif = estimator.fit(X, y).predict_cumulative_incidence(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(estimator)).predict_cumulative_incidence(X), cif)
+
+
+@pytest.mark.parametrize("name", _COMPETING)
+def test_competing_rejects_binary_survival_outcomes(name, tmp_path):
+    """Boolean events (a single-cause y) are refused with the remedy, not read as cause 1."""
+    estimator, X, y = _fitted_competing(name, tmp_path)
+    binary = np.empty(len(y), dtype=[("event", bool), ("time", float)])
+    binary["event"], binary["time"] = y["event"] > 0, y["time"]
+    with pytest.raises(ValueError, match="integer cause codes"):
+        estimator.fit(X, binary)

@@ -56,7 +56,8 @@ class Mlp(nn.Module):
         Tensor
             Tokens ``(..., d_model)``.
         """
-        return self.drop(self.fc2(self.drop(F.gelu(self.fc1(x)))))
+        out: Tensor = self.drop(self.fc2(self.drop(F.gelu(self.fc1(x)))))
+        return out
 
 
 class PerLeadTemporalBlocks(nn.Module):
@@ -169,6 +170,10 @@ class DualAttention(nn.Module):
     (torch.Size([2, 512]), torch.Size([2, 12, 12]), torch.Size([2, 12, 19, 19]))
     """
 
+    # Buffers registered in __init__ (when their branch is on); declared so they type as tensors.
+    time_pe: Tensor
+    lead_pe: Tensor
+
     def __init__(self, config: DualAttentionConfig) -> None:
         super().__init__()
         self.config = config
@@ -205,7 +210,8 @@ class DualAttention(nn.Module):
             nn.AdaptiveMaxPool1d(1),
             nn.Flatten(),
         )
-        self.register_load_state_dict_pre_hook(self._accept_seed_keys)
+        # torch's Module.register_load_state_dict_pre_hook is unannotated.
+        self.register_load_state_dict_pre_hook(self._accept_seed_keys)  # type: ignore[no-untyped-call]
 
     @staticmethod
     def _accept_seed_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
@@ -244,7 +250,8 @@ class DualAttention(nn.Module):
     def _time_reference(self, f: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
         N, C, L, T = f.shape
         b = self.time_blocks
-        outputs, maps = [], []
+        outputs: list[Tensor] = []
+        maps: list[Tensor] = []
         for i in range(L):
             x = self.time_pe_dropout(f[:, :, i, :].permute(2, 0, 1) + self.time_pe.to(f.dtype).unsqueeze(1))
             h = F.layer_norm(x, (C,), b.norm1_weight[i], b.norm1_bias[i])
@@ -259,6 +266,7 @@ class DualAttention(nn.Module):
             )
             h = self.time_mlp_dropout(F.linear(self.time_mlp_dropout(h), b.fc2_weight[i], b.fc2_bias[i]))
             outputs.append(a + h)
+            assert w is not None  # need_weights=True above
             maps.append(w)
         p_time = torch.stack(outputs, dim=2).permute(1, 3, 2, 0).reshape(N, C * L, T)
         return p_time, torch.stack(maps, dim=1) if need_weights else None

@@ -171,7 +171,8 @@ class DualAttentionConfig:
     @property
     def n_latent_timesteps(self) -> int:
         """Latent length ``T' = n_timesteps // 2**downsample``."""
-        return self.n_timesteps // 2**self.downsample
+        factor: int = 2**self.downsample  # int ** int is typed as Any (a negative power is a float)
+        return self.n_timesteps // factor
 
     @property
     def channel_plan(self) -> tuple[int, ...]:

@@ -24,6 +24,8 @@ All of it is exact up to floating-point rounding (asserted against the reference
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -79,7 +81,8 @@ class _BatchNormLeakyReLU(torch.autograd.Function):
     """Training-mode BatchNorm (batch statistics) followed by LeakyReLU on a ``(rows, r * C)`` view."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, eps, r):  # type: ignore[override]
+    # ctx is torch's dynamic context object (it carries ``r`` between the passes): typed Any.
+    def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor, eps: float, r: int) -> tuple[Tensor, Tensor, Tensor]:
         acc = _acc_dtype(x)
         count = x.shape[0] * r
         y = torch.empty_like(x)
@@ -98,7 +101,9 @@ class _BatchNormLeakyReLU(torch.autograd.Function):
         return y, mean, var
 
     @staticmethod
-    def backward(ctx, gy, _gmean, _gvar):  # type: ignore[override]
+    def backward(
+        ctx: Any, gy: Tensor, _gmean: Tensor | None, _gvar: Tensor | None
+    ) -> tuple[Tensor, Tensor, Tensor, None, None]:
         x, y, weight, mean, invstd = ctx.saved_tensors
         r = ctx.r
         acc = mean.dtype
@@ -124,7 +129,11 @@ def _bn_leaky(h: Tensor, bn: nn.BatchNorm2d) -> Tensor:
     assert bn.weight is not None
     assert bn.bias is not None
     x2, r = _wide(h, C)
-    y, mean, var = _BatchNormLeakyReLU.apply(x2, bn.weight, bn.bias, bn.eps, r)
+    # torch.autograd.Function.apply is unannotated in torch; the Function's forward gives the type.
+    out: tuple[Tensor, Tensor, Tensor] = _BatchNormLeakyReLU.apply(  # type: ignore[no-untyped-call]
+        x2, bn.weight, bn.bias, bn.eps, r
+    )
+    y, mean, var = out
     if bn.track_running_stats and bn.running_mean is not None and bn.running_var is not None:
         with torch.no_grad():
             assert bn.num_batches_tracked is not None
@@ -208,13 +217,13 @@ class _PairMax(torch.autograd.Function):
     """``max_pool2d((1, 2))`` of ``(N, L, T, C)``; ties go to the first element, as in ATen."""
 
     @staticmethod
-    def forward(ctx, x):  # type: ignore[override]
+    def forward(ctx: Any, x: Tensor) -> Tensor:
         a, b = x[:, :, 0::2], x[:, :, 1::2]
         ctx.save_for_backward(a >= b)
         return torch.maximum(a, b)
 
     @staticmethod
-    def backward(ctx, g):  # type: ignore[override]
+    def backward(ctx: Any, g: Tensor) -> Tensor:
         (first,) = ctx.saved_tensors
         N, L, T, C = g.shape
         gx = g.new_empty(N, L, T, 2, C)
@@ -225,14 +234,17 @@ class _PairMax(torch.autograd.Function):
 
 def _pair_max(x: Tensor) -> Tensor:
     if torch.is_grad_enabled() and x.requires_grad:
-        return _PairMax.apply(x)
+        # torch.autograd.Function.apply is unannotated in torch.
+        pooled: Tensor = _PairMax.apply(x)  # type: ignore[no-untyped-call]
+        return pooled
     return torch.maximum(x[:, :, 0::2], x[:, :, 1::2])
 
 
 def _gelu_sum(h: Tensor, skip: Tensor) -> Tensor:
     if torch.is_grad_enabled() and (h.requires_grad or skip.requires_grad):
         return F.gelu(h + skip)
-    return torch.ops.aten.gelu_(h.add_(skip))
+    out: Tensor = torch.ops.aten.gelu_(h.add_(skip))  # torch.ops are typed Any
+    return out
 
 
 def _up_skip_weight(block: ResBlock2D) -> tuple[Tensor, Tensor]:
@@ -311,4 +323,5 @@ def input_convs(seq: nn.Sequential, x: Tensor, n_leads: int) -> Tensor:
         rows = torch.arange(width, device=w.device)
         w = w.new_zeros(width, n_leads, K).index_put((rows, rows // (width // n_leads)), w[:, 0, :])
     h = act0(gn0(F.conv1d(x, w, conv0.bias, padding=conv0.padding)))
-    return act1(gn1(conv1(h)))
+    out: Tensor = act1(gn1(conv1(h)))
+    return out

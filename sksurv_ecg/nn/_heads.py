@@ -65,7 +65,8 @@ class RiskHead(nn.Module):
             for m in self.net:
                 if isinstance(m, nn.Linear):
                     nn.init.xavier_uniform_(m.weight)
-        self.register_load_state_dict_pre_hook(self._accept_seed_keys)
+        # torch's Module.register_load_state_dict_pre_hook is unannotated.
+        self.register_load_state_dict_pre_hook(self._accept_seed_keys)  # type: ignore[no-untyped-call]
 
     @staticmethod
     def _accept_seed_keys(module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
@@ -92,7 +93,8 @@ class RiskHead(nn.Module):
         # float32 under autocast: a bfloat16 log-risk has 8 significant bits, so nearby risks tie and
         # the ranking that the Cox loss and the C-index read is coarsened; the head is tiny.
         with torch.autocast(z.device.type, enabled=False):
-            return self.net(z.to(torch.promote_types(z.dtype, torch.float32))).squeeze(-1)
+            log_risk: Tensor = self.net(z.to(torch.promote_types(z.dtype, torch.float32))).squeeze(-1)
+            return log_risk
 
 
 class ProjectionHead(nn.Module):
@@ -139,4 +141,5 @@ class ProjectionHead(nn.Module):
         Tensor
             Projections ``(N, out_features)``.
         """
-        return self.net(x)
+        projection: Tensor = self.net(x)
+        return projection

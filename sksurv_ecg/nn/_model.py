@@ -21,7 +21,8 @@ FLOAT32_TAIL_BLOCKS = 2
 
 
 def _sequential(blocks: nn.Sequential, x: Tensor) -> Tensor:
-    return blocks(x)
+    out: Tensor = blocks(x)
+    return out
 
 
 class DualAttentionEncoder(nn.Module):
@@ -106,13 +107,15 @@ class DualAttentionEncoder(nn.Module):
             Feature maps ``(N, C, L, T')``.
         """
         if self.config.impl != "fast":
-            return self.encoder(self._input_features(x))
+            features: Tensor = self.encoder(self._input_features(x))
+            return features
         # (N, L, T, C) from the first residual block to the last (see _fast.py), in cache-sized
         # chunks in CPU inference; returned as the (N, C, L, T') channels-last view, which is the
         # (N, L, T', C) layout the attention reads.
         size = inference_chunk(x, self.config.n_leads * self.config.base_features, self.encoder)
         chunks = [
-            nlt_blocks(self.encoder, self._input_features(c).permute(0, 2, 3, 1).contiguous()) for c in x.split(size)
+            nlt_blocks(self.encoder, self._input_features(c).permute(0, 2, 3, 1).contiguous())
+            for c in torch.split(x, size)
         ]
         return (chunks[0] if len(chunks) == 1 else torch.cat(chunks)).permute(0, 3, 1, 2)
 
@@ -154,7 +157,10 @@ class DualAttentionEncoder(nn.Module):
             Only with ``return_attention``: ``(N, L, T', T')``; None when the time branch is off.
         """
         _check_input(x, self.config)
-        z, lead_w, time_w = self.attention(self.cnn_features(x), need_weights=return_attention)
+        out: tuple[Tensor, Tensor | None, Tensor | None] = self.attention(
+            self.cnn_features(x), need_weights=return_attention
+        )
+        z, lead_w, time_w = out
         if return_attention:
             return z, lead_w, time_w
         return z
@@ -230,13 +236,15 @@ class DualAttentionDecoder(nn.Module):
         if torch.is_autocast_enabled(z.device.type):
             n_low = max(0, n_low - FLOAT32_TAIL_BLOCKS)
         run = nlt_blocks if fast else _sequential
-        h = run(self.decoder[:n_low], h)
+        # torch types Sequential[slice] as Sequential | Module; a slice is always a Sequential.
+        h = run(self.decoder[:n_low], h)  # type: ignore[arg-type]
         # The tail runs in float32 under autocast: it turns an almost constant signal (mean/std up to
         # thousands at initialisation) into unit-variance leads, so bfloat16 rounding there would be
         # amplified by the final InstanceNorm into the whole reconstruction.
         with torch.autocast(z.device.type, enabled=False):
-            h = run(self.decoder[n_low:], h.to(torch.promote_types(h.dtype, torch.float32)))
-            return self.final_conv(h.squeeze(-1) if fast else h.squeeze(1))
+            h = run(self.decoder[n_low:], h.to(torch.promote_types(h.dtype, torch.float32)))  # type: ignore[arg-type]
+            x_hat: Tensor = self.final_conv(h.squeeze(-1) if fast else h.squeeze(1))
+            return x_hat
 
 
 class DualAttentionAutoencoder(nn.Module):
@@ -250,9 +258,34 @@ class DualAttentionAutoencoder(nn.Module):
 
     Parameters
     ----------
-    n_leads, n_timesteps, downsample, base_features, latent_dim, n_heads, mlp_ratio, dropout, \
-dropout_mode, lead_attention, time_attention, lead_mixing, impl
-        See :class:`DualAttentionConfig`.
+    n_leads : int, default=12
+        Number of input leads; see :class:`DualAttentionConfig` for this and every parameter below.
+    n_timesteps : int, default=608
+        Input length; divisible by ``2**downsample``.
+    downsample : int, default=5
+        Number of stride-2 residual stages.
+    base_features : int, default=4
+        Feature maps per lead after the input convolutions.
+    latent_dim : int, default=512
+        Size of the latent code; even.
+    n_heads : int, default=8
+        Attention heads of both attention branches.
+    mlp_ratio : int, default=4
+        Hidden width of the transformer MLPs relative to their token width.
+    dropout : float, default=0.2
+        Dropout probability at every attention dropout site.
+    dropout_mode : {"batchwise", "standard"}, default="batchwise"
+        One keep-mask shared across the batch, or one per element.
+    lead_attention : bool, default=True
+        Whether the cross-lead attention branch is used.
+    time_attention : bool, default=True
+        Whether the per-lead temporal attention branch is used.
+    lead_mixing : bool, default=True
+        Whether the second input convolution mixes all leads (the seed) or keeps them apart.
+    impl : {"fast", "reference"}, default="fast"
+        How the network is computed (same parameters, same function).
+    attention_impl : {"fused", "reference"} or None, default=None
+        Deprecated name of ``impl``; emits a ``FutureWarning``.
 
     Attributes
     ----------

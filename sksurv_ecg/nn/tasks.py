@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._model import DualAttentionAutoencoder
+
 __all__ = ["ECGTaskModel", "TaskOutput", "padded_length", "standardize_leads"]
 
 
@@ -67,7 +69,7 @@ def padded_length(n_timesteps: int, downsample: int) -> int:
     >>> padded_length(600, 5)
     608
     """
-    step = 2**downsample
+    step: int = 2**downsample  # int ** int is typed as Any (a negative power is a float)
     return -(-n_timesteps // step) * step
 
 
@@ -116,7 +118,7 @@ class ECGTaskModel(nn.Module):
 
     def __init__(
         self,
-        autoencoder: nn.Module,
+        autoencoder: DualAttentionAutoencoder,
         n_timesteps_in: int,
         *,
         head: nn.Module | None = None,
@@ -162,7 +164,9 @@ class ECGTaskModel(nn.Module):
         left = (x.shape[-1] - n_timesteps) // 2
         return x[..., left : left + n_timesteps]
 
-    def encode(self, x: torch.Tensor, *, return_attention: bool = False):
+    def encode(
+        self, x: torch.Tensor, *, return_attention: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Return the latent code (and attention maps) of raw signals, without the decoder.
 
         Parameters
@@ -177,7 +181,10 @@ class ECGTaskModel(nn.Module):
         Tensor or tuple
             ``z`` of shape (N, latent_dim), or ``(z, lead_attention, time_attention)``.
         """
-        return self.autoencoder.encoder(self._pad(self.prepare(x)), return_attention=return_attention)
+        encoded: torch.Tensor | tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None] = (
+            self.autoencoder.encoder(self._pad(self.prepare(x)), return_attention=return_attention)
+        )
+        return encoded
 
     def forward(
         self,
