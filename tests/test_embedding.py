@@ -2,9 +2,14 @@
 
 import numpy as np
 import pytest
+from conftest import TINY_NET
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 
-from sksurv_ecg import ECGEmbedder, TextAlignedPretrainer
+from sksurv_ecg import (
+    ECGEmbedder,
+    TextAlignedPretrainer,
+)
 
 FAST = {"max_epochs": 2, "batch_size": 8, "random_state": 0}
 
@@ -139,3 +144,13 @@ def test_text_aligned_pretraining_on_real_records_with_real_report_embeddings(so
     losses = pre.history_[:, "train_loss"]
     assert np.isfinite(losses).all()
     assert pre.transform(beats).shape == (14, 512)
+
+
+# --- from the reliability matrix (RELIABILITY.md) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("params", [{"dropout": 1.0}, {"lr": 0.0}, {"batch_size": 1}, {"max_epochs": 0}])
+def test_embedder_out_of_range_parameters_fail_at_fit(check_data, params):
+    """RELIABILITY row 3."""
+    with pytest.raises(InvalidParameterError, match="parameter of ECGEmbedder must be"):
+        ECGEmbedder(**{**TINY_NET, **params}).fit(check_data[0])
