@@ -11,7 +11,8 @@ from sksurv_ecg import (
     TextAlignedPretrainer,
 )
 
-FAST = {"max_epochs": 2, "batch_size": 8, "random_state": 0}
+FAST = {**TINY_NET, "max_epochs": 2}
+LATENT = TINY_NET["module__latent_dim"]
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +23,10 @@ def X():
 def test_transform_shape_dtype_and_names(X):
     emb = ECGEmbedder(**FAST).fit(X)
     Z = emb.transform(X)
-    assert Z.shape == (24, 512)
+    assert Z.shape == (24, LATENT)
     assert Z.dtype == np.float32
     names = emb.get_feature_names_out()
-    assert names.shape == (512,)
+    assert names.shape == (LATENT,)
     assert names[0] == "ecgembedder0"
 
 
@@ -56,7 +57,7 @@ def test_text_aligned_pretrainer_uses_text(X):
     text = rng.standard_normal((24, 32)).astype(np.float32)
     pre = TextAlignedPretrainer(**FAST).fit(X, text)
     assert pre.n_text_features_ == 32
-    assert pre.transform(X).shape == (24, 512)
+    assert pre.transform(X).shape == (24, LATENT)
     # the alignment loss is part of the objective: with reconstruction off the loss is 1 - cos >= 0
     only_align = TextAlignedPretrainer(reconstruction_weight=0.0, **FAST).fit(X, text)
     assert 0 <= only_align.history_[-1, "train_loss"] <= 2
@@ -89,7 +90,7 @@ def test_transform_before_fit():
 
 
 def test_routed_module_params_change_the_architecture(X):
-    emb = ECGEmbedder(module__n_heads=2, module__lead_attention=False, **FAST).fit(X)
+    emb = ECGEmbedder(**{**FAST, "module__n_heads": 2}, module__lead_attention=False).fit(X)
     config = emb.net_.module_.autoencoder.config
     assert config.n_heads == 2
     assert config.lead_attention is False
@@ -101,15 +102,7 @@ def test_interrupted_fit_resumes_to_the_same_weights(tmp_path, monkeypatch):
     from sksurv_ecg._training import ECGNet
 
     X = np.random.default_rng(0).standard_normal((32, 2, 40)).astype(np.float32)
-    params = {
-        "batch_size": 8,
-        "random_state": 0,
-        "max_epochs": 4,
-        "module__downsample": 2,
-        "module__base_features": 2,
-        "module__n_heads": 2,
-        "module__latent_dim": 8,
-    }
+    params = {**TINY_NET, "max_epochs": 4}
     full = ECGEmbedder(**params).fit(X)
     on_epoch_end = ECGNet.on_epoch_end
 

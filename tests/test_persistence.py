@@ -26,7 +26,7 @@ from sksurv_ecg import (
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 
 DATA = Path(__file__).parent / "data"
-FAST = {"max_epochs": 1, "batch_size": 8, "random_state": 0}
+FAST = TINY_NET
 
 
 @pytest.fixture(scope="module")
@@ -128,16 +128,13 @@ def _tag_as_saved_on_cuda(path):
     Path(path).write_bytes(out.getvalue())
 
 
-TINY = {**FAST, "module__downsample": 2, "module__base_features": 2, "module__n_heads": 2, "module__latent_dim": 8}
-
-
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a CPU-only host")
 def test_checkpoint_saved_on_cuda_resumes_on_a_cpu_only_host(tmp_path):
     X, y = survival_check_data()
-    done = ECGSurvivalAnalysis(**TINY, checkpoint_dir=tmp_path).fit(X, y)
+    done = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)
     _tag_as_saved_on_cuda(tmp_path / "params.pt")
     assert b"cuda:0" in (tmp_path / "params.pt").read_bytes()
-    again = ECGSurvivalAnalysis(**TINY, checkpoint_dir=tmp_path).fit(X, y)  # finished: loads, trains nothing
+    again = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)  # finished: loads, trains nothing
     assert all(p.device.type == "cpu" for p in again.net_.module_.parameters())
     np.testing.assert_array_equal(again.predict(X), done.predict(X))
 
@@ -145,12 +142,12 @@ def test_checkpoint_saved_on_cuda_resumes_on_a_cpu_only_host(tmp_path):
 def test_checkpoint_with_pickled_object_is_refused(tmp_path):
     """Resuming reads the checkpoint with ``weights_only=True``: a pickled function is refused, never run."""
     X, y = survival_check_data()
-    ECGSurvivalAnalysis(**TINY, checkpoint_dir=tmp_path).fit(X, y)
+    ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)
     buffer = io.BytesIO()
     torch.save({"weight": torch.zeros(2), "payload": shutil.rmtree}, buffer)
     (tmp_path / "params.pt").write_bytes(buffer.getvalue())
     with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
-        ECGSurvivalAnalysis(**{**TINY, "max_epochs": 2}, checkpoint_dir=tmp_path).fit(X, y)
+        ECGSurvivalAnalysis(**{**TINY_NET, "max_epochs": 2}, checkpoint_dir=tmp_path).fit(X, y)
 
 
 def test_load_is_a_deprecated_alias_of_load_estimator(survival_model, tmp_path):

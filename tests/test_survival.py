@@ -26,7 +26,7 @@ from sksurv_ecg import (
 )
 from sksurv_ecg.utils.estimator_checks import parametrize_with_survival_checks, survival_check_data
 
-FAST = {"max_epochs": 2, "batch_size": 8, "random_state": 0, "lead_mask_prob": 0.0}
+FAST = {**TINY_NET, "max_epochs": 2, "lead_mask_prob": 0.0}
 
 
 @parametrize_with_survival_checks([ECGSurvivalAnalysis(**FAST)])
@@ -79,7 +79,8 @@ def test_attention_maps_shapes_and_rows(fitted):
     model, X, _ = fitted
     lead, time = model.attention(X[:4])
     assert lead.shape == (4, 12, 12)
-    assert time.shape == (4, 12, 2, 2)  # 64 samples -> 2 latent steps
+    steps = 64 // 2 ** TINY_NET["module__downsample"]  # 64 samples -> 16 latent steps
+    assert time.shape == (4, 12, steps, steps)
     np.testing.assert_allclose(lead.sum(-1), 1, atol=1e-5)
     np.testing.assert_allclose(time.sum(-1), 1, atol=1e-5)
 
@@ -177,7 +178,7 @@ def test_selection_without_validation_split_is_an_error():
 
 def test_warm_start_from_embedder_copies_encoder_weights():
     X, y = survival_check_data(n_samples=24, n_leads=2, n_timesteps=40)
-    embedder = ECGEmbedder(max_epochs=1, batch_size=8, random_state=1).fit(X)
+    embedder = ECGEmbedder(**{**TINY_NET, "random_state": 1}).fit(X)  # module__ settings agree with FAST's
     model = ECGSurvivalAnalysis(encoder=embedder, **{**FAST, "max_epochs": 1}).fit(X, y)
     assert model.net_.module_.autoencoder.config == embedder.net_.module_.autoencoder.config
     untrained = ECGSurvivalAnalysis(encoder=embedder, **{**FAST, "max_epochs": 1})
@@ -208,7 +209,7 @@ def test_clone_keeps_a_fitted_encoder_so_cross_validation_warm_starts():
     from sklearn.model_selection import cross_validate
 
     X, y = survival_check_data(n_samples=32)
-    encoder = ECGEmbedder(max_epochs=1, batch_size=8, random_state=0).fit(X)
+    encoder = ECGEmbedder(**TINY_NET).fit(X)  # module__ settings agree with FAST's
     model = ECGSurvivalAnalysis(encoder=encoder, **FAST)
     assert clone(model).encoder is encoder
     assert clone(model).get_params()["max_epochs"] == FAST["max_epochs"]
@@ -216,22 +217,11 @@ def test_clone_keeps_a_fitted_encoder_so_cross_validation_warm_starts():
     assert np.isfinite(scores).all()
 
 
-_TINY_NET = {
-    "max_epochs": 1,
-    "batch_size": 8,
-    "random_state": 0,
-    "module__downsample": 2,
-    "module__base_features": 2,
-    "module__n_heads": 2,
-    "module__latent_dim": 8,
-}
-
-
 class _StopBeforeTraining(Exception):
     pass
 
 
-def _chosen_impl(monkeypatch, cuda_available, net=_TINY_NET, **params):
+def _chosen_impl(monkeypatch, cuda_available, net=TINY_NET, **params):
     """Fit with CUDA availability mocked; stop before the net is built, report impl_ and the model's impl."""
     import torch
 
@@ -282,9 +272,9 @@ def test_warm_start_takes_the_devices_impl_not_the_encoders(monkeypatch):
     from sksurv_ecg import ECGEmbedder
     from sksurv_ecg.utils.estimator_checks import survival_check_data
 
-    encoder = ECGEmbedder(**_TINY_NET).fit(survival_check_data()[0])  # fitted on the CPU: fast
+    encoder = ECGEmbedder(**TINY_NET).fit(survival_check_data()[0])  # fitted on the CPU: fast
     assert encoder.impl_ == "fast"
-    params = {k: v for k, v in _TINY_NET.items() if not k.startswith("module__")}
+    params = {k: v for k, v in TINY_NET.items() if not k.startswith("module__")}
     assert _chosen_impl(monkeypatch, True, net=params, device="cuda", encoder=encoder) == ("reference", "reference")
 
 
@@ -292,7 +282,7 @@ def test_impl_is_recorded_on_a_real_fit_and_after_loading(tmp_path):
     from sksurv_ecg.utils.estimator_checks import survival_check_data
 
     X, y = survival_check_data()
-    model = ECGSurvivalAnalysis(**_TINY_NET).fit(X, y)
+    model = ECGSurvivalAnalysis(**TINY_NET).fit(X, y)
     assert model.impl_ == model.net_.module_.autoencoder.config.impl == "fast"
     restored = load_estimator(model.save(tmp_path / "m"))
     assert restored.impl_ == restored.net_.module_.autoencoder.config.impl == "fast"
@@ -307,7 +297,7 @@ def test_impl_on_a_real_cuda_fit_is_reference():
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")
     X, y = survival_check_data()
-    model = ECGSurvivalAnalysis(**_TINY_NET, device="cuda").fit(X, y)
+    model = ECGSurvivalAnalysis(**TINY_NET, device="cuda").fit(X, y)
     assert model.impl_ == model.net_.module_.autoencoder.config.impl == "reference"
     assert np.isfinite(model.predict(X)).all()
 
