@@ -42,13 +42,14 @@ def cohort():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
+    parser.add_argument("--random-state", type=int, default=PARAMS["random_state"])
     args = parser.parse_args()
     torch.set_num_threads(1)
     X_tr, y_tr, X_te, y_te = cohort()
     start = time.perf_counter()
     with data_parallel(cpu=True) as accelerator:
         # Linear scaling rule: N processes take N times fewer steps of N times larger batches.
-        params = {**PARAMS, "lr": PARAMS["lr"] * accelerator.num_processes}
+        params = {**PARAMS, "lr": PARAMS["lr"] * accelerator.num_processes, "random_state": args.random_state}
         model = ECGSurvivalAnalysis(**params).fit(X_tr, y_tr)
     weights = b"".join(p.detach().numpy().tobytes() for p in model.net_.module_.parameters())
     result = {

@@ -84,3 +84,27 @@ def ptbxl_sample(ptbxl_dir):
     from sksurv_ecg.datasets import load_ptbxl
 
     return load_ptbxl(ptbxl_dir)
+
+
+@pytest.fixture(scope="module")
+def check_data():
+    """24 ECGs of 2 leads x 40 samples with 12 events (``survival_check_data()``)."""
+    from sksurv_ecg.utils.estimator_checks import survival_check_data
+
+    return survival_check_data()
+
+
+@pytest.fixture(scope="module")
+def check_model(check_data):
+    """``ECGSurvivalAnalysis(**TINY_NET)`` fitted on ``check_data``; tests must not change it."""
+    from sksurv_ecg import ECGSurvivalAnalysis
+
+    return ECGSurvivalAnalysis(**TINY_NET).fit(*check_data)
+
+
+@pytest.fixture(scope="module")
+def check_embedder(check_data):
+    """``ECGEmbedder(**TINY_NET)`` fitted on ``check_data``; tests must not change it."""
+    from sksurv_ecg import ECGEmbedder
+
+    return ECGEmbedder(**TINY_NET).fit(check_data[0])

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import TINY_NET
 from sksurv.linear_model.coxph import BreslowEstimator
 
 from sksurv_ecg import ECGSurvivalAnalysis, load_estimator
@@ -9,16 +10,7 @@ from sksurv_ecg.datasets import make_ecg_survival
 from sksurv_ecg.exceptions import TrainingWarning
 from sksurv_ecg.metrics import fit_risk_scale
 
-TINY = {
-    "module__base_features": 1,
-    "module__latent_dim": 8,
-    "module__n_heads": 1,
-    "module__downsample": 2,
-    "max_epochs": 2,
-    "batch_size": 20,
-    "lr": 1e-3,
-    "random_state": 0,
-}
+TINY = {**TINY_NET, "max_epochs": 2, "batch_size": 20, "lr": 1e-3}
 
 
 @pytest.fixture(scope="module")

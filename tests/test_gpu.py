@@ -9,9 +9,12 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_NET
 from sksurv.metrics import concordance_index_censored
 
-from sksurv_ecg import ECGSurvivalAnalysis
+from sksurv_ecg import (
+    ECGSurvivalAnalysis,
+)
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 
 pytestmark = [
@@ -109,3 +112,20 @@ def test_pickled_cuda_model_loads_on_a_cpu_only_host(gpu_model, data, tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     np.testing.assert_allclose(np.load(tmp_path / "risk.npy"), gpu_model.predict(X), rtol=1e-3, atol=1e-3)
+
+
+# --- from the reliability matrix (RELIABILITY.md) ---------------------------------------------------
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cpu_and_gpu_fits_of_one_seed_agree(check_data):
+    """RELIABILITY row 42. Same seed on CUDA and CPU: close predictions, not bitwise (different kernels)."""
+    X, y = survival_check_data(n_samples=48, n_leads=12, n_timesteps=64)
+    params = {**TINY_NET, "max_epochs": 2, "lead_mask_prob": 0.0, "dropout": 0.0, "head_dropout": 0.0}
+    cpu = ECGSurvivalAnalysis(**params, device="cpu").fit(X, y)
+    gpu = ECGSurvivalAnalysis(**params, device="cuda").fit(X, y)
+    assert gpu.device_.startswith("cuda")
+    np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-3, atol=1e-3)
+    restored = pickle.loads(pickle.dumps(gpu))
+    np.testing.assert_allclose(restored.predict(X), gpu.predict(X), rtol=1e-6, atol=1e-6)

@@ -401,3 +401,94 @@ def test_malformed_header_property(lines, record_line, REFERENCE):
     else:
         assert X.shape[:2] == (1, 1)
         assert np.isfinite(X).all()
+
+
+# --- from the reliability matrix (RELIABILITY.md) ---------------------------------------------------
+
+
+def _write_record(directory, name, record, *, sig_name=None, fs=None, units=None, gain=1.0, n_samples=None):
+    order = list(range(record.n_sig))
+    wfdb.wrsamp(
+        name,
+        fs=record.fs if fs is None else fs,
+        units=list(record.units) if units is None else units,
+        sig_name=list(record.sig_name) if sig_name is None else sig_name,
+        d_signal=np.ascontiguousarray(record.d_signal[:n_samples]),
+        fmt=["16"] * len(order),
+        adc_gain=[g * gain for g in record.adc_gain],
+        baseline=list(record.baseline),
+        write_dir=str(directory),
+    )
+    return Path(directory) / name
+
+
+@pytest.fixture(scope="module")
+def reference_record(ptbxl_dir):
+    reference = ptbxl_dir / "records500" / "00000" / "00001_hr"
+    return read_wfdb(reference)[0], wfdb.rdrecord(str(reference), physical=False)
+
+
+def test_missing_header_or_data_file_is_named(tmp_path, reference_record):
+    """RELIABILITY row 31."""
+    with pytest.raises(FileNotFoundError, match=r"'.*missing/rec' has no header file"):
+        read_wfdb(tmp_path / "missing" / "rec")
+    path = _write_record(tmp_path, "nodat", reference_record[1])
+    path.with_suffix(".dat").unlink()
+    with pytest.raises(FileNotFoundError, match=r"'.*nodat' has no data file"):
+        read_wfdb(path)
+
+
+def test_malformed_header_keeps_the_wfdb_cause(tmp_path):
+    """RELIABILITY row 32."""
+    (tmp_path / "bad.hea").write_text("this is not a header\n")
+    with pytest.raises(ValueError, match=r"WFDB record '.*bad' has a malformed header") as info:
+        read_wfdb(tmp_path / "bad")
+    assert isinstance(info.value.__cause__, wfdb.io.header.HeaderSyntaxError)
+    assert "invalid syntax in record line" in str(info.value.__cause__)
+
+
+def test_sampling_frequency_mismatch_suggests_resampling(tmp_path, reference_record):
+    """RELIABILITY row 33."""
+    path = _write_record(tmp_path, "fs250", reference_record[1], fs=250)
+    with pytest.raises(ValueError, match=r"found 250 Hz, expected 500 Hz.*resample=True"):
+        read_wfdb(path)
+    assert read_wfdb(path, resample=True).shape == (1, 12, 10000)
+
+
+def test_leads_reordered_by_name_and_units_converted(tmp_path, reference_record):
+    """RELIABILITY row 34."""
+    X_ref, record = reference_record
+    # same set, other order (reversed): reordered by name
+    wfdb.wrsamp(
+        "rev",
+        fs=record.fs,
+        units=list(record.units)[::-1],
+        sig_name=list(record.sig_name)[::-1],
+        d_signal=np.ascontiguousarray(record.d_signal[:, ::-1]),
+        fmt=["16"] * 12,
+        adc_gain=list(record.adc_gain)[::-1],
+        baseline=list(record.baseline)[::-1],
+        write_dir=str(tmp_path),
+    )
+    np.testing.assert_array_equal(read_wfdb(tmp_path / "rev")[0], X_ref)
+    # another set: both lists in the message
+    names = list(record.sig_name[:11]) + ["V7"]
+    path = _write_record(tmp_path, "v7", record, sig_name=names)
+    with pytest.raises(ValueError, match=r"missing: \['V6'\]"):
+        read_wfdb(path)
+    # µV converted to mV; unknown units rejected
+    path = _write_record(tmp_path, "uv", record, units=["uV"] * 12, gain=1e-3)
+    np.testing.assert_allclose(read_wfdb(path)[0], X_ref, rtol=1e-5, atol=1e-6)
+    path = _write_record(tmp_path, "mmhg", record, units=["mmHg"] * 12)
+    with pytest.raises(ValueError, match=r"units 'mmHg'"):
+        read_wfdb(path)
+
+
+def test_record_shorter_than_the_window_needs_pad(tmp_path, reference_record):
+    """RELIABILITY row 35."""
+    path = _write_record(tmp_path, "short", reference_record[1], n_samples=3000)
+    with pytest.raises(ValueError, match=r"has 3000 samples, fewer than length=5000; pass pad=True"):
+        read_wfdb(path, length=5000)
+    X = read_wfdb(path, length=5000, pad=True)
+    assert X.shape == (1, 12, 5000)
+    assert not X[0, :, 3000:].any()

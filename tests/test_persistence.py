@@ -3,19 +3,30 @@
 import io
 import json
 import pickle
+import re
 import shutil
 import zipfile
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_NET
+from sklearn.exceptions import NotFittedError
 
-from sksurv_ecg import ECGEmbedder, ECGSurvivalAnalysis, TextAlignedPretrainer, load_estimator
+from sksurv_ecg import (
+    DeviceWarning,
+    ECGEmbedder,
+    ECGSurvivalAnalysis,
+    TextAlignedPretrainer,
+    TrainingWarning,
+    load_estimator,
+)
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 
 DATA = Path(__file__).parent / "data"
-FAST = {"max_epochs": 1, "batch_size": 8, "random_state": 0}
+FAST = TINY_NET
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +66,13 @@ def test_saved_encoder_directory_warm_starts(survival_model, tmp_path):
     assert np.isfinite(model.predict(X)).all()
 
 
-def test_row6_pickle_roundtrip(survival_model):
+def test_pickle_roundtrip_predicts_the_same(survival_model):
     model, X, _ = survival_model
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
 
 
-def test_row40_weights_into_mismatched_architecture(survival_model, tmp_path):
+def test_weights_into_another_architecture_keep_the_load_error_cause(survival_model, tmp_path):
     model, _, _ = survival_model
     path = model.save(tmp_path / "m")
     config = json.loads((path / "config.json").read_text())
@@ -77,7 +88,7 @@ def test_missing_directory():
         load_estimator("/nonexistent/model")
 
 
-def test_row41_older_version_warns(survival_model, tmp_path):
+def test_older_version_warns_and_predicts_the_same(survival_model, tmp_path):
     from sksurv_ecg import TrainingWarning
 
     model, X, _ = survival_model
@@ -90,7 +101,7 @@ def test_row41_older_version_warns(survival_model, tmp_path):
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
 
 
-def test_row41_committed_fixture_still_loads():
+def test_committed_v0_1_0_model_still_loads():
     """A model saved by version 0.1.0 (tests/data/model_v0.1.0, made by make_fixtures.py) loads."""
     X, _ = survival_check_data()
     restored = load_estimator(DATA / "model_v0.1.0")
@@ -117,29 +128,26 @@ def _tag_as_saved_on_cuda(path):
     Path(path).write_bytes(out.getvalue())
 
 
-TINY = {**FAST, "module__downsample": 2, "module__base_features": 2, "module__n_heads": 2, "module__latent_dim": 8}
-
-
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a CPU-only host")
-def test_row36_checkpoint_saved_on_cuda_resumes_on_a_cpu_only_host(tmp_path):
+def test_checkpoint_saved_on_cuda_resumes_on_a_cpu_only_host(tmp_path):
     X, y = survival_check_data()
-    done = ECGSurvivalAnalysis(**TINY, checkpoint_dir=tmp_path).fit(X, y)
+    done = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)
     _tag_as_saved_on_cuda(tmp_path / "params.pt")
     assert b"cuda:0" in (tmp_path / "params.pt").read_bytes()
-    again = ECGSurvivalAnalysis(**TINY, checkpoint_dir=tmp_path).fit(X, y)  # finished: loads, trains nothing
+    again = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)  # finished: loads, trains nothing
     assert all(p.device.type == "cpu" for p in again.net_.module_.parameters())
     np.testing.assert_array_equal(again.predict(X), done.predict(X))
 
 
-def test_row37_checkpoint_with_pickled_object_is_refused(tmp_path):
+def test_checkpoint_with_pickled_object_is_refused(tmp_path):
     """Resuming reads the checkpoint with ``weights_only=True``: a pickled function is refused, never run."""
     X, y = survival_check_data()
-    ECGSurvivalAnalysis(**TINY, checkpoint_dir=tmp_path).fit(X, y)
+    ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)
     buffer = io.BytesIO()
     torch.save({"weight": torch.zeros(2), "payload": shutil.rmtree}, buffer)
     (tmp_path / "params.pt").write_bytes(buffer.getvalue())
     with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
-        ECGSurvivalAnalysis(**{**TINY, "max_epochs": 2}, checkpoint_dir=tmp_path).fit(X, y)
+        ECGSurvivalAnalysis(**{**TINY_NET, "max_epochs": 2}, checkpoint_dir=tmp_path).fit(X, y)
 
 
 def test_load_is_a_deprecated_alias_of_load_estimator(survival_model, tmp_path):
@@ -176,3 +184,117 @@ def test_loaded_model_keeps_one_breslow_baseline(survival_model, tmp_path):
         restored.predict_survival_function(X[:4], return_array=True),
         model.predict_survival_function(X[:4], return_array=True),
     )
+
+
+# --- from the reliability matrix (RELIABILITY.md) ---------------------------------------------------
+
+
+def test_save_before_fit_raises_not_fitted(tmp_path):
+    """RELIABILITY row 1."""
+    with pytest.raises(NotFittedError):
+        ECGSurvivalAnalysis(**TINY_NET).save(tmp_path / "m")
+
+
+def test_pickle_and_joblib_roundtrip_predict_the_same(check_data, check_model, tmp_path):
+    """RELIABILITY row 6."""
+    X, _ = check_data
+    restored = pickle.loads(pickle.dumps(check_model))
+    np.testing.assert_array_equal(restored.predict(X), check_model.predict(X))
+    joblib.dump(check_model, tmp_path / "model.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "model.joblib").predict(X), check_model.predict(X))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a CPU-only host")
+def test_pickle_of_a_cuda_model_loads_on_a_cpu_only_host(check_data, check_model):
+    """RELIABILITY row 6. A pickle made where the net lived on CUDA is unpickled onto the CPU (skorch maps it)."""
+    X, _ = check_data
+    model = pickle.loads(pickle.dumps(check_model))
+    model.net_.device = "cuda"  # what a net trained on a GPU pickles as its device
+    with pytest.warns(Warning, match=r"requested device \(cuda\) is not available|no CUDA devices"):
+        restored = pickle.loads(pickle.dumps(model))
+    assert torch.device(restored.net_.device).type == "cpu"
+    np.testing.assert_array_equal(restored.predict(X), check_model.predict(X))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a CPU-only host")
+def test_load_on_cuda_without_cuda_warns_and_uses_cpu(check_data, check_model, tmp_path):
+    """RELIABILITY row 36."""
+    X, _ = check_data
+    check_model.save(tmp_path / "m")
+    with pytest.warns(DeviceWarning, match="CUDA is not available; using 'cpu'"):
+        restored = load_estimator(tmp_path / "m", device="cuda")
+    np.testing.assert_array_equal(restored.predict(X), check_model.predict(X))
+
+
+def test_safetensors_cannot_store_the_optimizer(check_model, tmp_path):
+    """RELIABILITY row 38."""
+    with pytest.raises(ValueError, match="Safetensors can only store tensors.*don't use safetensors"):
+        check_model.net_.save_params(
+            f_params=tmp_path / "params.safetensors", f_optimizer=tmp_path / "opt.safetensors", use_safetensors=True
+        )
+    # weights alone are fine with safetensors
+    check_model.net_.save_params(f_params=tmp_path / "params.safetensors", use_safetensors=True)
+
+
+def test_checkpoint_dir_with_safetensors_refuses_the_optimizer(check_data, tmp_path):
+    """RELIABILITY row 38."""
+    X, y = check_data
+    model = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path, callbacks__checkpoint__use_safetensors=True)
+    with pytest.raises(ValueError, match="safetensors.*optimizer|optimizer.*safetensors"):
+        model.fit(X, y)
+
+
+def test_resumed_fit_equals_the_uninterrupted_fit(check_data, tmp_path):
+    """RELIABILITY row 39. 2 epochs, "interrupted", then a refit to 4 with the same checkpoint_dir
+    equals 4 epochs at once."""
+    X, y = check_data
+    params = {**TINY_NET, "lead_mask_prob": 0.5}
+    uninterrupted = ECGSurvivalAnalysis(**{**params, "max_epochs": 4}).fit(X, y)
+    first = ECGSurvivalAnalysis(**{**params, "max_epochs": 2}, checkpoint_dir=tmp_path).fit(X, y)
+    assert len(first.history_) == 2
+    assert {"params.pt", "optimizer.pt", "history.json", "rng_state.json"} <= {p.name for p in tmp_path.iterdir()}
+    resumed = ECGSurvivalAnalysis(**{**params, "max_epochs": 4}, checkpoint_dir=tmp_path).fit(X, y)
+    assert len(resumed.history_) == 4
+    np.testing.assert_allclose(
+        resumed.history_[:, "train_loss"], uninterrupted.history_[:, "train_loss"], rtol=1e-5, atol=1e-7
+    )
+    expected = uninterrupted.net_.module_.state_dict()
+    for key, value in resumed.net_.module_.state_dict().items():
+        torch.testing.assert_close(value, expected[key], rtol=1e-5, atol=1e-7, msg=key)
+    np.testing.assert_allclose(resumed.predict(X), uninterrupted.predict(X), rtol=1e-5, atol=1e-7)
+
+
+def test_resuming_a_finished_fit_trains_nothing(check_data, check_model, tmp_path):
+    """RELIABILITY row 39."""
+    X, y = check_data
+    done = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)
+    again = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)
+    assert len(again.history_) == 1
+    np.testing.assert_array_equal(again.predict(X), done.predict(X))
+
+
+def test_weights_that_do_not_fit_the_config_are_named(check_model, tmp_path):
+    """RELIABILITY row 40."""
+    path = check_model.save(tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    config["autoencoder"]["base_features"] = 4
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="do not fit the architecture in its config.json") as info:
+        load_estimator(path)
+    assert re.search(r"input_conv\.\d\.weight: file \(2, 2, 5\) vs model \(8, 8, 5\)", str(info.value))
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert "size mismatch" in str(info.value.__cause__)
+
+
+def test_older_checkpoint_loads_and_a_version_mismatch_warns(check_model, check_data, tmp_path):
+    """RELIABILITY row 41."""
+    X, _ = check_data
+    restored = load_estimator(DATA / "model_v0.1.0")  # committed fixture (tests/data/make_fixtures.py)
+    expected = np.load(DATA / "model_v0.1.0_predictions.npy")
+    np.testing.assert_allclose(restored.predict(X), expected, rtol=1e-5, atol=1e-6)
+    path = check_model.save(tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    config["versions"]["sksurv_ecg"] = "0.0.1"
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.warns(TrainingWarning, match="saved with sksurv-ecg 0.0.1"):
+        load_estimator(path)

@@ -1,12 +1,21 @@
 """Tests of sksurv_ecg.preprocessing: MedianBeat, LeadStandardizer, Resample, BandpassFilter."""
 
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pytest
+import torch
+from conftest import TINY_NET
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from sksurv_ecg import (
+    ECGEmbedder,
+)
 from sksurv_ecg.datasets import make_ecg_survival
 from sksurv_ecg.io import read_wfdb
 from sksurv_ecg.preprocessing import BandpassFilter, LeadStandardizer, MedianBeat, Resample
@@ -285,10 +294,7 @@ def test_pipeline(ptbxl):
 # --- MedianBeat: the rate, the layout, bad records, parallel runs (RELIABILITY rows 46, 49) -------------------
 
 import os  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-import torch  # noqa: E402
 from sklearn.base import BaseEstimator  # noqa: E402
 
 from sksurv_ecg.exceptions import LeadOrderWarning, SignalQualityWarning  # noqa: E402
@@ -473,3 +479,26 @@ def test_standardizer_is_the_models_standardize_leads(ptbxl, eps):
     expected = standardize_leads(torch.from_numpy(X), **kwargs).numpy()
     np.testing.assert_array_equal(LeadStandardizer(eps=eps).fit_transform(X), expected)
     assert (not expected[1, 2].any()) == (eps is not None)
+
+
+# --- from the reliability matrix (RELIABILITY.md) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make_transformer",
+    [
+        pytest.param(lambda: ECGEmbedder(**TINY_NET), id="ECGEmbedder"),
+        pytest.param(lambda: LeadStandardizer(), id="LeadStandardizer"),
+        pytest.param(lambda: Resample(fs_in=40, fs_out=20), id="Resample"),
+        pytest.param(lambda: BandpassFilter(fs=40, low=1.0, high=10.0), id="BandpassFilter"),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transformers_declare_and_return_float32(check_data, check_embedder, make_transformer, dtype):
+    """RELIABILITY row 16."""
+    X = check_data[0].astype(dtype)
+    transformer = make_transformer()
+    declared = get_tags(transformer).transformer_tags.preserves_dtype
+    assert declared == ["float32"]
+    fitted_transformer = check_embedder if isinstance(transformer, ECGEmbedder) else transformer.fit(X)
+    assert fitted_transformer.transform(X).dtype == np.dtype(declared[0])

@@ -3,11 +3,16 @@
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_NET
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sksurv.util import Surv
 from torch.utils.data import DataLoader, TensorDataset
 
-from sksurv_ecg.exceptions import InsufficientEventsError
+from sksurv_ecg import (
+    ECGSurvivalAnalysis,
+    InsufficientEventsError,
+)
 from sksurv_ecg.sampling import StratifiedBatchSampler
 
 
@@ -107,3 +112,26 @@ def test_sampler_properties(n, event_rate, batch_size, min_events, seed):
     sampler = StratifiedBatchSampler(event, batch_size, min_events_per_batch=min_events, random_state=seed)
     for _ in range(2):
         check_epoch(sampler, event, min_events)
+
+
+# --- from the reliability matrix (RELIABILITY.md) ---------------------------------------------------
+
+
+def _surv(event, time):
+    return Surv.from_arrays(np.asarray(event, dtype=bool), np.asarray(time, dtype=float))
+
+
+def test_too_few_events_for_the_batches_names_the_remedy(check_data):
+    """RELIABILITY row 24."""
+    X, y = check_data
+    y = _surv(np.arange(len(y)) < 3, y["time"])  # 3 events, 3 batches of 8, 2 events each needed
+    with pytest.raises(InsufficientEventsError, match=r"3 events cannot give each of 3 batches") as info:
+        ECGSurvivalAnalysis(**TINY_NET).fit(X, y)
+    assert isinstance(info.value, ValueError)
+    assert "min_events_per_batch=2" in str(info.value)
+    assert "use at most 1 batches (batch_size >= 24)" in str(info.value)  # the remedy
+    # the remedy works, and every batch the sampler yields then holds the events it promises
+    ECGSurvivalAnalysis(**{**TINY_NET, "batch_size": 24}).fit(X, y)
+    sampler = StratifiedBatchSampler(y["event"], 8, min_events_per_batch=1, random_state=0)
+    for _ in range(5):
+        assert all(y["event"][batch].sum() >= 1 for batch in sampler)

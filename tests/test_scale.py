@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY_NET
 from skorch.dataset import Dataset
 
 import sksurv_ecg.io._memmap as ecg_memmap
@@ -14,7 +15,7 @@ from sksurv_ecg.io import read_wfdb, to_memmap
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 from sksurv_ecg.utils.validation import validate_ecg
 
-FAST = {"max_epochs": 1, "batch_size": 16, "random_state": 0, "lead_mask_prob": 0.5}
+FAST = {**TINY_NET, "batch_size": 16, "lead_mask_prob": 0.5}
 
 
 # --- to_memmap -------------------------------------------------------------------------------

@@ -2,13 +2,21 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from conftest import TINY_NET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from sklearn.base import clone
 from sksurv.util import Surv
 
-from sksurv_ecg.exceptions import InsufficientEventsError
+from sksurv_ecg import (
+    ECGEmbedder,
+    ECGSurvivalAnalysis,
+    InsufficientEventsError,
+)
 from sksurv_ecg.sampling import StratifiedBatchSampler
+from sksurv_ecg.utils.estimator_checks import survival_check_data
 from sksurv_ecg.utils.validation import check_ecg_array, check_event_batching, check_survival_y
 
 SETTINGS = settings(max_examples=60, deadline=None)
@@ -276,3 +284,218 @@ def test_event_batching_agrees_with_the_sampler(event, batch_size, min_events, s
 def test_event_batching_bad_arguments(batch_size, min_events, match):
     with pytest.raises(ValueError, match=match):
         check_event_batching(np.ones(8, dtype=bool), batch_size, min_events)
+
+
+# --- from the reliability matrix (RELIABILITY.md) ---------------------------------------------------
+
+
+def _surv(event, time):
+    return Surv.from_arrays(np.asarray(event, dtype=bool), np.asarray(time, dtype=float))
+
+
+@pytest.mark.parametrize("method", ["fit", "predict", "transform"])
+def test_non_finite_X_is_rejected(check_data, check_model, check_embedder, method, non_finite_value):
+    """RELIABILITY row 9."""
+    X, y = check_data
+    bad = X.copy()
+    bad[3, 1, 7] = non_finite_value
+    call = {
+        "fit": lambda: clone(check_model).fit(bad, y),
+        "predict": lambda: check_model.predict(bad),
+        "transform": lambda: check_embedder.transform(bad),
+    }[method]
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        call()
+
+
+def test_non_finite_X_is_rejected_by_embedder_fit(check_data, non_finite_value):
+    """RELIABILITY row 9."""
+    bad = check_data[0].copy()
+    bad[0, 0, 0] = non_finite_value
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        ECGEmbedder(**TINY_NET).fit(bad)
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_fit_rejects_empty_and_single_sample_X(check_data, n):
+    """RELIABILITY row 10."""
+    X, y = check_data
+    with pytest.raises(ValueError, match=rf"Found array with {n} sample\(s\)"):
+        ECGSurvivalAnalysis(**TINY_NET).fit(X[:n], y[:n])
+    with pytest.raises(ValueError, match=rf"Found array with {n} sample\(s\)"):
+        ECGEmbedder(**TINY_NET).fit(X[:n])
+
+
+def test_predict_rejects_empty_X(check_data, check_model):
+    """RELIABILITY row 10."""
+    with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\)"):
+        check_model.predict(check_data[0][:0])
+
+
+def test_predict_rejects_another_lead_count(check_data, check_model, check_embedder):
+    """RELIABILITY row 11."""
+    X, _ = check_data
+    wrong = np.zeros((3, 3, X.shape[2]), dtype=np.float32)
+    with pytest.raises(ValueError, match="X has 3 features, but ECGSurvivalAnalysis is expecting 2"):
+        check_model.predict(wrong)
+    with pytest.raises(ValueError, match="X has 3 features, but ECGEmbedder is expecting 2"):
+        check_embedder.transform(wrong)
+
+
+def test_predict_rejects_another_signal_length(check_data, check_model, check_embedder):
+    """RELIABILITY row 12."""
+    X, _ = check_data
+    with pytest.raises(ValueError, match="X has 50 time steps, but ECGSurvivalAnalysis was fitted with 40"):
+        check_model.predict(np.zeros((3, 2, 50), dtype=np.float32))
+    with pytest.raises(ValueError, match="X has 30 time steps, but ECGEmbedder was fitted with 40"):
+        check_embedder.transform(np.zeros((3, 2, 30), dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("make_X", "params", "match"),
+    [
+        pytest.param(lambda X: X[:, 0, 0], {}, "Expected 2D array, got 1D array", id="1d"),
+        pytest.param(lambda X: X[..., None], {}, "X has 4 dimensions", id="4d"),
+        pytest.param(lambda X: X.reshape(len(X), -1), {"n_leads": 3}, "not divisible by n_leads=3", id="2d-width"),
+        pytest.param(lambda X: X.reshape(len(X), -1), {}, "cannot tell how many leads", id="2d-no-n_leads"),
+    ],
+)
+def test_X_of_wrong_dimensionality_is_rejected(check_data, make_X, params, match):
+    """RELIABILITY row 13."""
+    X, y = check_data
+    with pytest.raises(ValueError, match=match):
+        ECGSurvivalAnalysis(**TINY_NET, **params).fit(make_X(X), y)
+
+
+def test_flat_2d_X_with_n_leads_equals_3d_X(check_data, check_model):
+    """RELIABILITY row 13."""
+    X, y = check_data
+    flat = ECGSurvivalAnalysis(**TINY_NET, n_leads=2).fit(X.reshape(len(X), -1), y)
+    np.testing.assert_array_equal(flat.predict(X.reshape(len(X), -1)), check_model.predict(X))
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        flat.predict(X[0].ravel())
+
+
+@pytest.mark.parametrize(
+    ("make_X", "error", "match"),
+    [
+        pytest.param(lambda X: X.astype(np.complex64), ValueError, "Complex data not supported", id="complex"),
+        pytest.param(lambda X: np.full(X.shape, "a", dtype=object), ValueError, "could not convert", id="object-str"),
+        pytest.param(lambda X: sp.csr_matrix(X.reshape(len(X), -1)), TypeError, "Sparse data was passed", id="sparse"),
+    ],
+)
+def test_complex_string_and_sparse_X_are_rejected(check_data, make_X, error, match):
+    """RELIABILITY row 14."""
+    X, y = check_data
+    with pytest.raises(error, match=match):
+        ECGSurvivalAnalysis(**TINY_NET, n_leads=2).fit(make_X(X), y)
+
+
+def test_numeric_object_X_is_converted(check_data, check_model):
+    """RELIABILITY row 14."""
+    X, y = check_data
+    np.testing.assert_array_equal(check_model.predict(X.astype(object)), check_model.predict(X))
+
+
+def test_float64_and_integer_X_fit_as_float32(check_data, check_model):
+    """RELIABILITY row 15."""
+    X, y = check_data
+    # float64 holding float32 values: the very same model as the float32 fit
+    model64 = ECGSurvivalAnalysis(**TINY_NET).fit(X.astype(np.float64), y)
+    np.testing.assert_array_equal(model64.predict(X.astype(np.float64)), check_model.predict(X))
+    # integers: the same model as on their float32 conversion
+    X_int = (X * 10).astype(np.int64)
+    model_int = ECGSurvivalAnalysis(**TINY_NET).fit(X_int, y)
+    reference = ECGSurvivalAnalysis(**TINY_NET).fit(X_int.astype(np.float32), y)
+    expected = reference.predict(X_int.astype(np.float32))
+    np.testing.assert_array_equal(model_int.predict(X_int.astype(np.int32)), expected)
+    assert model_int.predict(X_int).dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "make_y",
+    [
+        pytest.param(lambda y: y["time"], id="1d-times"),
+        pytest.param(lambda y: np.column_stack([y["event"], y["time"]]), id="2d-array"),
+        pytest.param(lambda y: y[["time", "event"]], id="fields-swapped"),
+        pytest.param(lambda y: list(y["time"]), id="list"),
+    ],
+)
+def test_y_that_is_not_a_survival_array_is_rejected(check_data, make_y):
+    """RELIABILITY row 17."""
+    X, y = check_data
+    # swapped fields are caught one step later, by the type of the first field
+    with pytest.raises(ValueError, match="y must be a structured array|event indicator must be boolean"):
+        ECGSurvivalAnalysis(**TINY_NET).fit(X, make_y(y))
+
+
+def test_fit_without_y_is_rejected(check_data):
+    """RELIABILITY row 18."""
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        ECGSurvivalAnalysis(**TINY_NET).fit(check_data[0], None)
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        pytest.param(-1.0, "observed time contains values smaller zero", id="negative"),
+        pytest.param(np.nan, "Input contains NaN", id="nan"),
+        pytest.param(np.inf, "Input contains infinity", id="inf"),
+        pytest.param(-np.inf, "Input contains infinity", id="-inf"),
+    ],
+)
+def test_negative_and_non_finite_times_are_rejected(check_data, value, match):
+    """RELIABILITY row 19."""
+    X, y = check_data
+    y = y.copy()
+    y["time"][2] = value
+    with pytest.raises(ValueError, match=match):
+        ECGSurvivalAnalysis(**TINY_NET).fit(X, y)
+
+
+def test_time_zero_is_accepted_by_default(check_data):
+    """RELIABILITY row 20."""
+    X, y = check_data
+    y = y.copy()
+    y["time"][:4] = 0.0  # two events and two censored samples at time 0
+    model = ECGSurvivalAnalysis(**TINY_NET).fit(X, y)
+    assert np.isfinite(model.predict(X)).all()
+    assert model.unique_times_[0] == 0.0
+
+
+def test_time_zero_can_be_refused(check_data):
+    """RELIABILITY row 20. The switch is ``check_survival_y(..., allow_time_zero=False)`` (scikit-survival's name)."""
+    X, y = check_data
+    y = y.copy()
+    y["time"][0] = 0.0
+    check_survival_y(X, y)
+    with pytest.raises(ValueError, match="observed time contains values smaller or equal to zero"):
+        check_survival_y(X, y, allow_time_zero=False)
+
+
+def test_event_coded_0_2_is_rejected(check_data):
+    """RELIABILITY row 21."""
+    X, y = check_data
+    with pytest.raises(ValueError, match="non-boolean event indicator must contain 0 and 1 only"):
+        Surv.from_arrays(np.where(y["event"], 2, 0), y["time"])
+    bad = np.empty(len(y), dtype=[("event", int), ("time", float)])
+    bad["event"], bad["time"] = np.where(y["event"], 2, 0), y["time"]
+    # an integer-coded structured y is refused outright: the event field must be boolean
+    with pytest.raises(ValueError, match="elements of event indicator must be boolean, but found int64"):
+        ECGSurvivalAnalysis(**TINY_NET).fit(X, bad)
+
+
+def test_all_censored_y_is_rejected(check_data):
+    """RELIABILITY row 22."""
+    X, y = check_data
+    with pytest.raises(ValueError, match="all samples are censored"):
+        ECGSurvivalAnalysis(**TINY_NET).fit(X, _surv(np.zeros(len(y)), y["time"]))
+
+
+@pytest.mark.parametrize("n_y", [20, 30])
+def test_X_and_y_of_different_lengths_are_rejected(n_y):
+    """RELIABILITY row 23."""
+    X, _ = survival_check_data(n_samples=24)
+    _, y = survival_check_data(n_samples=n_y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        ECGSurvivalAnalysis(**TINY_NET).fit(X, y)

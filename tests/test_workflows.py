@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import TINY_NET
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -15,7 +16,7 @@ from sksurv.metrics import (
 from sksurv_ecg import ECGEmbedder, ECGSurvivalAnalysis
 from sksurv_ecg.datasets import make_ecg_survival
 
-FAST = {"max_epochs": 2, "batch_size": 16, "random_state": 0}
+FAST = {**TINY_NET, "max_epochs": 2, "batch_size": 16}
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,8 @@ def test_deep_model_in_cross_validate_on_the_same_folds(cohort):
 def test_grid_search_over_a_routed_parameter(cohort):
     X, y, _ = cohort
     search = GridSearchCV(
-        ECGSurvivalAnalysis(max_epochs=1, batch_size=16, random_state=0),
-        {"module__n_heads": [2, 4], "alpha": [0.5, 1.0]},
+        ECGSurvivalAnalysis(**{**TINY_NET, "batch_size": 16}),
+        {"module__n_heads": [1, 2], "alpha": [0.5, 1.0]},
         cv=_folds(y),
         error_score="raise",
     )
@@ -79,7 +80,7 @@ def test_sksurv_scorers_wrap_the_deep_model(cohort, wrapper):
 
 
 @pytest.fixture(scope="module")
-def real_signal():
+def real_signal():  # the paper network: used by slow tests only
     """A cohort whose hazard depends on the waveform, split 70/30, and a float32 fit's held-out C."""
     X, y, _ = make_ecg_survival(300, fs=250, event_rate=0.3, random_state=1)
     split = train_test_split(X, y, test_size=0.3, stratify=y["event"], random_state=0)
@@ -96,12 +97,14 @@ def _heldout_reconstruction_mse(model, X):
     return float(model.net_._map_batches(X, mse).mean())
 
 
+@pytest.mark.slow
 def test_deep_model_learns_a_real_signal(real_signal):
     """Held-out C > 0.7 (about 6 s on 2 cores)."""
     _, score, _ = real_signal
     assert score > 0.7
 
 
+@pytest.mark.slow
 def test_bf16_autocast_keeps_the_c_index(real_signal):
     """bf16 autocast (fast path, CPU) learns the same model: held-out C > 0.7, and held-out
     reconstruction error at most 5 % above the float32 fit's.
