@@ -86,6 +86,12 @@ def ptbxl_sample(ptbxl_dir):
     return load_ptbxl(ptbxl_dir)
 
 
+@pytest.fixture(scope="session")
+def ptbxl_records500(ptbxl_dir):
+    """Paths (without suffix) of the 500 Hz WFDB records in ``ptbxl_dir``, sorted."""
+    return sorted(p.with_suffix("") for p in (ptbxl_dir / "records500").glob("*/*.hea"))
+
+
 @pytest.fixture(scope="module")
 def check_data():
     """24 ECGs of 2 leads x 40 samples with 12 events (``survival_check_data()``)."""

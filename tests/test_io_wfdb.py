@@ -20,16 +20,6 @@ from sksurv_ecg.preprocessing import LeadStandardizer
 
 
 @pytest.fixture(scope="module")
-def PTBXL(ptbxl_dir):
-    return ptbxl_dir
-
-
-@pytest.fixture(scope="module")
-def RECORDS(ptbxl_dir):
-    return sorted(p.with_suffix("") for p in (ptbxl_dir / "records500").glob("*/*.hea"))
-
-
-@pytest.fixture(scope="module")
 def REFERENCE(ptbxl_dir):
     return ptbxl_dir / "records500" / "00000" / "00001_hr"
 
@@ -62,9 +52,9 @@ def _write(directory, name, record, *, order=None, sig_name=None, fs=None, units
 # --- every bundled record --------------------------------------------------------------------------------------
 
 
-def test_every_record_reads(RECORDS):
-    assert len(RECORDS) == 14
-    for record in RECORDS:
+def test_every_record_reads(ptbxl_records500):
+    assert len(ptbxl_records500) == 14
+    for record in ptbxl_records500:
         X = read_wfdb(record)
         assert X.shape == (1, 12, 5000)
         assert X.dtype == np.float32
@@ -73,10 +63,10 @@ def test_every_record_reads(RECORDS):
         assert 0.2 < np.abs(X).max() < 10.0
 
 
-def test_reads_many_records_in_order(RECORDS):
-    X = read_wfdb(RECORDS)
-    assert X.shape == (len(RECORDS), 12, 5000)
-    np.testing.assert_array_equal(X[3], read_wfdb(RECORDS[3])[0])
+def test_reads_many_records_in_order(ptbxl_records500):
+    X = read_wfdb(ptbxl_records500)
+    assert X.shape == (len(ptbxl_records500), 12, 5000)
+    np.testing.assert_array_equal(X[3], read_wfdb(ptbxl_records500[3])[0])
 
 
 def test_values_match_wfdb_physical_signal(REFERENCE):
@@ -98,8 +88,8 @@ def test_path_forms(path, reference, REFERENCE):
     np.testing.assert_array_equal(read_wfdb(path(REFERENCE))[0], reference[0])
 
 
-def test_root_joins_relative_paths(reference, PTBXL):
-    X = read_wfdb(["records500/00000/00001_hr"], root=PTBXL)
+def test_root_joins_relative_paths(reference, ptbxl_dir):
+    X = read_wfdb(["records500/00000/00001_hr"], root=ptbxl_dir)
     np.testing.assert_array_equal(X[0], reference[0])
 
 
@@ -210,15 +200,15 @@ def test_wrong_fs_resampled_on_request(tmp_path, reference):
     np.testing.assert_allclose(X[0, :, 2000:8000:2], reference[0][:, 1000:4000], atol=0.05)
 
 
-def test_bundled_100hz_record_resampled_matches_500hz(PTBXL, REFERENCE):
-    lr = read_wfdb(PTBXL / "records100/00000/00001_lr", resample=True)[0]
+def test_bundled_100hz_record_resampled_matches_500hz(ptbxl_dir, REFERENCE):
+    lr = read_wfdb(ptbxl_dir / "records100/00000/00001_lr", resample=True)[0]
     hr = read_wfdb(REFERENCE)[0]
     corr = [np.corrcoef(lr[i], hr[i])[0, 1] for i in range(12)]
     assert min(corr) > 0.9
 
 
-def test_read_at_own_rate(PTBXL):
-    assert read_wfdb(PTBXL / "records100/00000/00001_lr", fs=100).shape == (1, 12, 1000)
+def test_read_at_own_rate(ptbxl_dir):
+    assert read_wfdb(ptbxl_dir / "records100/00000/00001_lr", fs=100).shape == (1, 12, 1000)
 
 
 # --- files and headers ----------------------------------------------------------------------------------------
@@ -349,16 +339,16 @@ def test_progress_bar(capsys, verbose, n_records, shown, REFERENCE):
         pytest.param(lambda names: pd.DataFrame({"filename_hr": names}), id="frame"),
     ],
 )
-def test_reader_in_pipeline(make_X, PTBXL):
+def test_reader_in_pipeline(make_X, ptbxl_dir):
     names = ["records500/00000/00001_hr", "records500/06000/06003_hr"]
-    pipe = make_pipeline(WFDBReader(root=PTBXL), LeadStandardizer())
+    pipe = make_pipeline(WFDBReader(root=ptbxl_dir), LeadStandardizer())
     Z = pipe.fit_transform(make_X(names))
     assert Z.shape == (2, 12, 5000)
     np.testing.assert_allclose(Z.std(axis=-1), 1.0, atol=1e-4)
 
 
-def test_reader_is_stateless_and_clonable(PTBXL):
-    reader = WFDBReader(fs=100, resample=True, root=PTBXL)
+def test_reader_is_stateless_and_clonable(ptbxl_dir):
+    reader = WFDBReader(fs=100, resample=True, root=ptbxl_dir)
     assert clone(reader).get_params() == reader.get_params()
     assert reader.__sklearn_tags__().requires_fit is False
     X = reader.transform(["records500/00000/00001_hr"])  # no fit needed

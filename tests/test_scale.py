@@ -20,23 +20,13 @@ FAST = {**TINY_NET, "batch_size": 16, "lead_mask_prob": 0.5}
 
 # --- to_memmap -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def PTBXL(ptbxl_dir):
-    return ptbxl_dir
+def ptbxl_in_memory(ptbxl_dir):
+    return load_ptbxl(ptbxl_dir)
 
 
-@pytest.fixture(scope="module")
-def RECORDS(ptbxl_dir):
-    return sorted(p.with_suffix("") for p in (ptbxl_dir / "records500").glob("*/*.hea"))
-
-
-@pytest.fixture(scope="module")
-def ptbxl_in_memory(PTBXL):
-    return load_ptbxl(PTBXL)
-
-
-def test_to_memmap_ptbxl_download_matches_load_ptbxl(tmp_path, ptbxl_in_memory, PTBXL):
+def test_to_memmap_ptbxl_download_matches_load_ptbxl(tmp_path, ptbxl_in_memory, ptbxl_dir):
     X_ref, frame = ptbxl_in_memory
-    X = to_memmap(ptbxl_records(PTBXL), tmp_path / "ptbxl.npy")
+    X = to_memmap(ptbxl_records(ptbxl_dir), tmp_path / "ptbxl.npy")
     assert isinstance(X, np.memmap)
     assert X.mode == "r"
     assert X.dtype == np.float32
@@ -49,18 +39,18 @@ def test_to_memmap_ptbxl_download_matches_load_ptbxl(tmp_path, ptbxl_in_memory, 
 
 
 @pytest.mark.parametrize("source", ["folder", "list"])
-def test_to_memmap_folder_and_list(tmp_path, source, PTBXL, RECORDS):
-    src = PTBXL / "records500" if source == "folder" else [str(r) + ".hea" for r in RECORDS]
+def test_to_memmap_folder_and_list(tmp_path, source, ptbxl_dir, ptbxl_records500):
+    src = ptbxl_dir / "records500" if source == "folder" else [str(r) + ".hea" for r in ptbxl_records500]
     X = to_memmap(src, tmp_path / "x.npy", length=1000)
-    np.testing.assert_array_equal(np.asarray(X), read_wfdb(RECORDS, length=1000))
+    np.testing.assert_array_equal(np.asarray(X), read_wfdb(ptbxl_records500, length=1000))
     ids = pd.read_csv(tmp_path / "x.records.csv", dtype=str)["record"].tolist()
     if source == "folder":
-        assert ids == [r.relative_to(PTBXL / "records500").as_posix() for r in RECORDS]
+        assert ids == [r.relative_to(ptbxl_dir / "records500").as_posix() for r in ptbxl_records500]
     else:
-        assert ids == [str(r) for r in RECORDS]
+        assert ids == [str(r) for r in ptbxl_records500]
 
 
-def test_to_memmap_resumes_after_interruption(tmp_path, monkeypatch, RECORDS):
+def test_to_memmap_resumes_after_interruption(tmp_path, monkeypatch, ptbxl_records500):
     """Killed after 8 reads with a checkpoint every 3: the rerun redoes 2 records, loses none."""
     read_one = ecg_memmap._read_one
     calls = []
@@ -74,7 +64,7 @@ def test_to_memmap_resumes_after_interruption(tmp_path, monkeypatch, RECORDS):
     monkeypatch.setattr(ecg_memmap, "_read_one", failing)
     path = tmp_path / "x.npy"
     with pytest.raises(KeyboardInterrupt):
-        to_memmap(RECORDS, path, checkpoint_every=3)
+        to_memmap(ptbxl_records500, path, checkpoint_every=3)
     progress = json.loads((tmp_path / "x.progress.json").read_text())
     assert progress["n_done"] == 6
     assert not progress["complete"]
@@ -83,26 +73,26 @@ def test_to_memmap_resumes_after_interruption(tmp_path, monkeypatch, RECORDS):
     monkeypatch.setattr(
         ecg_memmap, "_read_one", lambda record, *args: (calls.append(record), read_one(record, *args))[1]
     )
-    X = to_memmap(RECORDS, path, checkpoint_every=3)
-    assert calls == RECORDS[6:]  # continues after the last checkpoint
-    np.testing.assert_array_equal(np.asarray(X), read_wfdb(RECORDS))
+    X = to_memmap(ptbxl_records500, path, checkpoint_every=3)
+    assert calls == ptbxl_records500[6:]  # continues after the last checkpoint
+    np.testing.assert_array_equal(np.asarray(X), read_wfdb(ptbxl_records500))
 
     calls.clear()
-    to_memmap(RECORDS, path, checkpoint_every=3)  # finished: just opened
+    to_memmap(ptbxl_records500, path, checkpoint_every=3)  # finished: just opened
     assert calls == []
 
 
-def test_to_memmap_refuses_foreign_file_and_changed_settings(tmp_path, RECORDS):
+def test_to_memmap_refuses_foreign_file_and_changed_settings(tmp_path, ptbxl_records500):
     path = tmp_path / "x.npy"
     np.save(path, np.zeros(3))
     with pytest.raises(FileExistsError, match="overwrite=True"):
-        to_memmap(RECORDS[:2], path)
-    X = to_memmap(RECORDS[:2], path, overwrite=True)
+        to_memmap(ptbxl_records500[:2], path)
+    X = to_memmap(ptbxl_records500[:2], path, overwrite=True)
     assert X.shape == (2, 12, 5000)
     with pytest.raises(ValueError, match=r"differing: \['settings'\]"):
-        to_memmap(RECORDS[:2], path, units="uV")
+        to_memmap(ptbxl_records500[:2], path, units="uV")
     with pytest.raises(ValueError, match="records_sha256"):
-        to_memmap(RECORDS[:3], path)
+        to_memmap(ptbxl_records500[:3], path)
 
 
 @pytest.mark.parametrize(
@@ -112,9 +102,9 @@ def test_to_memmap_refuses_foreign_file_and_changed_settings(tmp_path, RECORDS):
         pytest.param({"length": -1}, ValueError, "length=-1", id="length"),
     ],
 )
-def test_to_memmap_bad_parameters(tmp_path, kwargs, error, match, RECORDS):
+def test_to_memmap_bad_parameters(tmp_path, kwargs, error, match, ptbxl_records500):
     with pytest.raises(error, match=match):
-        to_memmap(RECORDS[:1], tmp_path / "x.npy", **kwargs)
+        to_memmap(ptbxl_records500[:1], tmp_path / "x.npy", **kwargs)
 
 
 def test_to_memmap_empty_folder(tmp_path):
