@@ -15,6 +15,7 @@ from sksurv.util import Surv
 
 from .exceptions import TrainingWarning
 from .metrics import fit_risk_scale
+from .utils.validation import user_stacklevel
 
 __all__ = ["checked_scale", "risk_scale"]
 
@@ -108,6 +109,6 @@ def checked_scale(scale, source):
         "not rank these patients in the direction it learned, so every patient gets the baseline survival "
         "(risk_scale_=0). Train longer or on more data, or check the calibration sample.",
         TrainingWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
     return 0.0

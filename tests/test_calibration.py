@@ -74,8 +74,9 @@ def test_reversed_ranking_gets_the_baseline_for_everyone(data):
     reversed_y = y.copy()
     reversed_y["event"] = True
     reversed_y["time"] = np.random.default_rng(0).exponential(np.exp(z))
-    with pytest.warns(TrainingWarning, match="not positive"):
+    with pytest.warns(TrainingWarning, match="not positive") as record:
         model.recalibrate(X, reversed_y)
+    assert record[0].filename == __file__  # the warning points at the caller's line
     assert model.risk_scale_ == 0.0
     survival = model.predict_survival_function(X[:5], return_array=True)
     np.testing.assert_allclose(survival, np.broadcast_to(model.baseline_survival_.y, survival.shape))
