@@ -42,6 +42,7 @@ from .utils.validation import (
     check_ecg_length,
     check_lead_names,
     check_lead_order,
+    check_precision,
     user_stacklevel,
     validate_ecg,
 )
@@ -480,6 +481,7 @@ class _BaseECGEstimator(BaseEstimator):
         seed = self._seed()
         accelerator = _current_accelerator()  # set by sksurv_ecg.distributed.data_parallel
         self.device_ = check_device(self.device) if accelerator is None else str(accelerator.device)
+        check_precision(self.precision, self.device_)
         self._choose_impl()
         devices = [torch.device(self.device_).index or 0] if self.device_.startswith("cuda") else []
         n_train = self._n_train(X.shape[0])

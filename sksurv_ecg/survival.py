@@ -99,7 +99,9 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Where to train.
     precision : {"float32", "bf16"}, default="float32"
-        ``"bf16"`` runs forward passes under bfloat16 autocast.
+        ``"bf16"`` runs forward passes under bfloat16 autocast: faster on CPUs with AVX-512 bf16 or
+        AMX and on GPUs from compute capability 8.0; where bfloat16 is only emulated (an AVX2 CPU)
+        it is several times slower, and ``fit`` warns with a :class:`~sksurv_ecg.DeviceWarning`.
     checkpoint_dir : str, path-like or None, default=None
         Save params, optimizer and history after every epoch; a later ``fit`` with the same
         directory resumes.

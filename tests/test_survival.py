@@ -17,6 +17,7 @@ from sksurv.testing import assert_chf_properties, assert_survival_function_prope
 from sksurv.util import Surv
 
 from sksurv_ecg import (
+    DeviceWarning,
     ECGEmbedder,
     ECGSurvivalAnalysis,
     InsufficientEventsError,
@@ -566,3 +567,34 @@ def test_module_params_contradicting_a_warm_start_encoder_are_refused(check_data
     ).fit(X, y)
     assert model.net_.module_.autoencoder.config.impl == "reference"
     assert model.net_.module_.autoencoder.config.dropout == 0.1
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_that_only_emulates_it_warns(monkeypatch, native):
+    """precision='bf16' on an AVX2 CPU (no oneDNN bfloat16 kernels) trains several times slower than
+    float32; the fit says so, names the CPU's instruction set and the remedy, and still trains."""
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native)
+    X, y = survival_check_data()
+    model = ECGSurvivalAnalysis(**TINY_NET, precision="bf16")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    device_warnings = [w for w in caught if issubclass(w.category, DeviceWarning)]
+    if native:
+        assert not device_warnings
+        return
+    (warning,) = device_warnings
+    message = str(warning.message)
+    assert "precision='bf16'" in message
+    assert torch.backends.cpu.get_cpu_capability() in message
+    assert "precision='float32'" in message
+    assert warning.filename == __file__  # points at the user's fit, not at the package
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_float32_never_warns_about_bf16(monkeypatch):
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    X, y = survival_check_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeviceWarning)
+        ECGSurvivalAnalysis(**TINY_NET).fit(X, y)

@@ -31,6 +31,7 @@ __all__ = [
     "check_ecg_length",
     "check_event_batching",
     "check_lead_names",
+    "check_precision",
     "check_reports",
     "check_sample_sequence",
     "check_survival_y",
@@ -340,6 +341,46 @@ def check_device(device):
     if device == "cpu":
         return device
     raise ValueError(f"device={device!r} is not supported; use 'cpu', 'cuda', 'cuda:N' or 'auto'.")
+
+
+def check_precision(precision, device):
+    """Warn when ``precision="bf16"`` asks for bfloat16 arithmetic that ``device`` only emulates.
+
+    On a CPU without AVX-512 (``torch.backends.cpu.get_cpu_capability()`` AVX2 or less), oneDNN has
+    no bfloat16 kernels and torch falls back to generic loops: bf16 autocast then trains and predicts
+    several times slower than float32 (7.5x in training on a 2-core AVX2 AMD EPYC, docs/results.md)
+    instead of faster. A CUDA device without native bfloat16 (before compute capability 8.0) is
+    likewise emulated. Either way the computation is correct, so this warns and carries on.
+
+    Parameters
+    ----------
+    precision : {"float32", "bf16"}
+        Requested precision.
+    device : str
+        The resolved device (``check_device``'s output).
+
+    Examples
+    --------
+    >>> from sksurv_ecg.utils.validation import check_precision
+    >>> check_precision("float32", "cpu")  # nothing to check
+    """
+    import torch
+
+    if precision != "bf16":
+        return
+    if device.startswith("cuda"):
+        native = torch.cuda.is_bf16_supported(including_emulation=False)
+        where = f"CUDA device {torch.cuda.get_device_name(torch.device(device))!r}"
+    else:
+        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        where = f"this CPU (instruction set {torch.backends.cpu.get_cpu_capability()}, no AVX-512 or AMX)"
+    if not native:
+        warnings.warn(
+            f"precision='bf16' on {where}: bfloat16 is emulated there, so it runs several times slower "
+            "than float32 instead of faster. Use precision='float32' on this machine.",
+            DeviceWarning,
+            stacklevel=user_stacklevel(),
+        )
 
 
 # --------------------------------------------------------------------------------------------------
