@@ -26,7 +26,15 @@ It also measures, in the same run, how far any implementation of the model could
 convolutions do more) and the machine's matrix-multiply peak (a 2048 x 2048 GEMM, float32 and
 bfloat16). ``floor_ms`` is the time of a batch if every operation ran at that peak with free memory
 traffic, and ``max_speedup_vs_reference`` the ratio such an implementation would reach: an upper bound
-to read the speed-up targets against.
+to read the speed-up targets against. Where the device only emulates bfloat16 (a CPU without
+AVX-512, ``machine.bf16_native`` false) there is no bf16 roofline: the emulated "peak" bounds nothing.
+
+``eager_floor`` adds what the GEMM roofline leaves out: each path's own op sequence, its matmul and
+convolution FLOPs at the GEMM peak plus the bytes read and written by all its other ops (elementwise,
+normalisations, reductions, copies; one pass per op, as eager PyTorch runs them) at the machine's
+stream bandwidth (a 256 MB copy). ``times_the_floor`` there says how far each path is from the best
+its own ops could do without fusing them; tensors small enough to stay in cache can beat the stream
+rate, so it is an estimate, not a strict bound.
 
 It prints one JSON object with ECG/s of both paths, their ratios and the seed's figures on the
 reference machine (102 ECG/s training, 948 ECG/s inference; SEED_SPEC section 10), and asserts that
@@ -145,6 +153,114 @@ def gflop(fn):
     return counter.get_total_flops() / 1e9
 
 
+class _MemoryTraffic:
+    """Bytes read and written by the elementwise, normalisation and reduction ops of a call.
+
+    Every aten op except views, allocations and the matmuls and convolutions that the FLOP count
+    covers is charged the bytes of its tensor inputs and outputs (an ``out=`` tensor as written
+    only). This is the traffic of the op sequence as eager PyTorch runs it, one pass per op, with
+    no fusion: the part of a step that the GEMM roofline does not see.
+    """
+
+    def __init__(self):
+        from torch.utils._python_dispatch import TorchDispatchMode
+        from torch.utils.flop_counter import flop_registry
+
+        counted = set(flop_registry)
+        owner = self
+        self.bytes = 0
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                kwargs = kwargs or {}
+                out = func(*args, **kwargs)
+                name = func.name().split("::")[-1].split(".")[0]
+                if func.is_view or func.overloadpacket in counted or name.startswith(("empty", "new_empty")):
+                    return out
+                inputs = {k: v for k, v in kwargs.items() if k != "out"}
+                owner.bytes += _nbytes(args) + _nbytes(inputs) + _nbytes(out)
+                return out
+
+        self.mode = Mode()
+
+    def __enter__(self):
+        self.mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.mode.__exit__(*exc)
+
+
+def _nbytes(tree):
+    from torch.utils._pytree import tree_leaves
+
+    return sum(t.numel() * t.element_size() for t in tree_leaves(tree) if isinstance(t, torch.Tensor))
+
+
+def traffic_gb(fn):
+    """Gigabytes moved by the non-GEMM ops of one call of ``fn`` (see :class:`_MemoryTraffic`)."""
+    with _MemoryTraffic() as counter:
+        fn()
+    return counter.bytes / 1e9
+
+
+def stream_gb_s(device, clock=time.perf_counter, n=64 << 20, reps=5):
+    """Memory bandwidth: best of ``reps`` copies of a 256 MB float32 tensor (read + write)."""
+    a = torch.randn(n, device=device)
+    b = torch.empty_like(a)
+    b.copy_(a)
+    return 2 * a.numel() * a.element_size() / min(timed(lambda: b.copy_(a), device, clock) for _ in range(reps)) / 1e9
+
+
+def bf16_native(device):
+    """Whether the device has bfloat16 arithmetic (else torch emulates it, far below float32)."""
+    if torch.device(device).type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def eager_floor(gflop_s, traffic_s, peaks, bandwidth, step_s):
+    """The floor of each path's own op sequence in eager mode: its matmul and convolution FLOPs at the
+    GEMM peak plus its other ops' bytes at the stream bandwidth (``gflop_s``, ``traffic_s``: task ->
+    path -> GFLOP / GB per batch), and how far the measured step is from it."""
+    floor = {
+        task: {
+            path: gflop_s[task][path] / peaks[path.split("_")[1]] + traffic_s[task][path] / bandwidth
+            for path in gflop_s[task]
+        }
+        for task in gflop_s
+    }
+    return {
+        "stream_gb_s": round(bandwidth, 1),
+        "gflop_per_batch": {t: {p: round(v, 2) for p, v in d.items()} for t, d in gflop_s.items()},
+        "traffic_gb_per_batch": {t: {p: round(v, 2) for p, v in d.items()} for t, d in traffic_s.items()},
+        "gemm_ms": {
+            t: {p: round(1000 * gflop_s[t][p] / peaks[p.split("_")[1]], 1) for p in d} for t, d in gflop_s.items()
+        },
+        "traffic_ms": {t: {p: round(1000 * v / bandwidth, 1) for p, v in d.items()} for t, d in traffic_s.items()},
+        "floor_ms": {t: {p: round(1000 * v, 1) for p, v in d.items()} for t, d in floor.items()},
+        "times_the_floor": {t: {p: round(step_s[t][p] / v, 2) for p, v in d.items()} for t, d in floor.items()},
+    }
+
+
+def count_work(path, state, head_state, x, time_, event, device):
+    """GFLOP and GB per batch of a path's training and inference steps, on a fresh copy of the
+    weights (a training step updates them): task -> (GFLOP, GB)."""
+    impl, precision = path.split("_")
+    model, head, opt = build(impl, state, head_state, device)
+
+    def train():
+        return train_step(model, head, opt, x, time_, event, precision, device)
+
+    def infer():
+        return infer_step(model, x, precision, device)
+
+    counts = {"train": (gflop(train), traffic_gb(train))}
+    model.eval()
+    counts["infer"] = (gflop(infer), traffic_gb(infer))
+    return counts
+
+
 def roofline(train_gflop, infer_gflop, peaks, step_s):
     """Floor time of a batch at the GEMM peak, the speed-up over the reference it would give, and the
     fraction of the peak each path reaches (``step_s``: task -> path -> median seconds per batch)."""
@@ -157,14 +273,23 @@ def roofline(train_gflop, infer_gflop, peaks, step_s):
         "max_speedup_vs_reference": {
             k: round(step_s[k.split("_")[0]]["reference_fp32"] / v, 2) for k, v in floor_s.items()
         },
-        # a path named "<impl>_<precision>[_...]" is measured against that precision's peak
+        # a path named "<impl>_<precision>[_...]" is measured against that precision's peak (a
+        # precision without a peak, bf16 where it is only emulated, has no roofline)
         "fraction_of_peak": {
-            task: {path: round(work[task] / s / peaks[path.split("_")[1]], 3) for path, s in paths.items()}
+            task: {
+                path: round(work[task] / s / peaks[path.split("_")[1]], 3)
+                for path, s in paths.items()
+                if path.split("_")[1] in peaks
+            }
             for task, paths in step_s.items()
         },
         # how far each path is from the roofline: its step time over the floor at its precision's peak
         "times_the_floor": {
-            task: {path: round(s * peaks[path.split("_")[1]] / work[task], 2) for path, s in paths.items()}
+            task: {
+                path: round(s * peaks[path.split("_")[1]] / work[task], 2)
+                for path, s in paths.items()
+                if path.split("_")[1] in peaks
+            }
             for task, paths in step_s.items()
         },
     }
@@ -174,6 +299,38 @@ def harrell_c(risk, time_, event):
     from sksurv.metrics import concordance_index_censored
 
     return float(concordance_index_censored(event, time_, risk)[0])
+
+
+def check_agreement(fast, ref, fast_head, ref_head, x, time_, event, args, device):
+    """Float32 parity of the two paths (same weights, eval mode) and, when bf16 is timed, how far
+    its outputs are from float32's."""
+    # parity in float32, same weights (eval mode: dropout off)
+    with torch.no_grad():
+        fast.eval(), ref.eval(), fast_head.eval(), ref_head.eval()
+        z_fast, xh_fast = fast(x)
+        z_ref, xh_ref = ref(x)
+        max_dev_z = (z_fast - z_ref).abs().max().item()
+        max_dev_xhat = (xh_fast - xh_ref).abs().max().item()
+        result_parity = {"max_abs_dev_z": max_dev_z, "max_abs_dev_x_hat": max_dev_xhat}
+        assert max_dev_z < 1e-4, result_parity
+        assert max_dev_xhat < 1e-4, result_parity
+        precision_check = None
+        if args.precision in ("bf16", "both"):
+            with autocast(device, "bf16"):
+                z_bf, _ = fast(x)
+                risk_bf = fast_head(z_bf).float()
+            risk_fp = fast_head(z_fast)
+            t_np, e_np = time_.cpu().numpy().astype(float), event.cpu().numpy().astype(bool)
+            # synthetic outcome driven by the float32 risk, to compare the two rankings on it
+            t_syn = np.exp(-risk_fp.cpu().numpy().astype(float)) * t_np
+            precision_check = {
+                "max_abs_dev_z_bf16_vs_fp32": (z_bf.float() - z_fast).abs().max().item(),
+                "max_abs_z_fp32": z_fast.abs().max().item(),
+                "max_abs_dev_log_risk_bf16_vs_fp32": (risk_bf - risk_fp).abs().max().item(),
+                "c_index_fp32": harrell_c(risk_fp.cpu().numpy().astype(float), t_syn, e_np),
+                "c_index_bf16": harrell_c(risk_bf.cpu().numpy().astype(float), t_syn, e_np),
+            }
+    return result_parity, precision_check
 
 
 def main():
@@ -215,32 +372,7 @@ def main():
     fast, fast_head, fast_opt = build("fast", state, head_state, device)
     ref, ref_head, ref_opt = build("reference", state, head_state, device)
 
-    # parity in float32, same weights (eval mode: dropout off)
-    with torch.no_grad():
-        fast.eval(), ref.eval(), fast_head.eval(), ref_head.eval()
-        z_fast, xh_fast = fast(x)
-        z_ref, xh_ref = ref(x)
-        max_dev_z = (z_fast - z_ref).abs().max().item()
-        max_dev_xhat = (xh_fast - xh_ref).abs().max().item()
-        result_parity = {"max_abs_dev_z": max_dev_z, "max_abs_dev_x_hat": max_dev_xhat}
-        assert max_dev_z < 1e-4, result_parity
-        assert max_dev_xhat < 1e-4, result_parity
-        precision_check = None
-        if args.precision in ("bf16", "both"):
-            with autocast(device, "bf16"):
-                z_bf, _ = fast(x)
-                risk_bf = fast_head(z_bf).float()
-            risk_fp = fast_head(z_fast)
-            t_np, e_np = time_.cpu().numpy().astype(float), event.cpu().numpy().astype(bool)
-            # synthetic outcome driven by the float32 risk, to compare the two rankings on it
-            t_syn = np.exp(-risk_fp.cpu().numpy().astype(float)) * t_np
-            precision_check = {
-                "max_abs_dev_z_bf16_vs_fp32": (z_bf.float() - z_fast).abs().max().item(),
-                "max_abs_z_fp32": z_fast.abs().max().item(),
-                "max_abs_dev_log_risk_bf16_vs_fp32": (risk_bf - risk_fp).abs().max().item(),
-                "c_index_fp32": harrell_c(risk_fp.cpu().numpy().astype(float), t_syn, e_np),
-                "c_index_bf16": harrell_c(risk_bf.cpu().numpy().astype(float), t_syn, e_np),
-            }
+    result_parity, precision_check = check_agreement(fast, ref, fast_head, ref_head, x, time_, event, args, device)
     for m in (fast, ref, fast_head, ref_head):
         m.train()
 
@@ -262,13 +394,19 @@ def main():
         except Exception as exc:  # optional lever: fall back silently to eager
             compile_note = f"torch.compile unavailable: {type(exc).__name__}: {exc}"[:300]
 
-    # the model's maths, counted on a separate reference copy (a training step updates its weights)
-    counted, counted_head, counted_opt = build("reference", state, head_state, device)
-    train_gflop = gflop(lambda: train_step(counted, counted_head, counted_opt, x, time_, event, "fp32", device))
-    with torch.no_grad():
-        infer_gflop = gflop(lambda: counted.eval().encoder(x))
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    # each path's maths and memory traffic, counted on separate copies (a training step updates
+    # weights); the reference path's FLOPs are the model's own maths, the roofline's work
+    work = {"train": ({}, {}), "infer": ({}, {})}  # task -> (GFLOP, GB) per path
+    for path in fns_train:
+        counts = count_work(path, state, head_state, x, time_, event, device)
+        for task, (flop, traffic) in counts.items():
+            work[task][0][path], work[task][1][path] = flop, traffic
+    train_gflop, infer_gflop = work["train"][0]["reference_fp32"], work["infer"][0]["reference_fp32"]
+    native_bf16 = bf16_native(device)
+    # without native bfloat16 a bf16 GEMM "peak" is an emulation's rate, no bound on anything
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16} if native_bf16 else {"fp32": torch.float32}
     peaks = {p: gemm_peak_gflop_s(device, dtype, clock=clock) for p, dtype in dtypes.items()}
+    bandwidth = stream_gb_s(device, clock=clock)
 
     train_times = interleaved(fns_train, args.steps, args.warmup, device, clock)
     fast.eval(), ref.eval()
@@ -290,6 +428,8 @@ def main():
             # activation-sized tensors; see docs/model.md), so they are recorded with them
             "allocator_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_") or k == "LD_PRELOAD"},
             "device": device,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "bf16_native": native_bf16,
         },
         "batch_size": n,
         "n_timesteps": args.n_timesteps,
@@ -306,6 +446,13 @@ def main():
             train_gflop,
             infer_gflop,
             peaks,
+            {"train": train_s, "infer": infer_s},
+        ),
+        "eager_floor": eager_floor(
+            {t: {p: v for p, v in w[0].items() if p.split("_")[1] in peaks} for t, w in work.items()},
+            {t: {p: v for p, v in w[1].items() if p.split("_")[1] in peaks} for t, w in work.items()},
+            peaks,
+            bandwidth,
             {"train": train_s, "infer": infer_s},
         ),
         "parity_fp32": result_parity,
