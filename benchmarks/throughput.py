@@ -175,7 +175,12 @@ class _MemoryTraffic:
                 kwargs = kwargs or {}
                 out = func(*args, **kwargs)
                 name = func.name().split("::")[-1].split(".")[0]
-                if func.is_view or func.overloadpacket in counted or name.startswith(("empty", "new_empty")):
+                # _unsafe_view is a view that autograd does not track as one (after reshape's copy)
+                if (
+                    func.is_view
+                    or func.overloadpacket in counted
+                    or name.startswith(("empty", "new_empty", "_unsafe_view"))
+                ):
                     return out
                 inputs = {k: v for k, v in kwargs.items() if k != "out"}
                 owner.bytes += _nbytes(args) + _nbytes(inputs) + _nbytes(out)
