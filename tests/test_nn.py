@@ -188,6 +188,50 @@ def test_fused_equals_reference_train_and_gradients():
         torch.testing.assert_close(buf, buffers_b[name], atol=1e-12, rtol=1e-10, msg=name)
 
 
+@pytest.mark.parametrize("lanes", [8, 16])
+def test_fused_equals_reference_on_either_vector_width(monkeypatch, lanes):
+    """The banded convolutions chosen for AVX2 (8 lanes: strided ones too) and AVX-512 (16) compute
+    the same model and gradients, whichever CPU runs the tests."""
+    from sksurv_ecg.nn import _fast
+
+    monkeypatch.setattr(_fast, "_cpu_lanes", lambda: lanes)
+    fused, reference = pair(torch.float64, dropout=0.0)
+    x = torch.randn(4, 12, 608, dtype=torch.float64)
+    z_a, x_a = fused(x)
+    z_b, x_b = reference(x)
+    torch.testing.assert_close(z_a, z_b, atol=1e-5, rtol=0)
+    torch.testing.assert_close(x_a, x_b, atol=1e-5, rtol=0)
+    (z_a.square().mean() + x_a.square().mean()).backward()
+    (z_b.square().mean() + x_b.square().mean()).backward()
+    grads_b = dict(reference.named_parameters())
+    for name, p in fused.named_parameters():
+        torch.testing.assert_close(p.grad, grads_b[name].grad, atol=1e-8, rtol=1e-6, msg=name)
+
+
+@pytest.mark.parametrize(
+    ("lanes", "c_in", "c_out", "stride", "grad", "expected"),
+    [
+        (16, 4, 4, 1, True, 4),  # rows of 16 maps with AVX-512
+        (8, 4, 4, 1, True, 2),  # rows of 8 maps with AVX2
+        (16, 8, 8, 1, True, 2),
+        (8, 8, 8, 1, True, 0),  # 8 maps already fill an AVX2 row
+        (8, 1, 1, 1, False, 8),
+        (8, 4, 8, 2, True, 1),  # strided, AVX2, training: rows of 2 steps
+        (8, 8, 16, 2, True, 1),
+        (8, 4, 8, 2, False, 0),  # its forward alone is faster plain
+        (8, 16, 16, 2, True, 0),
+        (16, 4, 8, 2, True, 0),  # not measured with AVX-512: plain
+    ],
+)
+def test_band_factor_follows_the_vector_width(monkeypatch, lanes, c_in, c_out, stride, grad, expected):
+    from sksurv_ecg.nn import _fast
+
+    monkeypatch.setattr(_fast, "_cpu_lanes", lambda: lanes)
+    x = torch.empty(1, 12, 608, c_in)
+    with torch.set_grad_enabled(grad):
+        assert _fast._band_factor(x, c_in, c_out, 5, stride) == expected
+
+
 @pytest.mark.parametrize("offset", [0.0, 100.0])
 def test_fused_equals_reference_float32(offset):
     # float32: the NHWC convolutions round differently; the 1e-5 agreement is checked in float64 above.

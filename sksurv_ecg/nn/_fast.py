@@ -12,9 +12,11 @@ feature maps:
   parameters and running statistics, so nothing is cached and the state dict is untouched).
 - The up-sampling skip path ``Conv1x1(ConvTranspose(1, 4), stride 2)`` is one stride-1 ``(1, 3)``
   convolution to ``2 * C`` maps (the two output phases), whose output *is* the up-sampled NHWC tensor.
-- Stride-1 ``(1, 5)`` convolutions over at most 8 maps run as ``(1, 3)`` convolutions over rows of
-  ``16 / C`` time steps (banded weight, 16 maps per row): 1.5-3x faster for 4-8 maps and 20-40x for
-  the one-map convolution of the last decoder block, despite up to 2.4x the multiply-adds.
+- Stride-1 ``(1, 5)`` convolutions over fewer maps than half the CPU's float32 vector lanes run as
+  ``(1, 3)`` convolutions over rows of ``lanes / C`` time steps (banded weight, 16 maps per row with
+  AVX-512, 8 with AVX2): 1.5-3x faster for 4-8 maps and 20-40x for the one-map convolution of the
+  last decoder block, despite up to 2.4x the multiply-adds. With AVX2 and gradients on, the encoder's
+  stride-2 convolutions over 4 and 8 maps also run banded (rows of 2 steps).
 - Max-pooling over pairs of time steps is an elementwise maximum of the even and odd steps, with an
   explicit backward that routes ties to the first element, as ``max_pool2d`` does (ATen's NHWC
   max-pool, with its int64 indices, is 5-10x slower on 4-8 maps).
@@ -24,6 +26,7 @@ All of it is exact up to floating-point rounding (asserted against the reference
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -177,16 +180,33 @@ def _conv_banded(x: Tensor, weight: Tensor, bias: Tensor | None, r: int, stride:
     return y.view(N, L, T // stride, -1)
 
 
-def _band_factor(T: int, c_in: int, c_out: int, K: int, stride: int) -> int:
-    """Output time steps per row of the banded form of a ``(1, K)`` convolution (0: plain convolution).
+@functools.cache
+def _cpu_lanes() -> int:
+    """float32 lanes of the CPU's vector registers: 16 with AVX-512, else 8 (AVX2; NEON has 4, but
+    rows under 8 maps were never measured faster)."""
+    return 16 if torch.backends.cpu.get_cpu_capability().startswith("AVX512") else 8
 
-    oneDNN's NHWC kernels are efficient from about 16 maps on; convolutions over fewer maps run 1.5-3x
-    (8 and 4 maps) and 20-40x (1 map) faster as banded convolutions over ``16 / C`` time steps per row,
-    although these do up to 2.4x the multiply-adds.
+
+def _band_factor(x: Tensor, c_in: int, c_out: int, K: int, stride: int) -> int:
+    """Output time steps per row of the banded form of a ``(1, K)`` convolution of ``x`` (0: plain).
+
+    oneDNN's NHWC kernels are slow on fewer feature maps than the vector has lanes (16 float32 with
+    AVX-512, 8 with AVX2), so convolutions over fewer maps run as banded convolutions over rows of
+    ``lanes / C`` time steps, although these do up to 2.4x the multiply-adds: stride 1 over at most
+    8 maps was 1.5-3x faster (8 and 4 maps) and 20-40x (1 map) with AVX-512 on rows of 16 maps;
+    with AVX2, rows of 8 maps were 1.5-3x faster than rows of 16. Strided convolutions are banded
+    only with AVX2 and gradients on (where measured): a stride-2 convolution over at most 8 input
+    maps as a stride-1 one over rows of 2 steps took 11-13 ms against 21-22 ms with its backward
+    pass, while its forward alone was 1.3-1.8x slower.
     """
-    if stride != 1 or max(c_in, c_out) > 8 or K > 33:
+    lanes = _cpu_lanes() if x.device.type == "cpu" else 16
+    T = x.shape[2]
+    if stride != 1:
+        strided = lanes == 8 and torch.is_grad_enabled()
+        return 1 if strided and c_in <= 8 and K <= 2 * stride + 1 and T % stride == 0 else 0
+    if max(c_in, c_out) > lanes // 2 or K > 33:
         return 0
-    r = 16 // max(c_in, c_out)
+    r = lanes // max(c_in, c_out)
     while r > 1 and T % r:
         r //= 2
     return r if 2 * r + 1 >= K else 0
@@ -196,7 +216,7 @@ def _conv_bn_leaky(x: Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d, stride: int =
     """``LeakyReLU(BN(conv(x)))`` on ``(N, L, T, C)``; BN folded into the convolution in eval mode."""
     K = conv.weight.shape[-1]
     pad = (K - 1) // 2
-    r = _band_factor(x.shape[2], conv.in_channels, conv.out_channels, K, stride)
+    r = _band_factor(x, conv.in_channels, conv.out_channels, K, stride)
     if bn.training or not bn.track_running_stats or bn.running_var is None:
         h = _conv_banded(x, conv.weight, None, r, stride) if r else _conv(x, conv.weight, None, stride, pad)
         return _bn_leaky(h, bn)
