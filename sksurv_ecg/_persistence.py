@@ -24,7 +24,7 @@ from .exceptions import TrainingWarning
 from .nn import DualAttentionAutoencoder
 from .nn._config import default_impl
 from .utils._files import atomic_write, atomic_write_text
-from .utils.validation import check_device, check_lead_names
+from .utils.validation import check_device, check_lead_names, check_precision
 
 __all__ = ["FORMAT_TAG", "load_estimator", "register", "save_estimator"]
 
@@ -193,6 +193,8 @@ def load_estimator(path, *, device="cpu", expected_class=None):
         estimator.lead_names_ = check_lead_names(None, estimator.n_leads_, owner=config["class"])
     estimator.lead_order_ = config.get("lead_order_")
     estimator.device_ = check_device(device)
+    # a model fitted in bf16 elsewhere (a GPU, an AMX CPU) predicts in bf16 here too
+    check_precision(getattr(estimator, "precision", "float32"), estimator.device_)
     estimator._restore_fitted_state(config["fitted"])
     architecture = dict(config["autoencoder"])
     if "attention_impl" in architecture:  # files written by sksurv-ecg 0.1.0

@@ -20,7 +20,7 @@ from ._seed_checkpoint import SEED_FS, SEED_N_TIMESTEPS, load_into, read_seed_ch
 from ._training import AlignNet, PretrainCriterion, warmup_cosine_schedule
 from .nn import DualAttentionAutoencoder, ProjectionHead
 from .nn._leads import LEAD_NAMES
-from .utils.validation import check_device, check_text_embeddings
+from .utils.validation import check_device, check_precision, check_text_embeddings
 
 __all__ = ["ECGEmbedder", "TextAlignedPretrainer"]
 
@@ -252,6 +252,7 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         estimator.lead_names_ = list(LEAD_NAMES)
         estimator.lead_order_ = None
         estimator.device_ = check_device(device)
+        check_precision(estimator.precision, estimator.device_)
         estimator._choose_impl()
         autoencoder = DualAttentionAutoencoder(**estimator._autoencoder_config(n_leads, SEED_N_TIMESTEPS))
         load_into(autoencoder, checkpoint.autoencoder, what="autoencoder", source=path)

@@ -106,3 +106,14 @@ def test_a_pickled_object_as_encoder_is_refused_and_nothing_runs(tmp_path):
     assert not marker.exists()
     with pytest.raises(FileNotFoundError, match="the directory written by its save\\(\\), or the seed's .ckpt"):
         ECGEmbedder(encoder=tmp_path / "absent.ckpt").fit(X)
+
+
+def test_bf16_from_the_checkpoint_where_bf16_is_emulated_warns(written, monkeypatch):
+    from sksurv_ecg import DeviceWarning
+
+    path, autoencoder, _, _ = written
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    with pytest.warns(DeviceWarning, match="precision='bf16' on this CPU") as caught:
+        emb = ECGEmbedder.from_seed_checkpoint(path, precision="bf16", **MODULE)
+    assert caught[0].filename == __file__
+    assert np.isfinite(emb.transform(_beats())).all()

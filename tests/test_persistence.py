@@ -215,6 +215,20 @@ def test_load_on_cuda_without_cuda_warns_and_uses_cpu(check_data, check_model, t
     np.testing.assert_array_equal(restored.predict(X), check_model.predict(X))
 
 
+def test_loading_a_bf16_model_where_bf16_is_emulated_warns(check_data, check_model, tmp_path, monkeypatch):
+    """A model fitted in bf16 on a machine with bfloat16 predicts in bf16 wherever it is loaded."""
+    from sklearn.base import clone
+
+    X, y = check_data
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)  # the fitting machine
+    clone(check_model).set_params(precision="bf16").fit(X, y).save(tmp_path / "m")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)  # this one
+    with pytest.warns(DeviceWarning, match="precision='bf16' on this CPU") as caught:
+        restored = load_estimator(tmp_path / "m")
+    assert caught[0].filename == __file__
+    assert np.isfinite(restored.predict(X)).all()
+
+
 def test_safetensors_cannot_store_the_optimizer(check_model, tmp_path):
     """RELIABILITY row 38."""
     with pytest.raises(ValueError, match="Safetensors can only store tensors.*don't use safetensors"):
