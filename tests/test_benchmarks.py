@@ -175,3 +175,22 @@ def test_fit_overhead_smoke(tmp_path):
         assert fit["baseline_pass_s"] > 0
         parts = fit["setup_s"] + sum(fit["epoch_s"]) + fit["baseline_pass_s"]
         assert parts == pytest.approx(fit["total_s"], abs=0.01)
+
+
+def test_bf16_fits_smoke(tmp_path):
+    # paired float32 / bf16 fits: one row per seed, summary over seeds, paired differences
+    import subprocess
+    import sys
+
+    argv = ["--seeds", "2", "--n-samples", "60", "--max-epochs", "1", "--threads", "1", "--out", str(tmp_path)]
+    subprocess.run([sys.executable, str(BENCHMARKS / "bf16_fits.py"), *argv], capture_output=True, check=True)
+    result = json.loads((tmp_path / "bf16_fits.json").read_text())
+    assert [row["random_state"] for row in result["fits"]] == [0, 1]
+    for row in result["fits"]:
+        for precision in ("float32", "bf16"):
+            assert 0 <= row[precision]["c_index"] <= 1
+            assert row[precision]["reconstruction_mse"] > 0
+    c = result["summary"]["c_index"]
+    diffs = [row["bf16"]["c_index"] - row["float32"]["c_index"] for row in result["fits"]]
+    assert c["bf16_minus_float32"]["mean"] == pytest.approx(np.mean(diffs), abs=1e-3)
+    assert c["float32"]["mean"] == pytest.approx(np.mean([r["float32"]["c_index"] for r in result["fits"]]), abs=1e-3)
