@@ -178,7 +178,7 @@ def test_fit_overhead_smoke(tmp_path):
 
 
 def test_bf16_fits_smoke(tmp_path):
-    # paired float32 / bf16 fits: one row per seed, summary over seeds, paired differences
+    # paired float32 / bf16 / float32-reference fits: one row per seed, summary over seeds, paired differences
     import subprocess
     import sys
 
@@ -187,9 +187,9 @@ def test_bf16_fits_smoke(tmp_path):
     result = json.loads((tmp_path / "bf16_fits.json").read_text())
     assert [row["random_state"] for row in result["fits"]] == [0, 1]
     for row in result["fits"]:
-        for precision in ("float32", "bf16"):
-            assert 0 <= row[precision]["c_index"] <= 1
-            assert row[precision]["reconstruction_mse"] > 0
+        for arm in ("float32", "bf16", "float32_reference"):
+            assert 0 <= row[arm]["c_index"] <= 1
+            assert row[arm]["reconstruction_mse"] > 0
     c = result["summary"]["c_index"]
     diffs = [row["bf16"]["c_index"] - row["float32"]["c_index"] for row in result["fits"]]
     assert c["bf16_minus_float32"]["mean"] == pytest.approx(np.mean(diffs), abs=1e-3)
