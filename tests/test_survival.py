@@ -598,3 +598,16 @@ def test_float32_never_warns_about_bf16(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeviceWarning)
         ECGSurvivalAnalysis(**TINY_NET).fit(X, y)
+
+
+def test_bf16_check_stays_quiet_where_torch_cannot_tell(monkeypatch):
+    # a torch build without oneDNN has no capability query: no false alarm
+    from sksurv_ecg.utils.validation import check_precision
+
+    def missing():
+        raise RuntimeError("No such operator mkldnn::_is_mkldnn_bf16_supported")
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", missing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeviceWarning)
+        check_precision("bf16", "cpu")
