@@ -98,9 +98,8 @@ def main():
         print(json.dumps(_fits(args)))
         return
 
-    argv = [a for a in sys.argv[1:] if a != "--out" and not a.startswith("--out=")]
-    if args.out is not None and args.out in argv:
-        argv.remove(args.out)
+    argv = ["--n-samples", str(args.n_samples), "--batch-size", str(args.batch_size)]
+    argv += ["--max-epochs", str(args.max_epochs), "--threads", str(args.threads), "--device", args.device]
     # stderr passes through: a failing fit shows its own error
     done = subprocess.run(
         [sys.executable, __file__, *argv, "--_fits-only"], stdout=subprocess.PIPE, text=True, check=True
