@@ -16,6 +16,7 @@ __all__ = [
     "add_cohort_arguments",
     "load_cohort",
     "machine_info",
+    "report",
     "set_threads",
     "write_json",
 ]
@@ -115,6 +116,14 @@ def write_json(path, payload):
         raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
     Path(path).write_text(json.dumps(payload, indent=2, default=default) + "\n")
+
+
+def report(result, out, filename):
+    """Print ``result`` as JSON and, when ``out`` (a folder) is given, also write it there as ``filename``."""
+    print(json.dumps(result, indent=2))
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        write_json(Path(out) / filename, result)
 
 
 def ptbxl_root():

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, set_threads, write_json  # noqa: E402
+from _common import machine_info, report, set_threads  # noqa: E402
 
 #: arm -> (precision, implementation); the reference path in float32 is the rounding control
 ARMS = {"float32": ("float32", "fast"), "bf16": ("bf16", "fast"), "float32_reference": ("float32", "reference")}
@@ -123,11 +123,7 @@ def main():
         "fits": rows,
         "summary": summary,
     }
-    print(json.dumps(result, indent=2))
-    if args.out is not None:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "bf16_fits.json", result)
+    report(result, args.out, "bf16_fits.json")
 
 
 if __name__ == "__main__":

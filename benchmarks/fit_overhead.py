@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine_info, write_json  # noqa: E402
+from _common import machine_info, report  # noqa: E402
 
 
 def _seconds_in_fresh_interpreter(setup, statement, repeat):
@@ -114,11 +114,7 @@ def main():
         "torch_dynamo_import_s": _seconds_in_fresh_interpreter("import torch", "import torch._dynamo", args.repeat),
         **fits,
     }
-    print(json.dumps(result, indent=2))
-    if args.out is not None:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / "fit_overhead.json", result)
+    report(result, args.out, "fit_overhead.json")
 
 
 if __name__ == "__main__":
