@@ -59,6 +59,7 @@ import torch
 
 from sksurv_ecg.losses import cox_ph_loss
 from sksurv_ecg.nn import DualAttentionAutoencoder, RiskHead
+from sksurv_ecg.utils.validation import bf16_is_native
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info  # noqa: E402
@@ -215,16 +216,6 @@ def stream_gb_s(device, clock=time.perf_counter, n=64 << 20, reps=5):
     b = torch.empty_like(a)
     b.copy_(a)
     return 2 * a.numel() * a.element_size() / min(timed(lambda: b.copy_(a), device, clock) for _ in range(reps)) / 1e9
-
-
-def bf16_native(device):
-    """Whether the device has bfloat16 arithmetic (else torch emulates it, far below float32)."""
-    if torch.device(device).type == "cuda":
-        return torch.cuda.is_bf16_supported(including_emulation=False)
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # a build without oneDNN: assume native, as the package does
-        return True
 
 
 def eager_floor(gflop_s, traffic_s, peaks, bandwidth, step_s):
@@ -410,7 +401,7 @@ def main():
         for task, (flop, traffic) in counts.items():
             work[task][0][path], work[task][1][path] = flop, traffic
     train_gflop, infer_gflop = work["train"][0]["reference_fp32"], work["infer"][0]["reference_fp32"]
-    native_bf16 = bf16_native(device)
+    native_bf16 = bf16_is_native(device)
     # without native bfloat16 a bf16 GEMM "peak" is an emulation's rate, no bound on anything
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16} if native_bf16 else {"fp32": torch.float32}
     peaks = {p: gemm_peak_gflop_s(device, dtype, clock=clock) for p, dtype in dtypes.items()}

@@ -26,6 +26,7 @@ from sksurv.util import check_array_survival
 from ..exceptions import DeviceWarning, InsufficientEventsError
 
 __all__ = [
+    "bf16_is_native",
     "check_device",
     "check_ecg_array",
     "check_ecg_length",
@@ -343,6 +344,39 @@ def check_device(device):
     raise ValueError(f"device={device!r} is not supported; use 'cpu', 'cuda', 'cuda:N' or 'auto'.")
 
 
+def bf16_is_native(device):
+    """Whether ``device`` computes in bfloat16 natively rather than emulating it.
+
+    A CPU counts as native when oneDNN has bfloat16 kernels for it (AVX-512 or newer; not AVX2), a
+    CUDA device from compute capability 8.0. A torch build without oneDNN cannot tell, and counts as
+    native (no false alarm).
+
+    Parameters
+    ----------
+    device : str
+        A resolved device (``check_device``'s output).
+
+    Returns
+    -------
+    native : bool
+        False where bf16 autocast runs several times slower than float32.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.utils.validation import bf16_is_native
+    >>> isinstance(bf16_is_native("cpu"), bool)
+    True
+    """
+    import torch
+
+    if device.startswith("cuda"):
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without oneDNN: no way to tell
+        return True
+
+
 def check_precision(precision, device):
     """Warn when ``precision="bf16"`` asks for bfloat16 arithmetic that ``device`` only emulates.
 
@@ -351,7 +385,7 @@ def check_precision(precision, device):
     several times slower than float32 (4.6 s against 0.53 s per training step of 128 ECGs on a
     2-core AVX2 AMD EPYC, docs/results.md) instead of faster. A CUDA device without native bfloat16
     (before compute capability 8.0) is likewise emulated. Either way the computation is correct, so
-    this warns and carries on. A torch build without oneDNN cannot tell, and nothing is said.
+    this warns and carries on. See :func:`bf16_is_native`.
 
     Parameters
     ----------
@@ -367,24 +401,18 @@ def check_precision(precision, device):
     """
     import torch
 
-    if precision != "bf16":
+    if precision != "bf16" or bf16_is_native(device):
         return
     if device.startswith("cuda"):
-        native = torch.cuda.is_bf16_supported(including_emulation=False)
         where = f"CUDA device {torch.cuda.get_device_name(torch.device(device))!r}"
     else:
-        try:
-            native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):  # a build without oneDNN: no way to tell, no false alarm
-            native = True
         where = f"this CPU (instruction set {torch.backends.cpu.get_cpu_capability()}, no bfloat16 kernels)"
-    if not native:
-        warnings.warn(
-            f"precision='bf16' on {where}: bfloat16 is emulated there, so it runs several times slower "
-            "than float32 instead of faster. Use precision='float32' on this machine.",
-            DeviceWarning,
-            stacklevel=user_stacklevel(),
-        )
+    warnings.warn(
+        f"precision='bf16' on {where}: bfloat16 is emulated there, so it runs several times slower "
+        "than float32 instead of faster. Use precision='float32' on this machine.",
+        DeviceWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
