@@ -2,26 +2,26 @@
 
 Follows scikit-learn's ``fetch_*`` conventions: a ``data_home`` folder (see
 :func:`sksurv_ecg.datasets.get_download_home`), ``download_if_missing``, files kept between calls.
-Every file is checked against the release's ``SHA256SUMS.txt`` before it is given its final name;
-a partial download lives in ``<name>.part`` and is resumed with an HTTP ``Range`` request.
+The machinery (the safe-path rule, verified listings, ``.part`` files resumed with HTTP ``Range``,
+one error for every failed file) is in :mod:`._download`, shared by every fetcher.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
-import os
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from numbers import Integral
-from pathlib import Path
-
-from tqdm.auto import tqdm
 
 from ._base import get_download_home
+from ._download import (
+    ChecksumMismatchError,
+    _check_trusted_url,
+    _Downloader,
+    _fetch_listing,
+    _parse_checksum_list,
+    _server_of,
+)
 
 # PTB-XL's file layout is known in one place, the loader of a local download.
 from ._ptbxl import _DATABASE, _FILENAME_COLUMN, _STATEMENTS, _check_sampling_rate, _rows_of
@@ -31,151 +31,7 @@ __all__ = ["ChecksumMismatchError", "fetch_ptbxl", "fetch_ptbxl_plus"]
 PTBXL_URL = "https://physionet.org/files/ptb-xl/1.0.3/"
 PTBXL_PLUS_URL = "https://physionet.org/files/ptb-xl-plus/1.0.1/"
 _SUMS = "SHA256SUMS.txt"
-_CHUNK = 1 << 16
-_TIMEOUT = 60
-# A dropped connection is retried (resuming from the bytes already on disk) this many times per file.
-_MAX_RESUMES = 5
 _MEDIAN_ALGORITHMS = ("12sl", "unig")
-
-
-class ChecksumMismatchError(OSError):
-    """A downloaded file does not match the release's ``SHA256SUMS.txt``, even after a fresh download.
-
-    Examples
-    --------
-    >>> from sksurv_ecg.datasets import ChecksumMismatchError
-    >>> issubclass(ChecksumMismatchError, OSError)
-    True
-    """
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _parse_sums(text: str) -> dict[str, str]:
-    sums = {}
-    for line in text.splitlines():
-        parts = line.strip().split(maxsplit=1)
-        if len(parts) == 2 and re.fullmatch(r"[0-9a-fA-F]{64}", parts[0]):
-            sums[parts[1].strip().lstrip("*")] = parts[0].lower()
-    if not sums:
-        raise ValueError(f"{_SUMS} holds no '<sha256> <path>' line; check base_url points at a PhysioNet release.")
-    return sums
-
-
-class _Downloader:
-    """Fetch files of one release into ``root``, each verified against ``sums``."""
-
-    def __init__(self, base_url: str, root: Path, sums: dict[str, str], what: dict[str, str]):
-        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.root = root
-        self.sums = sums
-        self.what = what  # relative path -> what a person would call it ("record 6001"), for errors
-        self.bytes_downloaded = 0
-        self.files_downloaded = 0
-
-    def is_complete(self, rel: str) -> bool:
-        path = self.root / rel
-        return path.is_file() and _sha256(path) == self.sums[rel]
-
-    def fetch(self, rel: str) -> Path:
-        if rel not in self.sums:
-            raise ChecksumMismatchError(
-                f"{rel!r} is not listed in the release's {_SUMS}, so it cannot be verified; "
-                "check base_url and the file name."
-            )
-        final = self.root / rel
-        if final.is_file():
-            if _sha256(final) == self.sums[rel]:
-                return final
-            final.unlink()  # corrupt or from another release: never used, fetched again below
-        final.parent.mkdir(parents=True, exist_ok=True)
-        for attempt in range(2):
-            part = self._download(rel, final.with_name(final.name + ".part"))
-            if _sha256(part) == self.sums[rel]:
-                os.replace(part, final)  # the .part was fsynced; the rename makes it visible in one step
-                self.files_downloaded += 1
-                return final
-            part.unlink()
-            if attempt == 1:
-                raise ChecksumMismatchError(
-                    f"{self.what.get(rel, rel)}: {rel!r} from {self.base_url + rel} does not match the SHA-256 "
-                    f"in {_SUMS} after two downloads; the server copy is damaged. Try again later or another mirror "
-                    "(base_url=)."
-                )
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _download(self, rel: str, part: Path) -> Path:
-        url = self.base_url + rel
-        resumes = 0
-        while True:
-            offset = part.stat().st_size if part.is_file() else 0
-            request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
-            try:
-                with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:
-                    if offset and response.status != 206:  # the server ignored the range: start over
-                        offset = 0
-                    self._stream(response, part, append=offset > 0)
-                return part
-            except urllib.error.HTTPError as err:
-                err.close()  # its body holds the socket open
-                if err.code == 416 and offset:  # the .part is already whole (or longer): let the checksum decide
-                    return part
-                if err.code == 404:
-                    raise FileNotFoundError(
-                        f"{self.what.get(rel, rel)}: {url} does not exist on the server (HTTP 404); check "
-                        "ecg_ids against the release and base_url."
-                    ) from None
-                raise
-            except (http.client.IncompleteRead, ConnectionError, TimeoutError, urllib.error.URLError) as err:
-                transient = ConnectionError | TimeoutError
-                if isinstance(err, urllib.error.URLError) and not isinstance(err.reason, transient):
-                    raise
-                resumes += 1
-                if resumes > _MAX_RESUMES:
-                    raise ConnectionError(
-                        f"{self.what.get(rel, rel)}: the connection to {url} dropped {resumes} times; "
-                        f"the {part.stat().st_size if part.is_file() else 0} bytes received are kept in {str(part)!r} "
-                        "and a rerun resumes from there."
-                    ) from err
-
-    def _stream(self, response, part: Path, *, append: bool) -> None:
-        expected = response.headers.get("Content-Length")
-        received = 0
-        with open(part, "ab" if append else "wb") as fh:
-            try:
-                while block := response.read(_CHUNK):
-                    fh.write(block)
-                    received += len(block)
-            finally:
-                fh.flush()
-                os.fsync(fh.fileno())
-                self.bytes_downloaded += received
-        if expected is not None and received < int(expected):
-            raise http.client.IncompleteRead(b"", int(expected) - received)
-
-    def fetch_all(self, rels: list[str], *, n_jobs: int, verbose: bool, desc: str) -> None:
-        todo = [rel for rel in rels if not self.is_complete(rel)]
-        if not todo:
-            return
-        with (
-            tqdm(total=len(todo), desc=desc, unit="file", disable=not verbose) as bar,
-            ThreadPoolExecutor(max_workers=n_jobs) as pool,
-        ):
-            futures = [pool.submit(self.fetch, rel) for rel in todo]
-            try:
-                for future in futures:
-                    future.result()
-                    bar.update(1)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
 
 
 def _check_common(sampling_rate, n_jobs, download_if_missing):
@@ -199,30 +55,41 @@ def _as_ids(ecg_ids) -> list[int] | None:
     return [int(i) for i in ids]
 
 
-def _release(name, base_url, data_home, download_if_missing) -> tuple[Path, dict[str, str], _Downloader]:
-    version = base_url.rstrip("/").rsplit("/", 1)[-1] or "release"
+def _physionet_release(name, version, display, base_url, data_home, download_if_missing) -> _Downloader:
+    """The release's verified ``SHA256SUMS.txt`` (fetched if needed) and a downloader for its files.
+
+    The local folder is ``<data_home>/<name>/<version>`` whatever ``base_url`` is, so a mirror or a
+    server root fills the same folder as PhysioNet.
+    """
+    base_url = base_url if base_url.endswith("/") else base_url + "/"
+    sums_url = base_url + _SUMS
+    what = f"{display}'s checksum list"
+    _check_trusted_url(sums_url, what=what)
     root = get_download_home(data_home) / name / version
     sums_path = root / _SUMS
-    if not sums_path.is_file():
+    parse = partial(_parse_checksum_list, source=f"{what} from {_server_of(base_url)}")
+    sums = None
+    if sums_path.is_file():
+        try:
+            sums = parse(sums_path.read_bytes())
+        except ValueError:
+            # Kept by an earlier version that did not check it: never trusted, fetched again.
+            sums_path.unlink()
+    if sums is None:
         if not download_if_missing:
             raise OSError(
-                f"{name} is not in {str(root)!r} and download_if_missing=False; pass download_if_missing=True or "
+                f"{display} is not in {str(root)!r} and download_if_missing=False; pass download_if_missing=True or "
                 "data_home= pointing at a previous download."
             )
         root.mkdir(parents=True, exist_ok=True)
-        # The sums file is the root of trust: it has nothing to be checked against, so it comes over HTTPS and
-        # is only kept once complete (atomic rename of a fully read body).
-        part = _Downloader(base_url, root, {_SUMS: ""}, {_SUMS: f"{name}'s checksum list"})._download(
-            _SUMS, root / f"{_SUMS}.part"
-        )
-        os.replace(part, sums_path)
-    sums = _parse_sums(sums_path.read_text(encoding="utf-8"))
-    return root, sums, _Downloader(base_url, root, sums, {})
+        sums = _fetch_listing(sums_url, sums_path, parse=parse, what=what)
+    return _Downloader(base_url, root, sums, name=display)
 
 
 def _download_or_refuse(loader: _Downloader, rels, *, download_if_missing, n_jobs, verbose, desc, name):
     if not download_if_missing:
-        missing = [rel for rel in rels if not loader.is_complete(rel)]
+        loader.check(rels)
+        missing = loader.missing(rels)
         if missing:
             raise OSError(
                 f"{len(missing)} {name} files are missing or fail their checksum under {str(loader.root)!r}, "
@@ -264,7 +131,9 @@ def fetch_ptbxl(
     n_jobs : int, default=8
         Parallel downloads.
     base_url : str, default="https://physionet.org/files/ptb-xl/1.0.3/"
-        The release's URL (a mirror, or a local server in tests).
+        The release's URL (a mirror, or a local server in tests). Its ``SHA256SUMS.txt``, which
+        every file is checked against, must come over HTTPS (or a ``file://`` URL or a loopback
+        host). The local folder is ``ptb-xl/1.0.3`` whatever the URL.
     verbose : bool, default=True
         Show a progress bar.
 
@@ -277,11 +146,17 @@ def fetch_ptbxl(
     Raises
     ------
     FileNotFoundError
-        When the server has no file for a requested record (HTTP 404); the message names it.
+        When the server has no file for a requested record (HTTP 404), or no checksum list; the
+        message names the URL.
     ChecksumMismatchError
-        When a file fails its SHA-256 check twice in a row.
+        When a file fails its SHA-256 check twice in a row. Every requested file is tried first;
+        one error then lists each failure, and the files that passed are kept.
     ValueError
-        When an ``ecg_id`` is not in the release's database.
+        When an ``ecg_id`` is not in the release's database, when the checksum list is not one
+        (an HTML page, cut short) or would come over plain HTTP.
+    sksurv_ecg.exceptions.UnsafePathError
+        When the checksum list or the database names a path outside the release folder (``..``,
+        absolute, a symbolic link leading out); refused before anything is written.
 
     See Also
     --------
@@ -295,7 +170,8 @@ def fetch_ptbxl(
     """
     _check_common(sampling_rate, n_jobs, download_if_missing)
     ids = _as_ids(ecg_ids)
-    root, _, loader = _release("ptb-xl", base_url, data_home, download_if_missing)
+    loader = _physionet_release("ptb-xl", "1.0.3", "PTB-XL", base_url, data_home, download_if_missing)
+    root = loader.root
     meta = [_DATABASE, _STATEMENTS]
     _download_or_refuse(
         loader, meta, download_if_missing=download_if_missing, n_jobs=n_jobs, verbose=False, desc="", name="PTB-XL"
@@ -360,7 +236,8 @@ def fetch_ptbxl_plus(
     n_jobs : int, default=8
         Parallel downloads.
     base_url : str, default="https://physionet.org/files/ptb-xl-plus/1.0.1/"
-        The release's URL.
+        The release's URL, under the same rules as in :func:`fetch_ptbxl`; the local folder is
+        ``ptb-xl-plus/1.0.1``.
     verbose : bool, default=True
         Show a progress bar.
 
@@ -377,7 +254,9 @@ def fetch_ptbxl_plus(
     FileNotFoundError
         When a listed file is absent on the server (HTTP 404).
     ChecksumMismatchError
-        When a file fails its SHA-256 check twice in a row.
+        When a file fails its SHA-256 check twice in a row (after every file was tried).
+    sksurv_ecg.exceptions.UnsafePathError
+        When the checksum list names a path outside the release folder.
 
     See Also
     --------
@@ -396,7 +275,8 @@ def fetch_ptbxl_plus(
     if bad or not algorithms:
         raise ValueError(f"median_beats={median_beats!r}: expected a non-empty tuple of {_MEDIAN_ALGORITHMS}.")
     ids = _as_ids(ecg_ids)
-    root, sums, loader = _release("ptb-xl-plus", base_url, data_home, download_if_missing)
+    loader = _physionet_release("ptb-xl-plus", "1.0.1", "PTB-XL+", base_url, data_home, download_if_missing)
+    root, sums = loader.root, loader.digests
     wanted = None if ids is None else set(ids)
     rels, found = [], {a: set() for a in algorithms}
     for rel in sums:
