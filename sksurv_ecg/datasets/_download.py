@@ -187,7 +187,9 @@ def _parse_checksum_list(data: bytes, *, source: str, algorithm: str = "sha256")
     return sums
 
 
-def _parse_zenodo_record(data: bytes, *, source: str, api_url: str) -> tuple[dict, dict[str, Digest], dict[str, str]]:
+def _parse_zenodo_record(
+    data: bytes, *, source: str, api_url: str, check_origin: bool = True
+) -> tuple[dict, dict[str, Digest], dict[str, str]]:
     """``(record, {key: ("md5", hex)}, {key: download URL})`` of a Zenodo record's JSON.
 
     Zenodo's ``GET /api/records/<id>`` answers ``{"metadata": {..., "version": ...}, "files": [{"key":
@@ -195,7 +197,8 @@ def _parse_zenodo_record(data: bytes, *, source: str, api_url: str) -> tuple[dic
     InvenioRDM form of the same record nests the files as ``{"entries": {<key>: {..., "links":
     {"content": <download URL>}}}}``. Both are read. Every key passes :func:`_check_entry`; every
     download URL must be on the listing's own server (the digest, not the link, is what is trusted,
-    but a listing pointing elsewhere is not a Zenodo record).
+    but a listing pointing elsewhere is not a Zenodo record). ``check_origin=False`` re-reads a
+    listing kept on disk, whose links were checked when it was fetched.
     """
     remedy = "nothing of it was kept; check base_url points at Zenodo (or a mirror of its API), or try again later."
     try:
@@ -221,7 +224,7 @@ def _parse_zenodo_record(data: bytes, *, source: str, api_url: str) -> tuple[dic
                 f"{source}: the entry of {key!r} has no 'checksum': 'md5:<32 hex>' or no download link; {remedy}"
             )
         url = urllib.parse.urljoin(api_url, link)
-        if _server_of(url) != origin:
+        if check_origin and _server_of(url) != origin:
             raise ValueError(
                 f"{source}: {key!r} would be downloaded from {_server_of(url)}, not from the listing's server "
                 f"{origin}; {remedy}"
@@ -476,11 +479,12 @@ def _is_extracted(root: Path, archive: str, digest: Digest) -> bool:
         return False
 
 
-def _extract_zip(root: Path, archive: str, digest: Digest, *, source: str) -> list[str]:
+def _extract_zip(root: Path, archive: str, digest: Digest, *, source: str, reserved=()) -> list[str]:
     """Extract the verified zip ``root/archive`` into ``root`` through the safe-path rule; return its files.
 
     Every member is checked before anything is extracted: its name by :func:`_safe_target`, and a
-    symbolic-link entry is refused. Members are written under a temporary folder in ``root`` and
+    symbolic-link entry is refused, and so is a member that would replace a file of ``reserved``
+    (the release's other verified files). Members are written under a temporary folder in ``root`` and
     renamed into place only when all are out (zip's CRC-32 is checked as they are read); then a small
     marker records the archive's digest and the members' sizes, so a rerun neither downloads nor
     extracts again, even once the zip is deleted.
@@ -494,6 +498,8 @@ def _extract_zip(root: Path, archive: str, digest: Digest, *, source: str) -> li
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise _refuse(info.filename, "is a symbolic link entry", where)
             _safe_target(root, name, source=where)
+            if name in reserved:
+                raise _refuse(info.filename, "would replace a verified file of the release", where)
             if not info.is_dir():
                 files.append(info)
         if not files:
