@@ -340,3 +340,9 @@ def test_invenio_shaped_listing_is_read_too():
     _, digests, urls = _parse_zenodo_record(json.dumps(record).encode(), source="s", api_url=api)
     assert digests == {"exams.csv": ("md5", "a" * 32)}
     assert urls == {"exams.csv": api + "/files/exams.csv/content"}
+
+
+def test_mimic_progress_bar(tmp_path, capsys):
+    with PhysioNetServer(_mimic_files(), release="mimic-iv-ecg/1.0") as server:
+        fetch_mimic_iv_ecg(tmp_path, max_records=2, base_url=server.url, n_jobs=2, verbose=True)
+    assert "MIMIC-IV-ECG" in capsys.readouterr().err

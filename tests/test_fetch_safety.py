@@ -214,6 +214,9 @@ def test_file_url_mirror(tmp_path):
         (mirror / rel).write_bytes(data)
     root = fetch_ptbxl(tmp_path / "home", base_url=mirror.as_uri() + "/", ecg_ids=[2], n_jobs=1, verbose=False)
     assert (root / "records500/00000/00002_hr.dat").read_bytes() == _release()["records500/00000/00002_hr.dat"]
+    (mirror / "records500/00000/00001_hr.dat").unlink()
+    with pytest.raises(FileNotFoundError, match="PTB-XL record 1: file://.*00001_hr.dat does not exist"):
+        fetch_ptbxl(tmp_path / "home", base_url=mirror.as_uri() + "/", ecg_ids=[1], n_jobs=1, verbose=False)
 
 
 @pytest.mark.parametrize(

@@ -116,7 +116,7 @@ def _safe_target(root: Path, entry, *, source: str) -> Path:
     target = root / entry
     inside = Path(os.path.realpath(root))
     resolved = Path(os.path.realpath(target))
-    if resolved != inside and not resolved.is_relative_to(inside):
+    if resolved == inside or not resolved.is_relative_to(inside):
         raise _refuse(entry, f"resolves to {str(resolved)!r} through a symbolic link, outside {str(root)!r}", source)
     return target
 
@@ -244,6 +244,8 @@ def _fetch_listing(url: str, dest: Path, *, parse: Callable[[bytes], object], wh
     _check_trusted_url(url, what=what)
     try:
         with urllib.request.urlopen(url, timeout=_TIMEOUT) as response:
+            # urllib follows redirects, an https -> http one included: the final address obeys the same rule.
+            _check_trusted_url(response.geturl(), what=f"{what} (redirected from {url})")
             expected = response.headers.get("Content-Length")
             data = response.read()
     except urllib.error.HTTPError as err:
@@ -400,6 +402,11 @@ class _Downloader:
                     ) from None
                 raise
             except (http.client.IncompleteRead, ConnectionError, TimeoutError, urllib.error.URLError) as err:
+                if isinstance(err, urllib.error.URLError) and isinstance(err.reason, FileNotFoundError):  # file://
+                    raise FileNotFoundError(
+                        f"{self.what.get(rel, rel)}: {url} does not exist although {self.name}'s checksums list it; "
+                        "check base_url."
+                    ) from None
                 transient = ConnectionError | TimeoutError
                 if isinstance(err, urllib.error.URLError) and not isinstance(err.reason, transient):
                     raise
