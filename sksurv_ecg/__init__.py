@@ -25,6 +25,7 @@ from .exceptions import (
     SksurvECGWarning,
     TrainingWarning,
     UnknownCodeWarning,
+    UnsafePathError,
 )
 from .survival import ECGSurvivalAnalysis
 from .text import ReportEmbedder
@@ -47,6 +48,7 @@ __all__ = [
     "TextAlignedPretrainer",
     "TrainingWarning",
     "UnknownCodeWarning",
+    "UnsafePathError",
     "__version__",
     "load_estimator",
 ]

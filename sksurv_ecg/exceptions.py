@@ -21,6 +21,7 @@ __all__ = [
     "SksurvECGWarning",
     "TrainingWarning",
     "UnknownCodeWarning",
+    "UnsafePathError",
 ]
 
 
@@ -172,5 +173,21 @@ class AdditivityWarning(SksurvECGWarning):
     --------
     >>> from sksurv_ecg.exceptions import AdditivityWarning, SksurvECGWarning
     >>> issubclass(AdditivityWarning, SksurvECGWarning)
+    True
+    """
+
+
+class UnsafePathError(ValueError):
+    """Raised when a served listing names a path that would land outside the download folder.
+
+    A checksum list line, a file name read from a downloaded table or a zip member must be a
+    relative POSIX path below the release folder: no ``..`` or empty component, not absolute, no
+    drive letter, backslash or NUL byte, and no symbolic link on the way that leads outside. The
+    entry is refused before any byte is written; the message names it and the server.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import UnsafePathError
+    >>> issubclass(UnsafePathError, ValueError)
     True
     """

@@ -56,6 +56,14 @@ class PhysioNetServer:
         Next GET of that path sends this many bytes of the body, then closes the connection (once).
     corrupt : dict of str to int
         The next this-many GETs of that path have one byte flipped.
+    no_length : set of str
+        Paths sent without ``Content-Length`` (the body ends when the connection closes), as a proxy
+        or a misconfigured mirror may do; with ``drop_after`` the client cannot tell the body was cut.
+
+    Notes
+    -----
+    ``release=""`` serves the files at the server root (``http://127.0.0.1:<port>/``), the layout of
+    a Zenodo stand-in (``api/records/<id>`` and ``api/records/<id>/files/<key>/content``).
     """
 
     def __init__(self, files: dict[str, bytes], release: str = "ptb-xl/1.0.3"):
@@ -64,11 +72,13 @@ class PhysioNetServer:
         self.requests: list[tuple[str, str | None]] = []
         self.drop_after: dict[str, int] = {}
         self.corrupt: dict[str, int] = {}
+        self.no_length: set[str] = set()
         self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/{self.release}/"
+        root = f"http://127.0.0.1:{self._httpd.server_address[1]}/"
+        return root + f"{self.release}/" if self.release else root
 
     def downloads(self, suffix: str = "") -> list[str]:
         return [path for path, _ in self.requests if path.endswith(suffix)]
@@ -91,7 +101,7 @@ class PhysioNetServer:
                 pass
 
             def do_GET(self):  # noqa: N802 (http.server's name)
-                prefix = f"/{server.release}/"
+                prefix = f"/{server.release}/" if server.release else "/"
                 rel = self.path[len(prefix) :] if self.path.startswith(prefix) else None
                 range_header = self.headers.get("Range")
                 with server._lock:
@@ -115,11 +125,16 @@ class PhysioNetServer:
                 else:
                     self.send_response(200)
                 body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Accept-Ranges", "bytes")
-                self.end_headers()
                 with server._lock:
                     cut = server.drop_after.pop(rel, None)
+                    unsized = rel in server.no_length
+                if unsized:  # the body ends when the connection closes (HTTP/1.1 without a length)
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(len(body)))
+                self.send_header("Accept-Ranges", "bytes")
+                self.end_headers()
                 if cut is not None:
                     self.wfile.write(body[:cut])
                     self.wfile.flush()

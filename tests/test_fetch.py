@@ -116,8 +116,8 @@ def test_unknown_ecg_id_and_offline(physionet_ptbxl, tmp_path):
 
 def test_file_not_in_sums_is_refused(tmp_path):
     files = _release()
-    files["SHA256SUMS.txt"] = b"\n".join(
-        line for line in files["SHA256SUMS.txt"].splitlines() if not line.endswith(b"00001_hr.dat")
+    files["SHA256SUMS.txt"] = b"".join(
+        line for line in files["SHA256SUMS.txt"].splitlines(keepends=True) if not line.endswith(b"00001_hr.dat\n")
     )
     with PhysioNetServer(files) as server, pytest.raises(ChecksumMismatchError, match="not listed"):
         _fetch(server, tmp_path)
