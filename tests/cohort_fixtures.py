@@ -256,3 +256,46 @@ def write_mimic(root) -> tuple[Path, Path, Path]:
     admissions = root / "admissions.csv"
     pd.DataFrame(MIMIC_ADMISSIONS).to_csv(admissions, index=False)
     return ecg, patients, admissions
+
+
+def write_code15_cohort(root, n_patients: int = 120, *, event_rate: float = 0.3, random_state: int = 0) -> Path:
+    """A CODE-15% release of synthetic 10-s ECGs with a known hazard (for the benchmark's end-to-end test).
+
+    :func:`sksurv_ecg.datasets.make_ecg_survival` (``kind="rhythm"``, 400 Hz, 4000 samples) gives the
+    signals, age, sex and outcomes; each person is a patient whose first exam carries ``death`` and
+    ``timey``; every fifth patient has a second exam with a blank outcome, every tenth patient none.
+    """
+    from sksurv_ecg.datasets import make_ecg_survival
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    X, y, frame = make_ecg_survival(
+        n_patients, fs=CODE_FS, kind="rhythm", event_rate=event_rate, random_state=random_state
+    )
+    rows, tracings = [], []
+    for i in range(n_patients):
+        followed = i % 10 != 9
+        exams = [(1000 * (i + 1), followed)] + ([(1000 * (i + 1) + 1, False)] if i % 5 == 0 else [])
+        for exam_id, has_outcome in exams:
+            tracing = np.zeros((4096, 12), dtype=np.float32)
+            tracing[48:4048] = X[i].T
+            tracings.append((exam_id, tracing))
+            rows.append(
+                {
+                    "exam_id": exam_id,
+                    "age": int(frame["age"].iloc[i]),
+                    "is_male": bool(frame["sex"].iloc[i] == 0),
+                    "nn_predicted_age": float(frame["age"].iloc[i]) + 1.0,
+                    **dict.fromkeys(CODE15_COLUMNS[4:10], False),
+                    "patient_id": i + 1,
+                    "death": str(bool(y["event"][i])) if has_outcome else None,
+                    "timey": float(y["time"][i]) if has_outcome else None,
+                    "normal_ecg": False,
+                    "trace_file": "exams_part0.hdf5",
+                }
+            )
+    pd.DataFrame(rows, columns=CODE15_COLUMNS).sample(frac=1.0, random_state=0).to_csv(root / "exams.csv", index=False)
+    with h5py.File(root / "exams_part0.hdf5", "w") as fh:
+        fh.create_dataset("tracings", data=np.stack([t for _, t in tracings]), dtype="float32")
+        fh.create_dataset("exam_id", data=np.array([e for e, _ in tracings], dtype=np.int64))
+    return root

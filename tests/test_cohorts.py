@@ -246,3 +246,78 @@ class TestMimic:
         pd.DataFrame({"subject_id": [1]}).to_csv(tmp_path / "p.csv", index=False)
         with pytest.raises(ValueError, match=r"lacks the columns \['dod'\]"):
             load_mimic_iv_ecg(ecg, tmp_path / "p.csv")
+
+
+def test_reads_chunks_not_the_whole_part(tmp_path, monkeypatch):
+    """Loading never holds a part's raw tracings in memory: peak far below the part's size."""
+    import tracemalloc
+
+    from sksurv_ecg.datasets import _cohorts
+
+    n = 200
+    root = tmp_path / "big"
+    root.mkdir()
+    with h5py.File(root / "exams_part0.hdf5", "w") as fh:
+        tracings = fh.create_dataset("tracings", shape=(n, 4096, 12), dtype="float32", chunks=(1, 4096, 12))
+        for i in range(n):
+            tracings[i] = cf.code_tracing(i + 1, 10)
+        fh.create_dataset("exam_id", data=np.arange(1, n + 1, dtype=np.int64))
+    rows = [
+        {**dict.fromkeys(cf.CODE15_COLUMNS, 0), "exam_id": i + 1, "patient_id": i + 1, "death": "False", "timey": 1.0}
+        for i in range(n)
+    ]
+    frame = pd.DataFrame(rows, columns=cf.CODE15_COLUMNS).assign(trace_file="exams_part0.hdf5")
+    frame.to_csv(root / "exams.csv", index=False)
+    monkeypatch.setattr(_cohorts, "_CHUNK", 8)
+    part_bytes = n * 4096 * 12 * 4  # 39 MB of raw tracings
+    tracemalloc.start()
+    try:
+        X, _, _ = load_code15(root, fs=100, length=1000, to_memmap=tmp_path / "x.npy")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert X.shape == (n, 12, 1000)
+    assert peak < part_bytes / 10
+
+
+def test_benchmark_help(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "real_cohorts.py"
+    spec = importlib.util.spec_from_file_location("_bench_real_cohorts", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit) as exc:
+        module.main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--cohort", "--max-patients", "--outcomes", "--admissions", "--parts"):
+        assert flag in text
+
+
+@pytest.mark.slow
+def test_benchmark_end_to_end_on_a_fixture_cohort(tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "real_cohorts.py"
+    spec = importlib.util.spec_from_file_location("_bench_real_cohorts", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    root = cf.write_code15_cohort(tmp_path / "code15", 120)
+    out = tmp_path / "out"
+    argv = ["--cohort", "code15", "--root", str(root), "--folds", "2", "--max-epochs", "1", "--pretrain-epochs", "1"]
+    argv += ["--batch-size", "32", "--n-resamples", "30", "--max-patients", "100", "--out", str(out), "--verbose", "0"]
+    result = module.main(argv)
+    on_disk = json.loads((out / "real_cohorts.json").read_text())
+    assert on_disk["n_patients"] == result["n_patients"] == 100
+    assert set(on_disk["methods"]) == set(module.METHOD_LABELS)
+    for entry in on_disk["methods"].values():
+        assert entry["c_low"] <= entry["c_pooled"] <= entry["c_high"]
+        assert len(entry["harrell_folds"]["0"]) == 2
+    assert on_disk["published"]["c_index"] == 0.83
+    assert any("without follow-up" in w for w in on_disk["warnings"])
+    assert (out / "real_cohorts_cindex.png").stat().st_size > 0
+    assert (out / "real_cohorts_calibration.png").stat().st_size > 0
