@@ -118,7 +118,8 @@ def write_code15(root, *, scale: float = 1.0) -> Path:
                 "death": death,
                 "timey": timey,
                 "normal_ecg": exam_id in (201, 601),
-                "trace_file": f"exams_part{part}.hdf5",
+                # the release documents trace_file as filled on a patient's first exam only
+                "trace_file": f"exams_part{part}.hdf5" if death is not None or exam_id == 301 else None,
             }
         )
     frame = pd.DataFrame(rows, columns=CODE15_COLUMNS).iloc[::-1]  # CSV order differs from HDF5 order

@@ -100,10 +100,17 @@ class TestCode15:
             _check_signature(X[i], exam_id, cf.CODE15_EXAMS[exam_id][4], 500)
 
     def test_parts_selects_files(self, code15):
-        with pytest.warns(SksurvECGWarning):
+        # patient 1's outcome exam (101) is in part 0: followed, but not in this selection, and not
+        # counted as without follow-up; patient 3 (exam 302 here) is.
+        with pytest.warns(SksurvECGWarning, match="1 patients without follow-up"):
             _, _, frame = load_code15(code15, parts=[1])
         assert sorted(frame.index) == [201, 601]
         assert (frame["trace_file"] == "exams_part1.hdf5").all()
+
+    def test_exams_without_trace_file_found_by_exam_id(self, code15):
+        _, _, frame = load_code15(code15, parts=[1], all_exams=True)  # part 1 holds no all-zero tracing
+        assert sorted(frame.index) == [102, 201, 302, 601]
+        assert frame.loc[[102, 302], "trace_file"].isna().all()
 
     def test_to_memmap_and_threads_give_the_same(self, code15, tmp_path):
         (X, y, frame), _ = _load_code15(code15)

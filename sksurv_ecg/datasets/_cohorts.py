@@ -381,11 +381,13 @@ def _load_code(
     verbose,
     to_memmap,
     what: str,
+    followed: set | None = None,
 ):
     """Shared body of the CODE-15% and SaMi-Trop loaders.
 
     ``sources`` pairs each HDF5 file with, for every exam of ``frame`` (in order), the row it lives
-    at in that file, or -1 when it lives elsewhere.
+    at in that file, or -1 when it lives elsewhere. ``followed`` lists the patients with an outcome
+    anywhere in the release (default: in ``frame``).
     """
     fs, length = _check_signal_args(fs, length, n_jobs, to_memmap)
     if all_exams:
@@ -393,7 +395,8 @@ def _load_code(
         n_no_follow_up = 0
     else:
         selected = _baseline_exams(frame, patient)
-        followed = frame.loc[frame["has_outcome"], patient].unique()
+        if followed is None:
+            followed = set(frame.loc[frame["has_outcome"], patient])
         n_no_follow_up = int(frame.loc[~frame[patient].isin(followed), patient].nunique())
     frame = frame[selected]
     n_total = len(frame)
@@ -507,25 +510,37 @@ def load_code15(root, *, parts=None, fs=500, length=5000, all_exams=False, n_job
         raise ValueError(
             f"{str(csv)!r}: exam_id {frame['exam_id'][frame['exam_id'].duplicated()].tolist()[:5]} repeat."
         )
-    frame = frame.set_index("exam_id")
-    names = {path.name: part for part, path in files.items()}
-    frame = frame[frame["trace_file"].isin(names)]
-    frame = _code_outcomes(frame, csv)
-    sources = []
-    for path in files.values():
-        ids = _hdf5_ids(path)
+    frame = _code_outcomes(frame.set_index("exam_id"), csv)
+    # Follow-up is a property of the patient over the whole release: a patient whose outcome exam
+    # lives in a part not read here is not "without follow-up".
+    followed = set(frame.loc[frame["has_outcome"], "patient_id"])
+    # Exams are found by exam_id in the parts read; trace_file (blank on some rows) is only checked.
+    found = {path: _hdf5_ids(path) for path in files.values()}
+    for path, ids in found.items():
         if ids is None:
             raise ValueError(f"{str(path)!r} has no dataset 'exam_id'; CODE-15%'s parts carry one ({_CODE15_URL}).")
         listed = frame.index[frame["trace_file"] == path.name]
-        where = pd.Index(ids).get_indexer(listed)
-        if (where < 0).any():
+        absent = listed[pd.Index(ids).get_indexer(listed) < 0]
+        if len(absent):
             raise ValueError(
-                f"{str(path)!r} lacks exams {listed[where < 0].tolist()[:5]} that exams.csv assigns to it; the "
-                "part is incomplete or from another release: fetch it again."
+                f"{str(path)!r} lacks exams {absent.tolist()[:5]} that exams.csv assigns to it; the part is "
+                "incomplete or from another release: fetch it again."
             )
-        positions = np.full(len(frame), -1, dtype=np.int64)
-        positions[frame.index.get_indexer(listed)] = where
-        sources.append((path, positions))
+    in_parts = np.zeros(len(frame), dtype=bool)
+    sources = []
+    for path, ids in found.items():
+        where = pd.Index(ids).get_indexer(frame.index)
+        named = frame["trace_file"].notna() & (frame["trace_file"] != path.name)
+        clash = (where >= 0) & named.to_numpy()
+        if clash.any():
+            raise ValueError(
+                f"exams {frame.index[clash].tolist()[:5]} are in {str(path)!r} but exams.csv names another "
+                "trace_file for them; pass the files of one release."
+            )
+        in_parts |= where >= 0
+        sources.append((path, where))
+    frame = frame[in_parts]
+    sources = [(path, where[in_parts]) for path, where in sources]
     return _load_code(
         frame,
         sources,
@@ -537,6 +552,7 @@ def load_code15(root, *, parts=None, fs=500, length=5000, all_exams=False, n_job
         verbose=verbose,
         to_memmap=to_memmap,
         what="CODE-15%",
+        followed=followed,
     )
 
 
