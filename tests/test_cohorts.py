@@ -154,6 +154,10 @@ class TestCode15:
             load_code15(code15, fs=0)
         with pytest.raises(ValueError, match="length="):
             load_code15(code15, length=0)
+        with pytest.raises(ValueError, match="n_jobs="):
+            load_code15(code15, n_jobs=0)
+        with pytest.raises(TypeError, match="to_memmap"):
+            load_code15(code15, to_memmap=3)
 
     def test_bad_death_value(self, tmp_path):
         root = cf.write_code15(tmp_path / "c")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +82,7 @@ def _check_file(path: Path, what: str, url: str) -> Path:
 
 
 def _check_signal_args(fs, length, n_jobs, to_memmap) -> tuple[float, int]:
-    if isinstance(fs, bool) or not isinstance(fs, int | float) or not np.isfinite(fs) or not 0 < fs <= 10_000:
+    if isinstance(fs, bool) or not isinstance(fs, Real) or not np.isfinite(fs) or not 0 < fs <= 10_000:
         raise ValueError(f"fs={fs!r} must be a sampling rate in Hz in (0, 10000], e.g. 500.")
     if isinstance(length, bool) or not isinstance(length, Integral) or length < 1:
         raise ValueError(f"length={length!r} must be a positive number of samples, e.g. 5000 (10 s at 500 Hz).")
