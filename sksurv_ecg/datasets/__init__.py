@@ -3,6 +3,7 @@ download, the bundled metadata) and a synthetic 12-lead ECG survival cohort with
 
 # Downloads from PhysioNet and Zenodo (fetch_*), checksummed and resumable.
 from ._base import get_download_home
+from ._cohorts import load_code15, load_mimic_iv_ecg, load_samitrop
 from ._examples import load_ecg_examples
 from ._fetch import (
     ChecksumMismatchError,
@@ -23,9 +24,12 @@ __all__ = [
     "fetch_ptbxl_plus",
     "fetch_samitrop",
     "get_download_home",
+    "load_code15",
     "load_ecg_examples",
+    "load_mimic_iv_ecg",
     "load_ptbxl",
     "load_ptbxl_metadata",
+    "load_samitrop",
     "load_scp_statements",
     "make_ecg_survival",
     "ptbxl_records",
