@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 import pytest
 from _physionet_server import PhysioNetServer
+from _zenodo_server import Zenodo
 
 from sksurv_ecg.datasets import ChecksumMismatchError, fetch_code15, fetch_mimic_iv_ecg, fetch_samitrop
 from sksurv_ecg.exceptions import UnsafePathError
@@ -53,54 +54,6 @@ def _code15_files(n_parts=2):
     for i in range(n_parts):
         files[f"exams_part{i}.zip"] = _zip({f"exams_part{i}.hdf5": _hdf5(2, 10 * i + 1)})
     return files
-
-
-class Zenodo:
-    """A Zenodo stand-in on 127.0.0.1 serving records ``{record_id: {key: bytes}}``."""
-
-    def __init__(self, records, version="1.0.0"):
-        self.records = records
-        self.version = version
-        self.server = PhysioNetServer({}, release="")
-
-    def __enter__(self):
-        self.server.__enter__()
-        self.publish()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.__exit__(*exc)
-
-    @property
-    def url(self):
-        return self.server.url
-
-    @staticmethod
-    def content(record_id, key):
-        return f"api/records/{record_id}/files/{key}/content"
-
-    def publish(self, listing_override=None):
-        files = {}
-        for record_id, members in self.records.items():
-            entries = [
-                {
-                    "key": key,
-                    "size": len(data),
-                    "checksum": "md5:" + hashlib.md5(data).hexdigest(),
-                    "links": {"self": self.url + self.content(record_id, key)},
-                }
-                for key, data in members.items()
-            ]
-            listing = {"id": record_id, "metadata": {"version": self.version}, "files": entries}
-            if listing_override is not None:
-                listing = listing_override(listing)
-            files[f"api/records/{record_id}"] = json.dumps(listing).encode()
-            for key, data in members.items():
-                files[self.content(record_id, key)] = data
-        self.server.files = files
-
-    def requests(self):
-        return [path for path, _ in self.server.requests]
 
 
 def _tree(path):
