@@ -9,6 +9,7 @@ from sksurv.util import Surv
 from sksurv_ecg import ECGSurvivalAnalysis
 from sksurv_ecg.competing import CauseSpecificHazards, competing_risks_y
 from sksurv_ecg.datasets import make_ecg_survival
+from sksurv_ecg.exceptions import HorizonWarning
 
 
 def _no_covariates(n, rng, n_causes=3):
@@ -112,3 +113,61 @@ def test_with_the_deep_model():
     assert cif.shape == (2, 5, model.unique_times_.shape[0])
     assert np.all(np.diff(cif, axis=-1) >= 0)
     assert np.all(cif.sum(axis=0) <= 1.0 + 1e-12)
+
+
+# --- times and horizons -----------------------------------------------------------------------------
+def _cox_cohort(n=300, random_state=0):
+    _, y, frame = make_ecg_survival(n, fs=50, competing_risks=True, event_rate=0.7, random_state=random_state)
+    return frame[["log_hazard", "log_hazard_2"]].to_numpy(), y
+
+
+@pytest.fixture(scope="module")
+def fitted_cox():
+    X, y = _cox_cohort()
+    return CauseSpecificHazards(CoxPHSurvivalAnalysis()).fit(X, y), X, y
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param([0.5, np.nan], id="nan"),
+        pytest.param([np.inf], id="inf"),
+        pytest.param([-np.inf, 1.0], id="minus-inf"),
+        pytest.param([-0.1], id="negative"),
+    ],
+)
+def test_nan_inf_and_negative_times_are_refused(fitted_cox, bad):
+    """Before, times=[0.5, nan] returned finite incidences for the NaN time."""
+    model, X, _ = fitted_cox
+    with pytest.raises(ValueError, match=r"'times' contains 1 NaN, infinite or negative values"):
+        model.predict_cumulative_incidence(X[:2], times=bad)
+    with pytest.raises(ValueError, match=r"'horizons' contains 1 NaN, infinite or negative values"):
+        model.predict_event_probability(X[:2], bad)
+
+
+def test_event_probability_is_the_incidence_at_horizons(fitted_cox):
+    model, X, y = fitted_cox
+    horizons = [0.0, 0.5, float(np.median(y["time"])), model.last_event_time_]
+    prob = model.predict_event_probability(X[:7], horizons)
+    assert prob.shape == (7, 2, 4)
+    np.testing.assert_array_equal(prob, np.moveaxis(model.predict_cumulative_incidence(X[:7], times=horizons), 0, 1))
+    assert np.all(prob[..., 0] == 0.0)
+    assert np.all(np.diff(prob, axis=-1) >= 0)
+    # a scalar horizon is one horizon
+    np.testing.assert_array_equal(model.predict_event_probability(X[:7], 0.5), prob[..., 1:2])
+    assert model.last_event_time_ == y["time"][y["event"] > 0].max()
+
+
+def test_horizon_past_the_last_training_event_is_nan_with_a_warning():
+    X, y = _no_covariates(60, np.random.default_rng(0))
+    y["event"][np.argmax(y["time"])] = 0  # the follow-up goes on after the last event
+    model = CauseSpecificHazards(CoxPHSurvivalAnalysis(alpha=1.0)).fit(X, y)
+    last = model.last_event_time_
+    assert last < y["time"].max()
+    later = (last + y["time"].max()) / 2
+    with pytest.warns(HorizonWarning, match=rf"horizons \[{later:g}\] are past the last training event time {last:g}"):
+        prob = model.predict_event_probability(X[:3], [last, later])
+    assert np.isfinite(prob[..., 0]).all()
+    assert np.isnan(prob[..., 1]).all()
+    # the incidence function itself is defined up to the end of the training grid
+    assert np.isfinite(model.predict_cumulative_incidence(X[:3], times=[later])).all()
