@@ -1,13 +1,23 @@
-"""Tests of the cause-specific competing-risks meta-estimator."""
+"""Tests of the cause-specific competing-risks meta-estimator and its metrics."""
+
+import copy
 
 import numpy as np
 import pytest
+from sklearn.model_selection import cross_validate
+from sklearn.utils._param_validation import InvalidParameterError
+from sksurv.exceptions import NoComparablePairException
 from sksurv.linear_model import CoxPHSurvivalAnalysis
+from sksurv.metrics import concordance_index_censored, concordance_index_ipcw
 from sksurv.nonparametric import cumulative_incidence_competing_risks
 from sksurv.util import Surv
 
 from sksurv_ecg import ECGSurvivalAnalysis
-from sksurv_ecg.competing import CauseSpecificHazards, competing_risks_y
+from sksurv_ecg.competing import (
+    CauseSpecificHazards,
+    competing_risks_y,
+    concordance_index_competing_risks,
+)
 from sksurv_ecg.datasets import make_ecg_survival
 from sksurv_ecg.exceptions import HorizonWarning
 
@@ -171,3 +181,177 @@ def test_horizon_past_the_last_training_event_is_nan_with_a_warning():
     assert np.isnan(prob[..., 1]).all()
     # the incidence function itself is defined up to the end of the training grid
     assert np.isfinite(model.predict_cumulative_incidence(X[:3], times=[later])).all()
+
+
+# --- concordance (Wolbers et al. 2009, 2014) --------------------------------------------------------
+def _censoring_km_by_hand(event, time):
+    """G(t-) and G(t): product-limit of censoring, events at a time leaving the risk set first."""
+    censor_times = np.unique(time[event == 0])
+    factors = []
+    for s in censor_times:
+        at_risk = np.sum(time >= s) - np.sum((time == s) & (event > 0))
+        factors.append(1.0 - np.sum((time == s) & (event == 0)) / at_risk)
+    factors = np.array(factors)
+
+    def before(t):
+        return float(np.prod(factors[censor_times < t]))
+
+    def after(t):
+        return float(np.prod(factors[censor_times <= t]))
+
+    return before, after
+
+
+def _naive_wolbers(event, time, estimate, cause, tau, ipcw):
+    """The pairwise definition, one pair at a time (O(n^2))."""
+    g_before, g_after = _censoring_km_by_hand(event, time)
+    num = den = 0.0
+    n = len(time)
+    for i in range(n):
+        if event[i] != cause or time[i] > tau:
+            continue
+        for j in range(n):
+            if j == i:
+                continue
+            a_pair = time[i] < time[j] or (time[i] == time[j] and event[j] == 0)
+            b_pair = time[j] <= time[i] and event[j] not in (0, cause)
+            if a_pair:
+                w = 1.0 / (g_before(time[i]) * g_after(time[i])) if ipcw else 1.0
+            elif b_pair:
+                w = 1.0 / (g_before(time[i]) * g_before(time[j])) if ipcw else 1.0
+            else:
+                continue
+            if abs(estimate[i] - estimate[j]) <= 1e-8:
+                num += 0.5 * w
+            elif estimate[i] > estimate[j]:
+                num += w
+            den += w
+    return num / den
+
+
+@pytest.mark.parametrize("ipcw", [True, False], ids=["ipcw", "unweighted"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_concordance_equals_the_naive_pairwise_definition(seed, ipcw):
+    rng = np.random.default_rng(seed)
+    n = 70
+    time = np.round(rng.exponential(2.0, n), 1) + 0.1  # ties in time, within and between causes
+    event = rng.choice([0, 1, 2, 3], n, p=[0.35, 0.3, 0.2, 0.15])
+    estimate = np.round(rng.uniform(size=n) + 0.3 * (event == 1), 1)  # ties in prediction
+    y = competing_risks_y(event, time)
+    for cause in (1, 2):
+        tau = float(np.quantile(time, 0.7))
+        cindex, concordant, discordant, tied_risk, _ = concordance_index_competing_risks(
+            y, estimate, cause=cause, tau=tau, ipcw=ipcw
+        )
+        assert cindex == pytest.approx(_naive_wolbers(event, time, estimate, cause, tau, ipcw), rel=1e-12)
+        assert min(concordant, discordant, tied_risk) > 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_concordance_without_competing_events_is_truncated_harrell(seed):
+    rng = np.random.default_rng(seed)
+    n = 200
+    time = np.round(rng.exponential(2.0, n), 1) + 0.1
+    event = (rng.uniform(size=n) < 0.6).astype(int)
+    estimate = np.round(rng.normal(size=n) - 0.5 * time, 1)
+    tau = float(np.quantile(time, 0.6))
+    truncated_event = (event == 1) & (time <= tau)
+    expected = concordance_index_censored(truncated_event, np.minimum(time, tau), estimate)
+    result = concordance_index_competing_risks(competing_risks_y(event, time), estimate, tau=tau, ipcw=False)
+    assert result[0] == pytest.approx(expected[0], rel=1e-12)
+    assert result[1:4] == expected[1:4]  # concordant, discordant, tied risk
+
+
+def test_weighted_concordance_without_competing_events_is_uno():
+    """With continuous times (G(t-) = G(t) at events), the weights are Uno's 1 / G(T_i)^2."""
+    rng = np.random.default_rng(0)
+    eta = rng.normal(size=300)
+    t, c = rng.exponential(np.exp(-eta)), rng.exponential(1.5, 300)
+    y = competing_risks_y((t < c).astype(int), np.minimum(t, c))
+    tau = float(np.quantile(y["time"], 0.8))
+    surv = Surv.from_arrays(y["event"] == 1, y["time"])
+    expected = concordance_index_ipcw(surv, surv, eta, tau=tau)[0]
+    assert concordance_index_competing_risks(y, eta, tau=tau)[0] == pytest.approx(expected, rel=1e-12)
+    # the weights matter here: the unweighted estimate differs
+    assert concordance_index_competing_risks(y, eta, tau=tau, ipcw=False)[0] != pytest.approx(expected, rel=1e-6)
+
+
+def test_concordance_ranks_competing_events_below_the_cases():
+    """A patient with a competing event can no longer have the event of interest: a B pair."""
+    y = competing_risks_y([2, 1, 0], [1.0, 2.0, 0.5])
+    assert concordance_index_competing_risks(y, [0.1, 0.9, 0.5], cause=1, ipcw=False)[:3] == (1.0, 1, 0)
+    assert concordance_index_competing_risks(y, [0.95, 0.9, 0.5], cause=1, ipcw=False)[:3] == (0.0, 0, 1)
+    # censored before the case: not comparable; without the competing event there is no pair at all
+    with pytest.raises(NoComparablePairException, match="no comparable pair"):
+        concordance_index_competing_risks(competing_risks_y([0, 1], [0.5, 2.0]), [0.5, 0.9], ipcw=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param({"estimate": [0.1, np.nan, 0.3, 0.4]}, "1 NaN or infinite", id="nan-estimate"),
+        pytest.param({"estimate": [0.1, 0.2]}, "has shape", id="short-estimate"),
+        pytest.param({"tau": np.nan}, "'tau'=nan must be a positive finite time", id="nan-tau"),
+        pytest.param({"tau": -1.0}, "must be a positive finite time", id="negative-tau"),
+        pytest.param({"cause": 0}, "integer cause code >= 1", id="cause-0"),
+    ],
+)
+def test_concordance_input_errors(kwargs, match):
+    y = competing_risks_y([1, 2, 0, 1], [1.0, 2.0, 3.0, 4.0])
+    args = {"estimate": [0.4, 0.3, 0.2, 0.1], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        concordance_index_competing_risks(y, **args)
+
+
+def test_concordance_refuses_a_zero_censoring_weight():
+    # everyone left after the event at t=2 is censored at t=2: G(2) = 0
+    y = competing_risks_y([1, 1, 0, 0], [1.0, 2.0, 2.0, 2.0])
+    with pytest.raises(ValueError, match=r"censoring survival estimate is 0 at time 2.*earlier tau"):
+        concordance_index_competing_risks(y, [0.9, 0.8, 0.1, 0.2])
+    assert concordance_index_competing_risks(y, [0.9, 0.8, 0.1, 0.2], tau=1.5)[0] == 1.0
+
+
+# --- score -------------------------------------------------------------------------------------------
+def test_score_is_the_weighted_concordance_of_the_first_cause_at_its_median_training_time(fitted_cox):
+    model, X, y = fitted_cox
+    model = copy.deepcopy(model)  # the fixture is shared
+    np.testing.assert_array_equal(
+        model.median_event_times_, [np.median(y["time"][y["event"] == cause]) for cause in (1, 2)]
+    )
+    for score_cause, index in ((None, 0), (2, 1)):
+        model.set_params(score_cause=score_cause)
+        tau = model.median_event_times_[index]
+        cif = model.predict_event_probability(X, [tau])[:, index, 0]
+        expected = concordance_index_competing_risks(y, cif, cause=index + 1, tau=tau)[0]
+        assert model.score(X, y) == expected
+    model.set_params(score_cause=None, score_horizon=1.0)
+    cif = model.predict_event_probability(X, [1.0])[:, 0, 0]
+    assert model.score(X, y) == concordance_index_competing_risks(y, cif, cause=1, tau=1.0)[0]
+
+
+def test_score_ranks_an_informative_model_above_a_noise_model():
+    X, y = _cox_cohort(400, random_state=1)
+    noise = np.random.default_rng(0).normal(size=(len(X), 2))
+    train, test = np.arange(250), np.arange(250, 400)
+    informative = CauseSpecificHazards(CoxPHSurvivalAnalysis()).fit(X[train], y[train])
+    blind = CauseSpecificHazards(CoxPHSurvivalAnalysis()).fit(noise[train], y[train])
+    assert informative.score(X[test], y[test]) > 0.7
+    assert abs(blind.score(noise[test], y[test]) - 0.5) < 0.1
+
+
+def test_cross_validate_needs_no_scorer():
+    X, y = _cox_cohort()
+    result = cross_validate(CauseSpecificHazards(CoxPHSurvivalAnalysis()), X, y, cv=3)
+    assert result["test_score"].shape == (3,)
+    assert np.all((result["test_score"] > 0.6) & (result["test_score"] <= 1.0))
+
+
+def test_score_parameter_errors():
+    X, y = _cox_cohort(120)
+    with pytest.raises(ValueError, match=r"score_cause=3 is not a modelled cause; causes_ = \[1, 2\]"):
+        CauseSpecificHazards(CoxPHSurvivalAnalysis(), score_cause=3).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="score_horizon"):
+        CauseSpecificHazards(CoxPHSurvivalAnalysis(), score_horizon=np.nan).fit(X, y)
+    model = CauseSpecificHazards(CoxPHSurvivalAnalysis(), score_horizon=1e6).fit(X, y)
+    with pytest.raises(ValueError, match=r"score_horizon=1e\+06 is past the last training event time"):
+        model.score(X, y)
