@@ -26,7 +26,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import Bunch
 from sksurv.exceptions import NoComparablePairException
-from sksurv.nonparametric import cumulative_incidence_competing_risks, kaplan_meier_estimator
+from sksurv.nonparametric import kaplan_meier_estimator
 
 __all__ = ["competing_calibration_at", "concordance_index_competing_risks"]
 
@@ -269,25 +269,30 @@ def concordance_index_competing_risks(y, estimate, *, cause=1, tau=None, ipcw=Tr
 
 # --- calibration ----------------------------------------------------------------------------------
 def _aalen_johansen_at(event, time, cause, horizon):
-    """Aalen-Johansen cumulative incidence of ``cause`` at ``horizon`` (scikit-survival's estimator).
+    r"""Aalen-Johansen cumulative incidence of ``cause`` at ``horizon``.
 
-    The other causes are pooled into one competing code first: the incidence of one cause depends on
-    the others only through the all-cause survival, and scikit-survival requires every code from 1
-    to the largest to occur.
+    :math:`\hat F_k(t) = \sum_{s \le t} \hat S(s^-)\, d_k(s) / n(s)`, with :math:`\hat S` the
+    all-cause Kaplan-Meier estimate, :math:`d_k(s)` the cause-``k`` events at :math:`s` and
+    :math:`n(s)` the number at risk. Written out rather than taken from
+    :func:`sksurv.nonparametric.cumulative_incidence_competing_risks`, which needs every code from
+    1 to the largest to occur and fails when only one does (as in a risk group without competing
+    events); the tests check it equals that function where it works, and one minus Kaplan-Meier
+    with a single cause.
     """
-    if not np.any(event == cause):
-        return 0.0
-    pooled = np.where(event == cause, 1, np.where(event > 0, 2, 0))
-    times, incidence = cumulative_incidence_competing_risks(pooled, time)
-    i = np.searchsorted(times, horizon, side="right") - 1
-    return float(incidence[1, i]) if i >= 0 else 0.0
+    unique, inverse, counts = np.unique(time, return_inverse=True, return_counts=True)
+    at_risk = time.shape[0] - np.concatenate([[0], np.cumsum(counts)[:-1]])
+    events = np.bincount(inverse, weights=event > 0, minlength=unique.shape[0])
+    cause_events = np.bincount(inverse, weights=event == cause, minlength=unique.shape[0])
+    surv_before = np.concatenate([[1.0], np.cumprod(1.0 - events / at_risk)[:-1]])
+    increments = surv_before * cause_events / at_risk
+    return float(increments[unique <= horizon].sum())
 
 
 def competing_calibration_at(y, cif_at_horizon, horizon, cause, *, n_groups=10):
     r"""Calibration of a predicted cumulative incidence at a horizon, against Aalen-Johansen.
 
     Patients are split into ``n_groups`` quantile groups of predicted incidence of ``cause`` at
-    ``horizon``; in each, the observed incidence is the Aalen-Johansen estimate (computed by
+    ``horizon``; in each, the observed incidence is the Aalen-Johansen estimate (the estimator of
     :func:`sksurv.nonparametric.cumulative_incidence_competing_risks`), which accounts for
     censoring and treats the other causes as competing, not as censored (one minus Kaplan-Meier
     would overstate the incidence when they are common). With a single cause it equals one minus

@@ -4,17 +4,22 @@ import copy
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from sksurv.exceptions import NoComparablePairException
+from sksurv.functions import StepFunction
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.metrics import concordance_index_censored, concordance_index_ipcw
-from sksurv.nonparametric import cumulative_incidence_competing_risks
+from sksurv.nonparametric import cumulative_incidence_competing_risks, kaplan_meier_estimator
 from sksurv.util import Surv
 
 from sksurv_ecg import ECGSurvivalAnalysis
 from sksurv_ecg.competing import (
     CauseSpecificHazards,
+    competing_calibration_at,
     competing_risks_y,
     concordance_index_competing_risks,
 )
@@ -44,7 +49,12 @@ def test_equals_sksurv_nonparametric_without_covariates(seed):
 def two_cause_cohort():
     _, y, frame = make_ecg_survival(4000, fs=50, competing_risks=True, event_rate=0.7, random_state=0)
     X = frame[["log_hazard", "log_hazard_2"]].to_numpy()  # a Cox model on the true features
-    return X, y
+    train, test = np.arange(2000), np.arange(2000, 4000)
+    model = CauseSpecificHazards(CoxPHSurvivalAnalysis()).fit(X[train], y[train])
+    t0 = float(np.quantile(y["time"], 0.6))
+    # the slow part (2,000 x 2,000 step-function evaluations per cause), shared by the tests below
+    cif = model.predict_cumulative_incidence(X[test], times=[t0])[:, :, 0]
+    return X, y, model, t0, cif
 
 
 def test_predicted_incidence_matches_aalen_johansen_by_risk_group(two_cause_cohort):
@@ -54,12 +64,9 @@ def test_predicted_incidence_matches_aalen_johansen_by_risk_group(two_cause_coho
     years), cause 1 by tertile of predicted incidence: predicted 0.040 / 0.173 / 0.624, observed
     (Aalen-Johansen) 0.042 / 0.179 / 0.632, single-cause 1 - S(t0) 0.052 / 0.210 / 0.688.
     """
-    X, y = two_cause_cohort
+    X, y, model, t0, cif = two_cause_cohort
     train, test = np.arange(2000), np.arange(2000, 4000)
-    model = CauseSpecificHazards(CoxPHSurvivalAnalysis()).fit(X[train], y[train])
     single = CoxPHSurvivalAnalysis().fit(X[train], Surv.from_arrays(y["event"][train] == 1, y["time"][train]))
-    t0 = float(np.quantile(y["time"], 0.6))
-    cif = model.predict_cumulative_incidence(X[test], times=[t0])[:, :, 0]
     naive = 1.0 - np.array([fn(t0) for fn in single.predict_survival_function(X[test])])
     y_test = y[test]
     for cause in (1, 2):
@@ -123,6 +130,11 @@ def test_with_the_deep_model():
     assert cif.shape == (2, 5, model.unique_times_.shape[0])
     assert np.all(np.diff(cif, axis=-1) >= 0)
     assert np.all(cif.sum(axis=0) <= 1.0 + 1e-12)
+    # risk at a horizon and the score go through the deep model's own cumulative hazards
+    horizon = model.median_event_times_[0]
+    prob = model.predict_event_probability(X[:5], [horizon])
+    np.testing.assert_array_equal(prob[:, :, 0], model.predict_cumulative_incidence(X[:5], times=[horizon])[..., 0].T)
+    assert 0.0 <= model.score(X, y) <= 1.0
 
 
 # --- times and horizons -----------------------------------------------------------------------------
@@ -355,3 +367,171 @@ def test_score_parameter_errors():
     model = CauseSpecificHazards(CoxPHSurvivalAnalysis(), score_horizon=1e6).fit(X, y)
     with pytest.raises(ValueError, match=r"score_horizon=1e\+06 is past the last training event time"):
         model.score(X, y)
+
+
+# --- calibration against Aalen-Johansen ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("event", "time", "cause", "horizon", "expected"),
+    [
+        # at risk 6, 5, 4, 3, 2: F1 = 1/6 + (4/6)(1/3) = 7/18; F2 = (5/6)(1/5) + (4/9)(1/2) = 7/18
+        pytest.param([1, 2, 0, 1, 2, 0], [1, 2, 3, 4, 5, 6], 1, 3.5, 1 / 6, id="cause1-before"),
+        pytest.param([1, 2, 0, 1, 2, 0], [1, 2, 3, 4, 5, 6], 1, 5.5, 7 / 18, id="cause1"),
+        pytest.param([1, 2, 0, 1, 2, 0], [1, 2, 3, 4, 5, 6], 2, 5.5, 7 / 18, id="cause2"),
+        # ties: t=1 one of each cause among 6 (F1 = F2 = 1/6, S = 2/3); t=2 one cause 1 and one
+        # censored among 4 (F1 += (2/3)(1/4), S = 1/2); t=3 cause 2 among 2 (F2 += (1/2)(1/2))
+        pytest.param([1, 2, 1, 0, 2, 0], [1, 1, 2, 2, 3, 4], 1, 3.5, 1 / 3, id="ties-cause1"),
+        pytest.param([1, 2, 1, 0, 2, 0], [1, 1, 2, 2, 3, 4], 2, 3.5, 5 / 12, id="ties-cause2"),
+    ],
+)
+def test_aalen_johansen_hand_computed(event, time, cause, horizon, expected):
+    y = competing_risks_y(event, np.asarray(time, dtype=float))
+    cal = competing_calibration_at(y, np.full(len(time), 0.25), horizon, cause, n_groups=1)
+    assert cal.group_observed[0] == pytest.approx(expected, rel=1e-12)
+    assert cal.observed_incidence == pytest.approx(expected, rel=1e-12)
+    assert cal.calibration_in_the_large == pytest.approx(0.25 - expected, rel=1e-12)
+
+
+def test_aalen_johansen_with_a_single_cause_is_one_minus_kaplan_meier():
+    rng = np.random.default_rng(0)
+    time = np.round(rng.exponential(1.0, 200), 2) + 0.01
+    event = (rng.uniform(size=200) < 0.6).astype(int)
+    predicted = rng.uniform(size=200)
+    cal = competing_calibration_at(competing_risks_y(event, time), predicted, 1.0, 1, n_groups=4)
+    groups = np.array_split(np.argsort(predicted, kind="stable"), 4)
+    for g, observed in zip(groups, cal.group_observed, strict=True):
+        times, surv = kaplan_meier_estimator(event[g] == 1, time[g])
+        assert observed == pytest.approx(1.0 - surv[np.searchsorted(times, 1.0, side="right") - 1], rel=1e-12)
+    np.testing.assert_allclose(cal.group_predicted, [predicted[g].mean() for g in groups])
+    np.testing.assert_array_equal(cal.group_size, [50, 50, 50, 50])
+    expected_mad = np.mean(np.abs(cal.group_predicted - cal.group_observed))  # equal group sizes
+    assert cal.mean_absolute_difference == pytest.approx(expected_mad, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_aalen_johansen_equals_sksurv_with_several_causes(seed):
+    rng = np.random.default_rng(seed)
+    time = np.round(rng.exponential(2.0, 150), 1) + 0.1  # ties within and between causes and censoring
+    event = rng.integers(0, 4, 150)
+    y = competing_risks_y(event, time)
+    times, reference = cumulative_incidence_competing_risks(event, time)
+    for horizon in np.quantile(time, [0.1, 0.5, 0.9]):
+        at = np.searchsorted(times, horizon, side="right") - 1
+        for cause in (1, 2, 3):
+            cal = competing_calibration_at(y, np.zeros(150), horizon, cause, n_groups=1)
+            assert cal.observed_incidence == pytest.approx(reference[cause, at], rel=1e-12)
+
+
+def test_a_group_without_events_of_the_cause_has_observed_incidence_zero():
+    y = competing_risks_y([2, 0, 2, 1, 1, 0], [1.0, 2.0, 3.0, 1.5, 2.5, 4.0])
+    cal = competing_calibration_at(y, [0.1, 0.1, 0.1, 0.9, 0.9, 0.9], 3.5, 1, n_groups=2)
+    assert cal.group_observed[0] == 0.0
+    assert cal.group_observed[1] > 0.5
+
+
+def test_cause_specific_model_is_calibrated_against_aalen_johansen(two_cause_cohort):
+    """The Cox model on the true features agrees with Aalen-Johansen in every risk group.
+
+    Measured (2,000 held out, 5 groups of 400, horizon 3.37 years): cause 1 predicted 0.024 / 0.076 /
+    0.169 / 0.346 / 0.781 against observed 0.025 / 0.087 / 0.160 / 0.384 / 0.764 (at most 1.6 binomial
+    standard errors apart); mean absolute difference 0.015 for each cause; calibration-in-the-large
+    -0.006 and +0.003.
+    """
+    X, y, model, horizon, cif = two_cause_cohort
+    test = np.arange(2000, 4000)
+    np.testing.assert_array_equal(model.predict_event_probability(X[test[:50]], [horizon])[:, :, 0], cif[:, :50].T)
+    for k, cause in enumerate(model.causes_):
+        cal = competing_calibration_at(y[test], cif[k], horizon, int(cause), n_groups=5)
+        se = np.sqrt(cal.group_observed * (1 - cal.group_observed) / cal.group_size)
+        assert np.all(np.abs(cal.group_predicted - cal.group_observed) < 3 * se + 0.01)
+        assert cal.mean_absolute_difference < 0.025
+        assert abs(cal.calibration_in_the_large) < 0.015
+    # a miscalibrated prediction (incidences halved) is flagged
+    cal = competing_calibration_at(y[test], cif[0] / 2, horizon, 1, n_groups=5)
+    assert cal.calibration_in_the_large < -0.05
+    assert cal.mean_absolute_difference > 0.05
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param({"horizon": np.nan}, r"'horizon'=nan must be a positive finite time", id="nan-horizon"),
+        pytest.param({"horizon": 10.0}, r"horizon=10 is beyond the follow-up: the last observed time is 6", id="late"),
+        pytest.param({"horizon": 0.5}, r"no event of cause 1 at or before it \(first at 1", id="early"),
+        pytest.param({"cause": 3}, r"cause=3 has no events in y \(codes found: \[0, 1, 2\]\)", id="absent-cause"),
+        pytest.param({"cif_at_horizon": [0.1] * 5 + [1.5]}, r"must lie in \[0, 1\]", id="above-one"),
+        pytest.param({"cif_at_horizon": [0.1] * 5 + [np.nan]}, "1 NaN or infinite", id="nan-cif"),
+        pytest.param({"cif_at_horizon": [0.1] * 5}, "has shape", id="short-cif"),
+        pytest.param({"n_groups": 7}, "n_groups=7 must be an int between 1 and the 6 samples", id="groups"),
+    ],
+)
+def test_calibration_input_errors(kwargs, match):
+    y = competing_risks_y([1, 2, 0, 1, 2, 0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    args = {"cif_at_horizon": [0.2] * 6, "horizon": 4.5, "cause": 1, **kwargs}
+    cause = args.pop("cause")
+    with pytest.raises(ValueError, match=match):
+        competing_calibration_at(y, cause=cause, **args)
+
+
+# --- the inner estimators' cumulative hazards flow in ------------------------------------------------
+class _ScaledHazardCox(BaseEstimator):
+    """A Cox model whose cumulative hazard is multiplied by ``scale``: a stand-in for recalibration."""
+
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def fit(self, X, y):
+        self.cox_ = CoxPHSurvivalAnalysis().fit(X, y)
+        return self
+
+    def predict_cumulative_hazard_function(self, X, return_array=False):
+        fns = self.cox_.predict_cumulative_hazard_function(X, return_array=return_array)
+        if return_array:
+            return fns * self.scale
+        return np.array([StepFunction(fn.x, fn.y, a=fn.a * self.scale, b=fn.b, domain=fn.domain) for fn in fns])
+
+
+def _aalen_johansen_by_hand(cum_hazards):
+    """F_k(t) = sum_{s <= t} S(s-) dH_k(s), S = prod (1 - sum_j dH_j), one patient at a time.
+
+    A step whose summed increment exceeds 1 takes all the survival left, shared in proportion (the
+    documented cap; high-risk patients reach it at late times).
+    """
+    n_causes, n_samples, n_times = cum_hazards.shape
+    cif = np.zeros_like(cum_hazards)
+    for p in range(n_samples):
+        surv, previous, running = 1.0, np.zeros(n_causes), np.zeros(n_causes)
+        for t in range(n_times):
+            dh = cum_hazards[:, p, t] - previous
+            previous = cum_hazards[:, p, t]
+            total = dh.sum()
+            if total > 0:
+                step = min(total, 1.0)
+                running = running + surv * step * dh / total
+                surv *= 1.0 - step
+            cif[:, p, t] = running
+    return cif
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.7])
+def test_incidence_is_built_from_the_inner_cumulative_hazards(scale):
+    X, y = _cox_cohort(200)
+    model = CauseSpecificHazards(_ScaledHazardCox(scale=scale)).fit(X, y)
+    cum = np.stack([est.predict_cumulative_hazard_function(X[:5], return_array=True) for est in model.estimators_])
+    np.testing.assert_array_equal(model.unique_times_, model.estimators_[0].cox_.unique_times_)
+    np.testing.assert_allclose(model.predict_cumulative_incidence(X[:5]), _aalen_johansen_by_hand(cum), rtol=1e-12)
+    if scale != 1.0:  # the inner estimator's change reaches the incidences
+        unscaled = CauseSpecificHazards(_ScaledHazardCox()).fit(X, y).predict_event_probability(X[:5], [1.0])
+        assert np.all(model.predict_event_probability(X[:5], [1.0]) > unscaled)
+
+
+def test_a_pipeline_is_an_inner_estimator():
+    X, y = _cox_cohort(200)
+    inner = make_pipeline(StandardScaler(), CoxPHSurvivalAnalysis())
+    piped = CauseSpecificHazards(inner).fit(X * 10 + 3, y)
+    plain = CauseSpecificHazards(CoxPHSurvivalAnalysis()).fit(X, y)
+    np.testing.assert_allclose(
+        piped.predict_event_probability(X[:5] * 10 + 3, [1.0, 2.0]),
+        plain.predict_event_probability(X[:5], [1.0, 2.0]),
+        rtol=1e-6,
+    )
+    assert piped.score(X * 10 + 3, y) == pytest.approx(plain.score(X, y), rel=1e-6)
