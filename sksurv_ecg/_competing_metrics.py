@@ -133,7 +133,7 @@ def concordance_index_competing_risks(y, estimate, *, cause=1, tau=None, ipcw=Tr
     :math:`T_i < T_j`) and than one who had a competing event at any time (a *B* pair: he can no
     longer have a cause-:math:`k` event). Patients censored before :math:`T_i` are not compared.
 
-    With ``ipcw=True`` (Wolbers et al. 2014, Eq. 7), pairs are weighted by the inverse
+    With ``ipcw=True`` (Wolbers et al. 2014), pairs are weighted by the inverse
     probability of being observed, so that censoring that is independent of the outcome does not
     bias the estimate:
 
@@ -152,7 +152,8 @@ def concordance_index_competing_risks(y, estimate, *, cause=1, tau=None, ipcw=Tr
     the same time as a cause-:math:`k` event counts as later (an *A* pair), two cause-:math:`k`
     events at the same time are not compared, and tied predictions (within ``tied_tol``) count
     1/2. Without competing events and without weights the statistic is therefore Harrell's C on
-    the outcomes censored at :math:`\tau`.
+    the outcomes censored at :math:`\tau`. Pairs, ties and weights follow the ``cindex`` of the R
+    package ``pec`` (maintained by T. A. Gerds, an author of the 2014 paper).
 
     Parameters
     ----------

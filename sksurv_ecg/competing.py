@@ -267,11 +267,24 @@ class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
         self.last_event_time_ = float(y["time"][np.isin(y["event"], self.causes_)].max())
         return self
 
+    @staticmethod
+    def _cumulative_hazard_on(estimator, X, grid):
+        """``H(grid | x)`` of one cause, ``(n_samples, n_times)``."""
+        # scikit-survival's convention: return_array=True evaluates at the estimator's unique_times_.
+        # Where that grid is ours, the array avoids one step-function call per patient (most of the
+        # prediction time on thousands of patients); elsewhere (a Pipeline exposes no
+        # unique_times_) the step functions are evaluated.
+        own = getattr(estimator, "unique_times_", None)
+        if own is not None and np.array_equal(own, grid):
+            cum = np.asarray(estimator.predict_cumulative_hazard_function(X, return_array=True), dtype=np.float64)
+            if cum.shape[-1] == grid.shape[0]:
+                return cum
+        return np.vstack([fn(grid) for fn in estimator.predict_cumulative_hazard_function(X)])
+
     def _increments(self, X):
         """Cause-specific hazard increments ``(n_causes, n_samples, n_times)`` on ``unique_times_``."""
         grid = self.unique_times_
-        fns = [est.predict_cumulative_hazard_function(X) for est in self.estimators_]
-        cum = np.stack([np.vstack([fn(grid) for fn in per_cause]) for per_cause in fns])
+        cum = np.stack([self._cumulative_hazard_on(est, X, grid) for est in self.estimators_])
         increments = np.diff(cum, axis=-1, prepend=0.0)
         return grid, np.clip(increments, 0.0, None)
 
@@ -282,9 +295,9 @@ class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
         step = np.minimum(total, 1.0)  # capped at the survival left (documented in the class)
         surv = np.cumprod(1.0 - step, axis=-1)
         surv_before = np.concatenate([np.ones_like(surv[:, :1]), surv[:, :-1]], axis=-1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(total > 0, dh / total, 0.0)
-        return grid, np.cumsum(surv_before * step * share, axis=-1)
+        # each cause takes its share dh_k / total of the step; one division for all causes
+        per_unit = np.divide(surv_before * step, total, out=np.zeros_like(total), where=total > 0)
+        return grid, np.cumsum(dh * per_unit, axis=-1)
 
     @staticmethod
     def _at(grid, cif, times):

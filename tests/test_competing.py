@@ -519,7 +519,10 @@ def test_incidence_is_built_from_the_inner_cumulative_hazards(scale):
     cum = np.stack([est.predict_cumulative_hazard_function(X[:5], return_array=True) for est in model.estimators_])
     np.testing.assert_array_equal(model.unique_times_, model.estimators_[0].cox_.unique_times_)
     np.testing.assert_allclose(model.predict_cumulative_incidence(X[:5]), _aalen_johansen_by_hand(cum), rtol=1e-12)
-    if scale != 1.0:  # the inner estimator's change reaches the incidences
+    if scale == 1.0:  # the step functions (no unique_times_ here) and sksurv's arrays agree
+        direct = CauseSpecificHazards(CoxPHSurvivalAnalysis()).fit(X, y)
+        np.testing.assert_allclose(model.predict_cumulative_incidence(X), direct.predict_cumulative_incidence(X))
+    else:  # the inner estimator's change reaches the incidences
         unscaled = CauseSpecificHazards(_ScaledHazardCox()).fit(X, y).predict_event_probability(X[:5], [1.0])
         assert np.all(model.predict_event_probability(X[:5], [1.0]) > unscaled)
 
