@@ -410,12 +410,19 @@ class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If ``score_horizon`` is past ``last_event_time_`` or ``score_cause`` is not modelled.
+            If ``score_horizon`` is past ``last_event_time_``, ``score_cause`` is not modelled or
+            ``y`` has cause codes the model was not fitted on.
         sksurv.exceptions.NoComparablePairException
             If ``y`` has no event of ``score_cause`` by the horizon.
         """
         check_is_fitted(self, "estimators_")
         y = _check_competing_y(y)
+        unknown = sorted(set(y["event"].tolist()) - {0} - set(self.causes_.tolist()))
+        if unknown:
+            raise ValueError(
+                f"y has cause codes {unknown} that the model was not fitted on (causes_ = {self.causes_.tolist()}); "
+                "recode them as in the training outcomes."
+            )
         index = self._score_cause_index()
         horizon = self.median_event_times_[index] if self.score_horizon is None else float(self.score_horizon)
         if horizon > self.last_event_time_:

@@ -367,6 +367,10 @@ def test_score_parameter_errors():
     model = CauseSpecificHazards(CoxPHSurvivalAnalysis(), score_horizon=1e6).fit(X, y)
     with pytest.raises(ValueError, match=r"score_horizon=1e\+06 is past the last training event time"):
         model.score(X, y)
+    recoded = y.copy()
+    recoded["event"][recoded["event"] == 2] = 3
+    with pytest.raises(ValueError, match=r"cause codes \[3\] that the model was not fitted on \(causes_ = \[1, 2\]\)"):
+        model.score(X, recoded)
 
 
 # --- calibration against Aalen-Johansen ------------------------------------------------------------
