@@ -12,19 +12,38 @@ field      dtype      meaning
 :func:`competing_risks_y` builds it (the form :func:`sksurv.nonparametric.cumulative_incidence_competing_risks`
 takes as two arrays, and :func:`sksurv_ecg.datasets.make_ecg_survival` returns with
 ``competing_risks=True``).
+
+:class:`CauseSpecificHazards` predicts each cause's cumulative incidence; its ``score`` is the
+competing-risks concordance of :func:`concordance_index_competing_risks`, and
+:func:`competing_calibration_at` compares the predicted incidence at a horizon with the
+Aalen-Johansen estimate.
 """
 
 from __future__ import annotations
 
-from numbers import Integral
+import warnings
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
-from sklearn.utils._param_validation import HasMethods
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 from sksurv.util import Surv
 
-__all__ = ["CauseSpecificHazards", "competing_risks_y"]
+from ._competing_metrics import (
+    _check_event_time,
+    _check_y,
+    competing_calibration_at,
+    concordance_index_competing_risks,
+)
+from .exceptions import HorizonWarning
+
+__all__ = [
+    "CauseSpecificHazards",
+    "competing_calibration_at",
+    "competing_risks_y",
+    "concordance_index_competing_risks",
+]
 
 
 def competing_risks_y(event, time):
@@ -49,20 +68,7 @@ def competing_risks_y(event, time):
     >>> y.dtype.names, y["event"].tolist()
     (('event', 'time'), [0, 1, 2])
     """
-    event = np.asarray(event)
-    time = np.asarray(time, dtype=np.float64)
-    if event.ndim != 1 or time.shape != event.shape:
-        raise ValueError(
-            f"'event' has shape {event.shape} and 'time' has shape {time.shape}; pass two 1-D arrays of equal length."
-        )
-    if event.dtype == bool or not (np.issubdtype(event.dtype, np.integer) or np.all(np.mod(event, 1) == 0)):
-        raise ValueError(
-            f"'event' must hold integer cause codes (0 = censored, 1, 2, ... = causes), got dtype {event.dtype}."
-        )
-    if np.any(event < 0):
-        raise ValueError(f"'event' has negative codes {sorted(set(event[event < 0].tolist()))}; 0 means censored.")
-    if not np.all(np.isfinite(time)) or np.any(time < 0):
-        raise ValueError("'time' must be finite and non-negative.")
+    event, time = _check_event_time(event, time)
     y = np.empty(event.shape[0], dtype=[("event", np.int64), ("time", np.float64)])
     y["event"] = event.astype(np.int64)
     y["time"] = time
@@ -70,13 +76,21 @@ def competing_risks_y(event, time):
 
 
 def _check_competing_y(y):
-    names = getattr(getattr(y, "dtype", None), "names", None)
-    if names is None or len(names) != 2:
+    return competing_risks_y(*_check_y(y))
+
+
+def _check_times(times, name):
+    """1-D float64 times, refusing NaN, infinite and negative values by name."""
+    times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    if times.ndim != 1:
+        raise ValueError(f"'{name}' has shape {times.shape}; pass a 1-D sequence of times.")
+    bad = times[~np.isfinite(times) | (times < 0)]
+    if bad.size:
         raise ValueError(
-            "y must be a structured array with an integer cause code and a time per sample; build it with "
-            "sksurv_ecg.competing.competing_risks_y(event, time)."
+            f"'{name}' contains {bad.size} NaN, infinite or negative values ({bad[:5].tolist()}); pass finite, "
+            "non-negative times."
         )
-    return competing_risks_y(y[names[0]], y[names[1]])
+    return times
 
 
 class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
@@ -102,6 +116,15 @@ class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
     estimates the risk in a world without them and overstates the incidence when they are common,
     ``F_k`` is the probability of a cause-``k`` event by ``t`` in the presence of the others.
 
+    The cumulative hazards come from each cause's estimator through its public
+    ``predict_cumulative_hazard_function``, so whatever the inner estimator predicts flows in
+    unchanged: a calibrated inner estimator (the package's calibrated default, or any scikit-survival
+    estimator wrapped in a calibration meta-estimator) gives calibrated incidences.
+
+    ``score`` is the truncated concordance of Wolbers et al. (2009) for the cumulative incidence of
+    ``score_cause`` at ``score_horizon``, with inverse-probability-of-censoring weights
+    (Wolbers et al. 2014); see :func:`concordance_index_competing_risks` for the formula.
+
     Parameters
     ----------
     estimator : estimator object
@@ -111,6 +134,14 @@ class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
     causes : sequence of int or None, default=None
         The cause codes to model (codes >= 1). None takes every positive code in ``y`` at
         ``fit``. ``y`` with a code that is neither 0 nor listed raises ``ValueError``.
+    score_cause : int or None, default=None
+        The cause whose incidence ``score`` ranks; None takes the first of ``causes_``.
+    score_horizon : float or None, default=None
+        The truncation time of ``score``; None takes the median event time of ``score_cause`` in
+        the training data (``median_event_times_``). The training median, not that of the data
+        given to ``score``, so that one fitted model is scored at one horizon on every test set
+        (the folds of ``cross_validate`` then estimate the same quantity), and the horizon is
+        always inside the model's follow-up.
 
     Attributes
     ----------
@@ -120,10 +151,25 @@ class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
         The fitted estimator of each cause, in the order of ``causes_``.
     unique_times_ : ndarray of shape (n_times,)
         The union of the estimators' time grids, where the cumulative incidence steps.
+    median_event_times_ : ndarray of shape (n_causes,)
+        Median training event time of each cause (the default horizons of ``score``).
+    last_event_time_ : float
+        The last training event time of any modelled cause; ``predict_event_probability`` gives
+        NaN past it.
 
     See Also
     --------
     sksurv.nonparametric.cumulative_incidence_competing_risks : The estimator without covariates.
+    concordance_index_competing_risks : The concordance that ``score`` returns.
+    competing_calibration_at : Predicted incidence against Aalen-Johansen at a horizon.
+
+    References
+    ----------
+    Wolbers M, Koller MT, Witteman JCM, Steyerberg EW. Prognostic models with competing risks:
+    methods and application to coronary risk prediction. Epidemiology 2009; 20: 555-561.
+
+    Wolbers M, Blanche P, Koller MT, Witteman JCM, Gerds TA. Concordance for prognostic models with
+    competing risks. Biostatistics 2014; 15: 526-539.
 
     Examples
     --------
@@ -138,16 +184,24 @@ class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
     (2, 4, 2)
     >>> bool((cif.sum(axis=0) <= 1).all())
     True
+    >>> model.predict_event_probability(X[:4], [1.0, 2.0]).shape  # (n_samples, n_causes, n_horizons)
+    (4, 2, 2)
+    >>> bool(0.5 < model.score(X, y) <= 1.0)
+    True
     """
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict_cumulative_hazard_function"])],
         "causes": ["array-like", None],
+        "score_cause": [Interval(Integral, 1, None, closed="left"), None],
+        "score_horizon": [Interval(Real, 0, None, closed="neither"), None],
     }
 
-    def __init__(self, estimator, *, causes=None):
+    def __init__(self, estimator, *, causes=None, score_cause=None, score_horizon=None):
         self.estimator = estimator
         self.causes = causes
+        self.score_cause = score_cause
+        self.score_horizon = score_horizon
 
     def _check_causes(self, codes):
         found = sorted(set(codes.tolist()) - {0})
@@ -172,6 +226,18 @@ class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
             )
         return np.asarray(expected, dtype=np.int64)
 
+    def _score_cause_index(self):
+        if self.score_cause is None:
+            return 0
+        matches = np.flatnonzero(self.causes_ == self.score_cause)
+        if matches.size == 0:
+            raise ValueError(
+                f"score_cause={self.score_cause!r} is not a modelled cause; causes_ = {self.causes_.tolist()}. "
+                "Pass one of them."
+            )
+        return int(matches[0])
+
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Fit one survival estimator per cause, the other causes treated as censored.
 
@@ -187,25 +253,57 @@ class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
         self : object
             Fitted meta-estimator.
         """
-        self._validate_params()
         y = _check_competing_y(y)
         if len(X) != y.shape[0]:
             raise ValueError(f"X has {len(X)} samples, but y has {y.shape[0]}; pass one outcome per sample.")
         self.causes_ = self._check_causes(y["event"])
+        self._score_cause_index()  # an unknown score_cause fails here, not after the fit of every cause
         self.estimators_ = [
             clone(self.estimator).fit(X, Surv.from_arrays(y["event"] == cause, y["time"])) for cause in self.causes_
         ]
         first = [est.predict_cumulative_hazard_function(X[:1])[0] for est in self.estimators_]
         self.unique_times_ = np.unique(np.concatenate([np.asarray(fn.x, dtype=np.float64) for fn in first]))
+        self.median_event_times_ = np.array([np.median(y["time"][y["event"] == cause]) for cause in self.causes_])
+        self.last_event_time_ = float(y["time"][np.isin(y["event"], self.causes_)].max())
         return self
+
+    @staticmethod
+    def _cumulative_hazard_on(estimator, X, grid):
+        """``H(grid | x)`` of one cause, ``(n_samples, n_times)``."""
+        # scikit-survival's convention: return_array=True evaluates at the estimator's unique_times_.
+        # Where that grid is ours, the array avoids one step-function call per patient (most of the
+        # prediction time on thousands of patients); elsewhere (a Pipeline exposes no
+        # unique_times_) the step functions are evaluated.
+        own = getattr(estimator, "unique_times_", None)
+        if own is not None and np.array_equal(own, grid):
+            cum = np.asarray(estimator.predict_cumulative_hazard_function(X, return_array=True), dtype=np.float64)
+            if cum.shape[-1] == grid.shape[0]:
+                return cum
+        return np.vstack([fn(grid) for fn in estimator.predict_cumulative_hazard_function(X)])
 
     def _increments(self, X):
         """Cause-specific hazard increments ``(n_causes, n_samples, n_times)`` on ``unique_times_``."""
         grid = self.unique_times_
-        fns = [est.predict_cumulative_hazard_function(X) for est in self.estimators_]
-        cum = np.stack([np.vstack([fn(grid) for fn in per_cause]) for per_cause in fns])
+        cum = np.stack([self._cumulative_hazard_on(est, X, grid) for est in self.estimators_])
         increments = np.diff(cum, axis=-1, prepend=0.0)
         return grid, np.clip(increments, 0.0, None)
+
+    def _incidence_on_grid(self, X):
+        """``unique_times_`` and the incidences ``(n_causes, n_samples, n_times)`` on it."""
+        grid, dh = self._increments(X)
+        total = dh.sum(axis=0)
+        step = np.minimum(total, 1.0)  # capped at the survival left (documented in the class)
+        surv = np.cumprod(1.0 - step, axis=-1)
+        surv_before = np.concatenate([np.ones_like(surv[:, :1]), surv[:, :-1]], axis=-1)
+        # each cause takes its share dh_k / total of the step; one division for all causes
+        per_unit = np.divide(surv_before * step, total, out=np.zeros_like(total), where=total > 0)
+        return grid, np.cumsum(dh * per_unit, axis=-1)
+
+    @staticmethod
+    def _at(grid, cif, times):
+        idx = np.searchsorted(grid, times, side="right") - 1
+        padded = np.concatenate([np.zeros_like(cif[..., :1]), cif], axis=-1)
+        return padded[..., idx + 1]
 
     def predict_cumulative_incidence(self, X, times=None):
         """Predict each cause's cumulative incidence function.
@@ -216,33 +314,125 @@ class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
             Features.
         times : array-like of shape (n_times,) or None, default=None
             Where to evaluate; None gives ``unique_times_``. Times before the first grid time get
-            0; times after the last one raise ``ValueError``.
+            0; times after the last one raise ``ValueError``, and so do NaN, infinite or negative
+            times.
 
         Returns
         -------
         cum_incidence : ndarray of shape (n_causes, n_samples, n_times)
             ``F_k(t | x)`` for the causes in ``causes_``.
+
+        See Also
+        --------
+        predict_event_probability : The incidences at horizons, NaN past the last training event.
         """
         check_is_fitted(self, "estimators_")
-        grid, dh = self._increments(X)
-        total = dh.sum(axis=0)
-        step = np.minimum(total, 1.0)  # capped at the survival left (documented in the class)
-        surv = np.cumprod(1.0 - step, axis=-1)
-        surv_before = np.concatenate([np.ones_like(surv[:, :1]), surv[:, :-1]], axis=-1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(total > 0, dh / total, 0.0)
-        cif = np.cumsum(surv_before * step * share, axis=-1)
+        if times is not None:
+            times = _check_times(times, "times")
+        grid, cif = self._incidence_on_grid(X)
         if times is None:
             return cif
-        times = np.atleast_1d(np.asarray(times, dtype=np.float64))
         if np.any(times > grid[-1]):
             raise ValueError(
                 f"times up to {times.max():g} were asked, but the fitted estimators end at {grid[-1]:g}; "
                 f"pass times <= {grid[-1]:g}."
             )
-        idx = np.searchsorted(grid, times, side="right") - 1
-        padded = np.concatenate([np.zeros_like(cif[..., :1]), cif], axis=-1)
-        return padded[..., idx + 1]
+        return self._at(grid, cif, times)
+
+    def predict_event_probability(self, X, horizons):
+        """Predict each cause's cumulative incidence at horizons, as an array.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Features.
+        horizons : float or array-like of shape (n_horizons,)
+            Times at which to predict, finite and non-negative. A horizon past
+            ``last_event_time_`` (the last training event of any modelled cause) gives NaN, with a
+            :class:`~sksurv_ecg.exceptions.HorizonWarning`: the model has seen no event there.
+
+        Returns
+        -------
+        probability : ndarray of shape (n_samples, n_causes, n_horizons)
+            ``F_k(h | x)``: the probability of an event of cause ``causes_[k]`` by horizon ``h``,
+            in the presence of the other causes.
+
+        Raises
+        ------
+        ValueError
+            If a horizon is NaN, infinite or negative (the message lists them).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sksurv.linear_model import CoxPHSurvivalAnalysis
+        >>> from sksurv_ecg.competing import CauseSpecificHazards, competing_risks_y
+        >>> X = np.array([[0.0], [1.0], [0.0], [1.0], [0.5], [0.2]])
+        >>> y = competing_risks_y([1, 2, 0, 1, 2, 1], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+        >>> model = CauseSpecificHazards(CoxPHSurvivalAnalysis(alpha=0.1)).fit(X, y)
+        >>> model.predict_event_probability(X[:2], [0.5, 2.5]).shape
+        (2, 2, 2)
+        """
+        check_is_fitted(self, "estimators_")
+        horizons = _check_times(horizons, "horizons")
+        beyond = horizons > self.last_event_time_
+        if beyond.any():
+            warnings.warn(
+                f"horizons {horizons[beyond].tolist()} are past the last training event time "
+                f"{self.last_event_time_:g}; their probabilities are NaN. Pass horizons <= {self.last_event_time_:g}.",
+                HorizonWarning,
+                stacklevel=2,
+            )
+        grid, cif = self._incidence_on_grid(X)
+        probability = self._at(grid, cif, np.minimum(horizons, self.last_event_time_))
+        probability[..., beyond] = np.nan
+        return np.moveaxis(probability, 0, 1)
+
+    def score(self, X, y):
+        """Concordance of the predicted incidence of ``score_cause`` at ``score_horizon``.
+
+        The time-truncated, inverse-probability-of-censoring weighted concordance of Wolbers et al.
+        (2009, 2014), computed by :func:`concordance_index_competing_risks` with the censoring
+        distribution estimated on ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Features.
+        y : structured array of shape (n_samples,)
+            Cause codes and times, from :func:`competing_risks_y`.
+
+        Returns
+        -------
+        cindex : float
+            The concordance index (0.5 = random ranking, 1 = perfect).
+
+        Raises
+        ------
+        ValueError
+            If ``score_horizon`` is past ``last_event_time_``, ``score_cause`` is not modelled or
+            ``y`` has cause codes the model was not fitted on.
+        sksurv.exceptions.NoComparablePairException
+            If ``y`` has no event of ``score_cause`` by the horizon.
+        """
+        check_is_fitted(self, "estimators_")
+        y = _check_competing_y(y)
+        unknown = sorted(set(y["event"].tolist()) - {0} - set(self.causes_.tolist()))
+        if unknown:
+            raise ValueError(
+                f"y has cause codes {unknown} that the model was not fitted on (causes_ = {self.causes_.tolist()}); "
+                "recode them as in the training outcomes."
+            )
+        index = self._score_cause_index()
+        horizon = self.median_event_times_[index] if self.score_horizon is None else float(self.score_horizon)
+        if horizon > self.last_event_time_:
+            raise ValueError(
+                f"score_horizon={horizon:g} is past the last training event time {self.last_event_time_:g}, where "
+                f"the model predicts nothing; pass score_horizon <= {self.last_event_time_:g}."
+            )
+        grid, cif = self._incidence_on_grid(X)
+        estimate = self._at(grid, cif[index], np.array([horizon]))[:, 0]
+        return concordance_index_competing_risks(y, estimate, cause=int(self.causes_[index]), tau=horizon)[0]
 
     def predict_cumulative_hazard_function(self, X, return_array=False):
         """Cause-specific cumulative hazard functions, one set per cause.

@@ -15,6 +15,7 @@ __all__ = [
     "DeviceWarning",
     "ECGFileError",
     "ECGReadWarning",
+    "HorizonWarning",
     "InsufficientEventsError",
     "LeadOrderWarning",
     "SignalQualityWarning",
@@ -189,5 +190,19 @@ class UnsafePathError(ValueError):
     --------
     >>> from sksurv_ecg.exceptions import UnsafePathError
     >>> issubclass(UnsafePathError, ValueError)
+    True
+    """
+
+
+class HorizonWarning(SksurvECGWarning):
+    """Issued when a prediction horizon lies past the last event time seen in training.
+
+    The model has no information there, so the prediction at that horizon is NaN rather than an
+    extrapolation; choose an earlier horizon.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import HorizonWarning, SksurvECGWarning
+    >>> issubclass(HorizonWarning, SksurvECGWarning)
     True
     """
