@@ -7,6 +7,7 @@ below from the real 500 Hz strip and median beat of GE's ``ge_dicom1.dcm``, in M
 """
 
 import base64
+import re
 import shutil
 import warnings
 
@@ -369,3 +370,215 @@ def test_ecg_reader_in_pipeline():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="one file path per row"):
             reader.transform(np.array([paths[:2], paths[2:4]]))
+
+
+# --- hostile inputs: declared rates, empty files, folders, globs, missing device beats ---------------------------
+
+
+def _edit(tmp_path, name, source_text, pattern, replacement, count=1):
+    """A copy of ``source_text`` with ``pattern`` replaced (``count`` times), written to ``tmp_path / name``."""
+    edited, n = re.subn(pattern, replacement, source_text, count=count)
+    assert n == count or count == 0, f"{pattern!r} matched {n} times"
+    (tmp_path / name).write_text(edited)
+    return tmp_path / name
+
+
+def _cardiosoft_rate(tmp_path, rate, block="StripData"):
+    text = EXAMPLES["ge_cardiosoft_ukb.xml"].read_text()
+    # the strip's own SampleRate: the first one after <StripData> (the median block has another)
+    pattern = rf"(<{block}>.*?<SampleRate[^>]*>)500(</SampleRate>)"
+    edited = re.sub(pattern, rf"\g<1>{rate}\g<2>", text, count=1, flags=re.DOTALL)
+    assert edited != text
+    (tmp_path / "cs.xml").write_text(edited)
+    return tmp_path / "cs.xml"
+
+
+def _muse_rate(tmp_path, rate):
+    text = _write_muse(tmp_path / "src.xml").read_text()
+    return _edit(tmp_path, "muse_rate.xml", text, r"<SampleBase>500</SampleBase>", f"<SampleBase>{rate}</SampleBase>",
+                 count=2)  # fmt: skip
+
+
+BAD_RATES = ["0", "-500", "NaN", "inf", "20000", "49"]
+
+
+@pytest.mark.parametrize("rate", BAD_RATES)
+@pytest.mark.parametrize("make", [_cardiosoft_rate, _muse_rate], ids=["cardiosoft", "muse"])
+@pytest.mark.parametrize("fs", [None, 500])
+def test_declared_rate_outside_range_is_refused_naming_file_and_value(tmp_path, make, rate, fs):
+    bad = make(tmp_path, rate)
+    # NaN and inf are not numbers a file may declare: the refusal names the field as missing or the value
+    with pytest.raises(ECGFileError, match=r"sampling rate|SampleRate|SampleBase") as info:
+        read_ecg(bad, fs=fs)
+    message = str(info.value)
+    assert str(bad) in message
+    if rate not in {"NaN", "inf"}:
+        assert f"{float(rate):g} Hz" in message
+        assert "50-10000 Hz" in message
+
+
+def test_median_beat_rate_outside_range_is_refused(tmp_path):
+    bad = _cardiosoft_rate(tmp_path, "0", block="MedianSamples")
+    read_ecg(bad)  # the strip is fine; the device beat is only read on request
+    with pytest.raises(ECGFileError, match=r"median beat.*sampling rate of 0 Hz.*50-10000 Hz"):
+        read_ecg(bad, median_beats=True)
+
+
+def test_rate_at_the_limits_is_accepted(tmp_path):
+    # 50 Hz and 10 kHz are inside the rule; the signal is then a 100-s or 0.5-s recording
+    for rate in ("50", "10000"):
+        X, frame = read_ecg(_muse_rate(tmp_path, rate))
+        assert frame.loc[0, "fs"] == float(rate)
+        assert X.shape == (1, 12, 5000)
+
+
+def test_muse_exponent_overflow_is_refused(tmp_path):
+    text = _write_muse(tmp_path / "src.xml").read_text()
+    bad = _edit(tmp_path, "exp.xml", text, r"<SampleExponent>0</SampleExponent>",
+                "<SampleExponent>400</SampleExponent>", count=2)  # fmt: skip
+    with pytest.raises(ECGFileError, match=r"sampling rate of inf Hz"):
+        read_ecg(bad)
+
+
+def test_muse_of_garbage_base64_without_counts_is_refused(tmp_path):
+    text = _write_muse(tmp_path / "src.xml").read_text()
+    text = re.sub(r"<LeadSampleCountTotal>\d+</LeadSampleCountTotal>", "", text)
+    bad = _edit(tmp_path, "garbage.xml", text, r"<WaveFormData>[^<]*</WaveFormData>",
+                "<WaveFormData>!!!!</WaveFormData>", count=16)  # fmt: skip
+    with pytest.raises(ECGFileError, match=r"0 samples") as info:
+        read_ecg(bad)
+    assert str(bad) in str(info.value)
+
+
+def test_cardiosoft_without_leads_is_refused(tmp_path):
+    text = EXAMPLES["ge_cardiosoft_ukb.xml"].read_text()
+    strip = re.search(r"<StripData>.*?</StripData>", text, flags=re.DOTALL).group(0)
+    bare = re.sub(r"<WaveformData[^>]*>[^<]*</WaveformData>", "", strip)
+    (tmp_path / "no_leads.xml").write_text(text.replace(strip, bare))
+    with pytest.raises(ECGFileError, match=r"no leads") as info:
+        read_ecg(tmp_path / "no_leads.xml")
+    assert "no_leads.xml" in str(info.value)
+
+
+def _wfdb_copy(tmp_path, ptbxl_dir, name, record_line):
+    """The PTB-XL record 00001_hr under ``name`` with its header's record line replaced."""
+    source = ptbxl_dir / "records500" / "00000" / "00001_hr"
+    shutil.copy(source.with_suffix(".dat"), tmp_path / f"{name}.dat")
+    lines = source.with_suffix(".hea").read_text().replace("00001_hr", name).splitlines()
+    lines[0] = record_line.format(name=name)
+    (tmp_path / f"{name}.hea").write_text("\n".join(lines) + "\n")
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("rate", ["-500", "0", "20000", "nan"])
+def test_wfdb_header_rate_is_the_header_own_not_wfdb_fallback(tmp_path, ptbxl_dir, rate):
+    record = _wfdb_copy(tmp_path, ptbxl_dir, "neg", "{name} 12 " + rate + " 5000")
+    for read in (read_ecg, read_wfdb):
+        with pytest.raises(ValueError, match=r"sampling rate of " + rate.replace("nan", "nan") + " Hz") as info:
+            read(record)
+        assert "250 Hz" not in str(info.value)
+        assert str(record) in str(info.value)
+        assert isinstance(info.value, ECGFileError)
+
+
+def test_wfdb_header_without_rate_is_refused(tmp_path, ptbxl_dir):
+    record = _wfdb_copy(tmp_path, ptbxl_dir, "norate", "{name} 12")
+    with pytest.raises(ECGFileError, match=r"declares no sampling rate.*250 Hz"):
+        read_ecg(record)
+
+
+def test_wfdb_header_with_zero_leads_is_refused(tmp_path, ptbxl_dir):
+    record = _wfdb_copy(tmp_path, ptbxl_dir, "zero", "{name} 0 500 5000")
+    (tmp_path / "zero.hea").write_text("zero 0 500 5000\n")
+    for read in (read_ecg, read_wfdb):
+        with pytest.raises(ECGFileError, match=r"no leads") as info:
+            read(record)
+        assert str(record) in str(info.value)
+
+
+def test_wfdb_header_with_zero_samples_is_refused(tmp_path, ptbxl_dir):
+    record = _wfdb_copy(tmp_path, ptbxl_dir, "empty", "{name} 12 500 0")
+    (tmp_path / "empty.dat").write_bytes(b"")
+    for read in (read_ecg, read_wfdb):
+        with pytest.raises(ECGFileError, match=r"0 samples") as info:
+            read(record)
+        assert str(record) in str(info.value)
+
+
+# --- folders and glob patterns ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ecg_folder(tmp_path):
+    """A folder of three ECGs (one in a sub-folder, one WFDB record) beside files that are not ECGs."""
+    folder = tmp_path / "cohort"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(EXAMPLES["ge_dicom2.dcm"], folder / "b.dcm")
+    shutil.copy(EXAMPLES["ge_cardiosoft_ukb.xml"], folder / "sub" / "a.xml")
+    X = read_ecg(EXAMPLES["ge_dicom1.dcm"])[0][0]
+    wfdb.wrsamp("c", fs=500, units=["mV"] * 12, sig_name=list(LEAD_NAMES), p_signal=X.T.astype(float),
+                fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(folder))  # fmt: skip
+    (folder / "labels.csv").write_text("ecg_id,age\n1,56\n")
+    (folder / "README.txt").write_text("three ECGs\n")
+    shutil.copy(EXAMPLES["ge_dicom1.dcm"], folder / ".hidden.dcm")
+    (folder / ".cache").mkdir()
+    shutil.copy(EXAMPLES["ge_dicom1.dcm"], folder / ".cache" / "x.dcm")
+    return folder
+
+
+def test_folder_reads_its_ecg_files_in_sorted_order(ecg_folder):
+    X, frame = read_ecg(ecg_folder, fs=500, length=5000)
+    assert frame["path"].tolist() == [str(ecg_folder / "b.dcm"), str(ecg_folder / "c"), str(ecg_folder / "sub/a.xml")]
+    assert frame["format"].tolist() == ["dicom", "wfdb", "cardiosoft"]
+    expected = read_ecg([ecg_folder / "b.dcm", ecg_folder / "c", ecg_folder / "sub" / "a.xml"], fs=500, length=5000)
+    np.testing.assert_array_equal(X, expected[0])
+
+
+def test_folder_names_a_damaged_ecg_file_or_skips_it(ecg_folder):
+    (ecg_folder / "d.xml").write_text("<CardiologyXML><StripData>")  # an ECG suffix, a cut file: not left out
+    with pytest.raises(ECGFileError, match=r"d\.xml.*malformed or truncated"):
+        read_ecg(ecg_folder, fs=500, length=5000)
+    with pytest.warns(ECGReadWarning, match="1 of 4 ECG files could not be read"):
+        X, frame = read_ecg(ecg_folder, fs=500, length=5000, errors="warn")
+    assert X.shape == (3, 12, 5000)
+    assert frame.loc[frame["skipped"], "path"].tolist() == [str(ecg_folder / "d.xml")]
+
+
+def test_glob_pattern(ecg_folder):
+    X, frame = read_ecg(str(ecg_folder / "**" / "*.xml"))
+    assert frame["path"].tolist() == [str(ecg_folder / "sub" / "a.xml")]
+    X, frame = read_ecg([ecg_folder / "*.dcm", ecg_folder / "sub"], fs=500, length=5000)
+    assert frame["format"].tolist() == ["dicom", "cardiosoft"]
+    with pytest.raises(FileNotFoundError, match=r"matches no file.*\*\.hl7"):
+        read_ecg(str(ecg_folder / "*.hl7"))
+
+
+def test_folder_without_ecg_files(tmp_path):
+    (tmp_path / "labels.csv").write_text("a\n1\n")
+    with pytest.raises(FileNotFoundError, match=r"holds no ECG file.*labels\.csv"):
+        read_ecg(tmp_path)
+
+
+# --- device median beats in a mixed-vendor cohort --------------------------------------------------------------
+
+
+def test_median_beats_warn_keeps_files_without_a_device_beat():
+    paths = [EXAMPLES["ge_dicom1.dcm"], EXAMPLES["philips_sierra_129DYPRG.xml"], EXAMPLES["ge_dicom2.dcm"]]
+    with pytest.warns(ECGReadWarning, match=r"1 of 3 ECG files carry no device median beat.*median_beats='compute'"):
+        X, frame, beats = read_ecg(paths, fs=500, length=5000, median_beats=True, errors="warn")
+    assert X.shape == (3, 12, 5000)
+    assert frame["skipped"].tolist() == [False, False, False]
+    assert frame["has_median_beat"].tolist() == [True, False, True]
+    assert frame["median_beat_source"].tolist() == ["device", None, "device"]
+    assert np.isnan(beats[1]).all()
+    assert np.isfinite(beats[[0, 2]]).all()
+
+
+def test_median_beats_compute_fills_files_without_a_device_beat():
+    paths = [EXAMPLES["ge_dicom1.dcm"], EXAMPLES["philips_sierra_129DYPRG.xml"]]
+    X, frame, beats = read_ecg(paths, fs=500, length=5000, median_beats="compute")
+    assert frame["has_median_beat"].tolist() == [True, False]
+    assert frame["median_beat_source"].tolist() == ["device", "computed"]
+    np.testing.assert_allclose(beats[1], MedianBeat(fs=500).fit_transform(X[1:])[0], atol=1e-6)
+    assert np.isfinite(beats).all()
+    assert np.abs(beats[1, 1]).argmax() == 304

@@ -23,7 +23,17 @@ from ..exceptions import ECGFileError, ECGReadWarning
 from ..nn._leads import LEAD_NAMES
 from ..preprocessing import _polyphase_factors, median_beat_layout
 from ..utils.validation import check_path_list
-from ._common import LIMB_LEADS, FloatArray, PathReaderMixin, Recording, StrPath, derive_limb_leads, fail, fit_length
+from ._common import (
+    LIMB_LEADS,
+    FloatArray,
+    PathReaderMixin,
+    Recording,
+    StrPath,
+    check_recording,
+    derive_limb_leads,
+    fail,
+    fit_length,
+)
 from ._dicom import read_dicom
 from ._wfdb import read_wfdb_recording
 from ._xml import local, parse_xml
@@ -90,18 +100,27 @@ def sniff_format(path: StrPath) -> str | None:
     return None
 
 
-def _read_recording(path: StrPath) -> Recording:
-    """Sniff and read one file with its format's reader."""
+def _read_recording(path: StrPath, *, median: bool = False) -> Recording:
+    """Sniff and read one file with its format's reader; the result has passed :func:`check_recording`."""
     kind = sniff_format(path)
-    if kind == "wfdb":
-        return read_wfdb_recording(path)
-    if kind == "dicom":
-        return read_dicom(path)
     if kind in _UNSUPPORTED_XML:
         raise fail(path, f"{_UNSUPPORTED_XML[kind]} files are not supported", f"convert to one of {FORMATS}")
     if kind is None:
         size = Path(path).stat().st_size
         raise fail(path, f"not an ECG file in a supported format ({size} bytes)", f"pass files of {FORMATS}")
+    # A damaged scale factor overflows to inf (or 0 * inf to NaN) in the readers' arithmetic; check_recording
+    # refuses such a signal naming the file, so numpy's floating-point warnings would only repeat it.
+    with np.errstate(all="ignore"):
+        recording = _read_format(path, kind)
+    return check_recording(path, recording, median=median)
+
+
+def _read_format(path: StrPath, kind: str) -> Recording:
+    """The recording of ``path`` as the reader of ``kind`` (a sniffed format) returns it."""
+    if kind == "wfdb":
+        return read_wfdb_recording(path)
+    if kind == "dicom":
+        return read_dicom(path)
     root = parse_xml(path)
     if local(root.tag) not in _XML_ROOTS:  # the sniffed root was in a comment or a cut file
         raise fail(path, f"the XML root is {local(root.tag)!r}, not an ECG", f"pass files of {FORMATS}")
@@ -225,7 +244,7 @@ def _read_one(
     keep_identifiers: bool,
 ) -> tuple[FloatArray, FloatArray | None, dict[str, Any]]:
     """Read, select, resample and fit one file; returns (signal, median or None, frame row)."""
-    recording = _read_recording(path)
+    recording = _read_recording(path, median=bool(median_beats))
     if fs is not None and not np.isclose(recording.fs, fs) and not resample:
         raise fail(path, f"the file is sampled at {recording.fs:g} Hz, expected {fs:g} Hz", "pass resample=True")
     signal, derived = _select_leads(path, recording.signal, recording.leads, leads, derive_leads)
