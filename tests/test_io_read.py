@@ -549,7 +549,7 @@ def test_glob_pattern(ecg_folder):
     assert frame["path"].tolist() == [str(ecg_folder / "sub" / "a.xml")]
     X, frame = read_ecg([ecg_folder / "*.dcm", ecg_folder / "sub"], fs=500, length=5000)
     assert frame["format"].tolist() == ["dicom", "cardiosoft"]
-    with pytest.raises(FileNotFoundError, match=r"matches no file.*\*\.hl7"):
+    with pytest.raises(FileNotFoundError, match=r"\*\.hl7' matches no file"):
         read_ecg(str(ecg_folder / "*.hl7"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import warnings
@@ -38,7 +39,7 @@ from ._dicom import read_dicom
 from ._wfdb import read_wfdb_recording
 from ._xml import local, parse_xml
 
-__all__ = ["ECGReader", "read_ecg", "sniff_format"]
+__all__ = ["ECGReader", "ecg_files_in", "read_ecg", "sniff_format"]
 
 FORMATS = ("wfdb", "dicom", "cardiosoft", "muse", "sierra")
 # Root elements of the XML formats (namespace stripped).
@@ -47,6 +48,11 @@ _UNSUPPORTED_XML = {"AnnotatedECG": "HL7 aECG"}
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _WFDB_RECORD_LINE = re.compile(rb"^[\w.-]+(/\d+)?\s+\d+(\s|$)")
 _VERBOSE_MIN_FILES = 50
+# File names an ECG goes by: kept when listing a folder even when their content is damaged.
+_ECG_SUFFIXES = {".xml", ".dcm", ".dicom", ".hea"}
+# Files of a WFDB record other than its header: the header names the record.
+_WFDB_COMPANIONS = {".dat", ".atr", ".xws", ".qrs", ".ecg", ".hea-"}
+_GLOB_MAGIC = re.compile(r"[*?[]")
 _FRAME_COLUMNS = [
     "path", "format", "device", "fs", "n_samples", "acquisition_time", "interpretation", "age", "sex",
     "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "heart_rate", "derived_leads", "has_median_beat", "skipped",
@@ -98,6 +104,81 @@ def sniff_format(path: StrPath) -> str | None:
     if _WFDB_RECORD_LINE.match(first) or path.suffix.lower() == ".dat" and path.with_suffix(".hea").is_file():
         return "wfdb"
     return None
+
+
+def ecg_files_in(folder: StrPath) -> list[Path]:
+    """The ECG files below ``folder``, sorted by path; a WFDB record is named without extension.
+
+    Shared by :func:`read_ecg` and :func:`~sksurv_ecg.io.to_memmap`, so that a folder means the same
+    to both. Hidden files and folders (``.name``) are left out, and so are files that are neither an
+    ECG by content (:func:`sniff_format`) nor named as one (``.xml``, ``.dcm``, ``.hea``...): tables,
+    notes and PDFs beside the ECGs. A file with an ECG suffix that is not readable as one (a cut
+    XML) is kept, so that the reader names it or, with ``errors="warn"``, counts it as skipped.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder, searched recursively.
+
+    Returns
+    -------
+    files : list of pathlib.Path
+        The files, maybe none.
+    """
+    folder = Path(folder)
+    candidates = (p for p in folder.rglob("*") if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return _ecg_files(sorted(p for p in candidates if p.is_file()))
+
+
+def _ecg_files(candidates: Iterable[Path]) -> list[Path]:
+    """The ECG files among ``candidates`` (see :func:`ecg_files_in`), in the given order."""
+    files = []
+    for path in candidates:
+        suffix = path.suffix.lower()
+        if suffix == ".hea":
+            files.append(path.with_suffix(""))
+        elif suffix in _WFDB_COMPANIONS:
+            if not path.with_suffix(".hea").is_file():  # a record's data without its header: named, not lost
+                files.append(path)
+        elif suffix in _ECG_SUFFIXES or _sniff_or_none(path) is not None:
+            files.append(path)
+    return files
+
+
+def _sniff_or_none(path: Path) -> str | None:
+    """:func:`sniff_format`, or ``"unreadable"`` for a file it cannot open (kept, so that its reading names it)."""
+    try:
+        return sniff_format(path)
+    except OSError:
+        return "unreadable"
+
+
+def _expand_paths(paths: StrPath | Iterable[StrPath]) -> list[Path]:
+    """The files that ``paths`` names: folders and glob patterns expanded, other paths kept as they are."""
+    files: list[Path] = []
+    for path in check_path_list(paths):
+        if path.is_dir():
+            found = ecg_files_in(path)
+            if not found:
+                others = sorted(p.name for p in path.iterdir())[:3]
+                raise FileNotFoundError(
+                    f"folder {str(path)!r} holds no ECG file in a supported format (it holds {others or 'nothing'}); "
+                    "pass the folder of the ECG files, a glob pattern or a list of paths."
+                )
+            files.extend(found)
+        elif not path.exists() and _GLOB_MAGIC.search(str(path)) and not path.with_name(path.name + ".hea").is_file():
+            # glob leaves out hidden files unless the pattern names them
+            matches = [Path(p) for p in sorted(glob.glob(str(path), recursive=True))]
+            found = _ecg_files(p for p in matches if p.is_file())
+            if not found:
+                what = f"{len(matches)} paths, none an ECG file" if matches else "no file"
+                raise FileNotFoundError(
+                    f"the pattern {str(path)!r} matches {what}; check the pattern, or pass a folder or a list of paths."
+                )
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
 
 
 def _read_recording(path: StrPath, *, median: bool = False) -> Recording:
@@ -321,7 +402,13 @@ def read_ecg(
     Parameters
     ----------
     paths : str, os.PathLike or array-like of them
-        ECG files (a WFDB record may be named by its ``.hea``, its ``.dat`` or the record name).
+        ECG files (a WFDB record may be named by its ``.hea``, its ``.dat`` or the record name),
+        folders or glob patterns (``"cohort/*.xml"``, ``"cohort/**/*.dcm"``), mixed at will. A folder
+        gives its ECG files below it in sorted order: files told as ECGs by their content or named
+        ``.xml``, ``.dcm``, ``.dicom`` or ``.hea``; hidden files and folders (``.name``) and other
+        files (tables, notes, PDFs) are left out, while a damaged file with an ECG name is read and
+        so refused by name (or skipped with ``errors="warn"``). A pattern gives the ECG files it
+        matches, sorted.
     fs : float or None, default=None
         Sampling rate in Hz of the returned signals; files at another rate are resampled
         (:func:`scipy.signal.resample_poly`). ``None`` keeps each file's own rate, which must then
@@ -372,7 +459,10 @@ def read_ecg(
     Raises
     ------
     ECGFileError
-        With ``errors="raise"``, for the first file that cannot be read.
+        With ``errors="raise"``, for the first file that cannot be read, including one that declares
+        a sampling rate that is not finite or outside 50-10,000 Hz, or holds no lead or no sample.
+    FileNotFoundError
+        When a file does not exist, a folder holds no ECG file or a pattern matches none.
     ValueError
         When the recordings differ in rate (``fs=None``) or length (``length=None``).
 
@@ -394,7 +484,7 @@ def read_ecg(
     >>> frame.loc[2, "interpretation"][:19]
     'ATRIAL FIBRILLATION'
     """
-    files = check_path_list(paths)
+    files = _expand_paths(paths)
     lead_list = list(leads)
     if not lead_list or not all(isinstance(lead, str) for lead in lead_list):
         raise ValueError(f"leads={lead_list!r} must be a non-empty sequence of lead names such as LEAD_NAMES.")
