@@ -569,7 +569,7 @@ def test_median_beats_warn_keeps_files_without_a_device_beat():
     assert X.shape == (3, 12, 5000)
     assert frame["skipped"].tolist() == [False, False, False]
     assert frame["has_median_beat"].tolist() == [True, False, True]
-    assert frame["median_beat_source"].tolist() == ["device", None, "device"]
+    assert frame["median_beat_source"].fillna("none").tolist() == ["device", "none", "device"]
     assert np.isnan(beats[1]).all()
     assert np.isfinite(beats[[0, 2]]).all()
 
@@ -581,4 +581,16 @@ def test_median_beats_compute_fills_files_without_a_device_beat():
     assert frame["median_beat_source"].tolist() == ["device", "computed"]
     np.testing.assert_allclose(beats[1], MedianBeat(fs=500).fit_transform(X[1:])[0], atol=1e-6)
     assert np.isfinite(beats).all()
-    assert np.abs(beats[1, 1]).argmax() == 304
+
+
+def test_median_beats_compute_on_a_flat_recording_names_the_file(tmp_path):
+    flat = np.zeros((5000, 12))
+    wfdb.wrsamp("flat", fs=500, units=["mV"] * 12, sig_name=list(LEAD_NAMES), p_signal=flat, fmt=["16"] * 12,
+                adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(tmp_path))  # fmt: skip
+    with pytest.raises(ECGFileError, match=r"flat'.*no median beat can be computed"):
+        read_ecg(tmp_path / "flat", median_beats="compute")
+    with pytest.warns(ECGReadWarning, match="1 of 2 ECG files could not be read"):
+        X, frame, beats = read_ecg([tmp_path / "flat", EXAMPLES["ge_dicom1.dcm"]], median_beats="compute",
+                                   errors="warn")  # fmt: skip
+    assert frame["skipped"].tolist() == [True, False]
+    assert beats.shape == (1, 12, 608)

@@ -195,7 +195,7 @@ def to_memmap(
     out_factor = _OUTPUT_UNITS[_unit_key(units)]
 
     def read(i: int) -> FloatArray:
-        signal, _, _ = _read_one(records[i], fs, list(leads), derive_leads, resample, length, pad, False, False)
+        signal, _, _ = _read_one(records[i], fs, list(leads), derive_leads, resample, length, pad, None, False)
         return signal * out_factor
 
     expected = {
