@@ -1,12 +1,11 @@
 """Tests of sksurv_ecg.io.read_ecg on real clinical files of each format, and on corrupt variants.
 
 The five real files ship with the package (sksurv_ecg/datasets/data/examples, see PROVENANCE.md).
-No real GE MUSE file is published on PyPI: the MUSE fixtures here are written by ``_write_muse``
-below from the real 500 Hz strip and median beat of GE's ``ge_dicom1.dcm``, in MUSE's layout
+No real GE MUSE file is published on PyPI: the MUSE fixtures here are written by ``write_muse``
+(tests/_muse_files.py) from the real 500 Hz strip and median beat of GE's ``ge_dicom1.dcm``, in MUSE's layout
 (base64 little-endian int16 per lead, ``LeadAmplitudeUnitsPerBit``), 8 leads as MUSE stores them.
 """
 
-import base64
 import re
 import shutil
 import warnings
@@ -16,6 +15,7 @@ import pandas as pd
 import pydicom
 import pytest
 import wfdb
+from _muse_files import write_muse
 from sklearn.base import clone
 
 from sksurv_ecg.datasets import load_ecg_examples
@@ -34,47 +34,6 @@ REAL = {
     "philips_sierra_129DYPRG.xml": ("sierra", 500.0, 5500, 5.0, "Sinus bradycardia"),
 }
 WITH_MEDIAN = ["pydicom_waveform_ecg.dcm", "ge_dicom1.dcm", "ge_dicom2.dcm", "ge_cardiosoft_ukb.xml"]
-MUSE_LEADS = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
-
-
-def _muse_waveform(kind, signal_uv, leads, per_bit, *, corrupt_lead=None):
-    parts = [
-        f"<Waveform><WaveformType>{kind}</WaveformType><NumberofLeads>{len(leads)}</NumberofLeads>"
-        "<SampleType>CONTINUOUS_SAMPLES</SampleType><SampleBase>500</SampleBase><SampleExponent>0</SampleExponent>"
-    ]
-    for lead, row in zip(leads, signal_uv, strict=True):
-        data = base64.b64encode(np.round(row / per_bit).astype("<i2").tobytes()).decode()
-        if lead == corrupt_lead:
-            data = data[: len(data) // 2] + "@@@@" + data[len(data) // 2 + 7 :]
-        parts.append(
-            f"<LeadData><LeadByteCountTotal>{2 * len(row)}</LeadByteCountTotal><LeadSampleCountTotal>{len(row)}"
-            f"</LeadSampleCountTotal><LeadAmplitudeUnitsPerBit>{per_bit}</LeadAmplitudeUnitsPerBit>"
-            f"<LeadAmplitudeUnits>MICROVOLTS</LeadAmplitudeUnits><WaveFormData>{data}</WaveFormData>"
-            f"<LeadID>{lead}</LeadID></LeadData>"
-        )
-    return "".join(parts) + "</Waveform>"
-
-
-def _write_muse(path, *, leads=MUSE_LEADS, corrupt_lead=None):
-    """A MUSE XML of the real strip and median beat of ge_dicom1.dcm (see the module docstring)."""
-    X, _, beats = read_ecg(EXAMPLES["ge_dicom1.dcm"], median_beats=True)
-    idx = [LEAD_NAMES.index(lead) for lead in leads]
-    strip, beat = X[0, idx] * 1e3, beats[0, idx] * 1e3
-    path.write_text(
-        '<?xml version="1.0" encoding="ISO-8859-1"?>\n<RestingECG><MuseInfo><MuseVersion>8.0.2.10132</MuseVersion>'
-        "</MuseInfo><PatientDemographics><PatientID>123</PatientID><PatientAge>61</PatientAge><Gender>FEMALE</Gender>"
-        "<PatientLastName>DOE</PatientLastName><DateofBirth>01-01-1962</DateofBirth></PatientDemographics>"
-        "<TestDemographics><AcquisitionDevice>MAC55</AcquisitionDevice><AcquisitionTime>08:58:44</AcquisitionTime>"
-        "<AcquisitionDate>01-04-2023</AcquisitionDate></TestDemographics><RestingECGMeasurements><VentricularRate>"
-        "72</VentricularRate><PRInterval>160</PRInterval><QRSDuration>88</QRSDuration><QTInterval>380</QTInterval>"
-        "<QTCorrected>415</QTCorrected></RestingECGMeasurements><Diagnosis><DiagnosisStatement><StmtText>Normal "
-        "sinus rhythm</StmtText></DiagnosisStatement><DiagnosisStatement><StmtText>Normal ECG</StmtText>"
-        "</DiagnosisStatement></Diagnosis>"
-        + _muse_waveform("Median", beat, leads, 4.88)
-        + _muse_waveform("Rhythm", strip, leads, 4.88, corrupt_lead=corrupt_lead)
-        + "</RestingECG>\n"
-    )
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +137,7 @@ def test_wfdb_through_read_ecg_equals_read_wfdb(tmp_path):
 
 
 def test_muse_8_leads_derive_limb_leads(tmp_path):
-    muse = _write_muse(tmp_path / "muse.xml")
+    muse = write_muse(tmp_path / "muse.xml")
     X, frame, beats = read_ecg(muse, median_beats=True)
     reference = read_ecg(EXAMPLES["ge_dicom1.dcm"])[0]
     assert X.shape == (1, 12, 5000)
@@ -192,10 +151,10 @@ def test_muse_8_leads_derive_limb_leads(tmp_path):
 
 
 def test_eight_lead_file_asked_for_twelve(tmp_path):
-    muse = _write_muse(tmp_path / "muse.xml")
+    muse = write_muse(tmp_path / "muse.xml")
     with pytest.raises(ECGFileError, match=r"missing \['III', 'aVR', 'aVL', 'aVF'\].*derive_leads=True"):
         read_ecg(muse, derive_leads=False)
-    no_chest = _write_muse(tmp_path / "no_chest.xml", leads=["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2"])
+    no_chest = write_muse(tmp_path / "no_chest.xml", leads=["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2"])
     with pytest.raises(ECGFileError, match=r"8 leads .*missing \['V3', 'V4', 'V5', 'V6'\]"):
         read_ecg(no_chest)
 
@@ -216,7 +175,7 @@ def _truncated_xml(tmp_path):
 
 
 def _bad_base64(tmp_path):
-    return _write_muse(tmp_path / "bad_base64.xml", corrupt_lead="V3")
+    return write_muse(tmp_path / "bad_base64.xml", corrupt_lead="V3")
 
 
 def _entity_bomb(tmp_path):
@@ -256,7 +215,7 @@ def _not_an_ecg(tmp_path):
 
 
 def _eight_leads(tmp_path):
-    return _write_muse(tmp_path / "eight.xml", leads=["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2"])
+    return write_muse(tmp_path / "eight.xml", leads=["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2"])
 
 
 CORRUPT = [
@@ -311,7 +270,7 @@ def test_missing_file():
 def mixed_folder(tmp_path_factory):
     """20 files of mixed formats (DICOM, CardioSoft, Sierra, MUSE, WFDB), copied from the fixtures."""
     folder = tmp_path_factory.mktemp("mixed")
-    muse = _write_muse(folder / "muse_src.xml")
+    muse = write_muse(folder / "muse_src.xml")
     X = read_ecg(EXAMPLES["ge_dicom1.dcm"])[0][0]
     wfdb.wrsamp("wfdb_src", fs=500, units=["mV"] * 12, sig_name=list(LEAD_NAMES), p_signal=X.T.astype(float),
                 fmt=["16"] * 12, adc_gain=[1000.0] * 12, baseline=[0] * 12, write_dir=str(folder))  # fmt: skip
@@ -394,7 +353,7 @@ def _cardiosoft_rate(tmp_path, rate, block="StripData"):
 
 
 def _muse_rate(tmp_path, rate):
-    text = _write_muse(tmp_path / "src.xml").read_text()
+    text = write_muse(tmp_path / "src.xml").read_text()
     return _edit(tmp_path, "muse_rate.xml", text, r"<SampleBase>500</SampleBase>", f"<SampleBase>{rate}</SampleBase>",
                  count=2)  # fmt: skip
 
@@ -433,7 +392,7 @@ def test_rate_at_the_limits_is_accepted(tmp_path):
 
 
 def test_muse_exponent_overflow_is_refused(tmp_path):
-    text = _write_muse(tmp_path / "src.xml").read_text()
+    text = write_muse(tmp_path / "src.xml").read_text()
     bad = _edit(tmp_path, "exp.xml", text, r"<SampleExponent>0</SampleExponent>",
                 "<SampleExponent>400</SampleExponent>", count=2)  # fmt: skip
     with pytest.raises(ECGFileError, match=r"sampling rate of inf Hz"):
@@ -441,7 +400,7 @@ def test_muse_exponent_overflow_is_refused(tmp_path):
 
 
 def test_muse_of_garbage_base64_without_counts_is_refused(tmp_path):
-    text = _write_muse(tmp_path / "src.xml").read_text()
+    text = write_muse(tmp_path / "src.xml").read_text()
     text = re.sub(r"<LeadSampleCountTotal>\d+</LeadSampleCountTotal>", "", text)
     bad = _edit(tmp_path, "garbage.xml", text, r"<WaveFormData>[^<]*</WaveFormData>",
                 "<WaveFormData>!!!!</WaveFormData>", count=16)  # fmt: skip

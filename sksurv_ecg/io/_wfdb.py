@@ -86,6 +86,13 @@ def _read_header(record: Path) -> wfdb.Record:
     header.fs = _declared_fs(record, hea)
     if not header.n_sig:
         raise fail(record, "the WFDB header declares no leads (0 signals)", "repair the header or drop the record")
+    described = len(header.sig_name or [])
+    if described != header.n_sig:  # wfdb reads such a header, and fails later on a bare IndexError
+        raise fail(
+            record,
+            f"the WFDB header declares {header.n_sig} signals but describes {described}",
+            "repair the header or re-download the record",
+        )
     if header.sig_len == 0:
         raise fail(record, "the WFDB header declares 0 samples per lead", "re-download the record or drop it")
     return header
