@@ -209,6 +209,14 @@ def _unsupported_iod(tmp_path):
     return tmp_path / "cardiac_ep.dcm"
 
 
+def _dicom_with_unknown_vr(tmp_path):
+    data = EXAMPLES["ge_dicom1.dcm"].read_bytes()
+    patient_id = b"\x10\x00\x20\x00LO"  # (0010,0020) in explicit VR little endian; pydicom decodes it on first use
+    assert data.count(patient_id) == 1
+    (tmp_path / "bad_vr.dcm").write_bytes(data.replace(patient_id, b"\x10\x00\x20\x00L\xb0"))
+    return tmp_path / "bad_vr.dcm"
+
+
 def _not_an_ecg(tmp_path):
     (tmp_path / "table.csv").write_text("ecg_id,age\n1,56\n")
     return tmp_path / "table.csv"
@@ -226,6 +234,7 @@ CORRUPT = [
     pytest.param(_external_entity, "declares entities or external references", id="external-entity"),
     pytest.param(_dicom_without_waveform, "holds no waveform", id="dicom-without-waveform"),
     pytest.param(_unsupported_iod, "unsupported IOD .*Cardiac Electrophysiology", id="unsupported-iod"),
+    pytest.param(_dicom_with_unknown_vr, r"truncated or corrupt \(NotImplementedError", id="dicom-unknown-vr"),
     pytest.param(_not_an_ecg, "not an ECG file", id="not-an-ecg"),
     pytest.param(_eight_leads, r"missing \['V3', 'V4', 'V5', 'V6'\]", id="8-leads-for-12"),
 ]
