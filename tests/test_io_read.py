@@ -562,3 +562,20 @@ def test_median_beats_compute_on_a_flat_recording_names_the_file(tmp_path):
                                    errors="warn")  # fmt: skip
     assert frame["skipped"].tolist() == [True, False]
     assert beats.shape == (1, 12, 608)
+
+
+def test_amplitude_beyond_any_ecg_is_refused(tmp_path):
+    """A damaged scale factor of 1e300 uV per LSB: finite in float64, inf in the float32 output."""
+    ds = pydicom.dcmread(EXAMPLES["ge_dicom1.dcm"])
+    ds.WaveformSequence[0].ChannelDefinitionSequence[0].ChannelSensitivity = "1e300"
+    ds.save_as(tmp_path / "huge.dcm")
+    with pytest.raises(ECGFileError, match=r"huge\.dcm.*amplitudes up to .* mV, beyond the 10000 mV"):
+        read_ecg(tmp_path / "huge.dcm")
+
+
+def test_unreadable_acquisition_time_is_left_out_not_an_error(tmp_path):
+    text = EXAMPLES["ge_cardiosoft_ukb.xml"].read_text()
+    odd = _edit(tmp_path, "odd_time.xml", text, r"<Hour>14</Hour>", "<Hour>-inf</Hour>")
+    X, frame = read_ecg(odd)
+    assert pd.isna(frame.loc[0, "acquisition_time"])
+    np.testing.assert_array_equal(X, read_ecg(EXAMPLES["ge_cardiosoft_ukb.xml"])[0])

@@ -484,3 +484,11 @@ def test_record_shorter_than_the_window_needs_pad(tmp_path, reference_record):
     X = read_wfdb(path, length=5000, pad=True)
     assert X.shape == (1, 12, 5000)
     assert not X[0, :, 3000:].any()
+
+
+def test_amplitude_beyond_any_ecg_is_refused(tmp_path, reference):
+    # an ADC gain a million times too small: finite float64 values of about 1e9 mV, inf once cast to float32
+    path = _write(tmp_path, "huge", reference[1], gain=1e-9)
+    for read in (read_wfdb, read_ecg):
+        with pytest.raises(ECGFileError, match=r"'.*huge'.*amplitudes up to .* mV, beyond the 10000 mV"):
+            read(path)

@@ -80,7 +80,8 @@ def read_cardiosoft(path: StrPath, root: ET.Element) -> Recording:
     }
     keys = ("Year", "Month", "Day", "Hour", "Minute", "Second")
     when = [text for k in keys if (text := find_text(root, f"ObservationDateTime/{k}"))]
-    if len(when) == len(keys):
+    # a date that is not digits is left out of the frame: a metadata field never costs a readable recording
+    if len(when) == len(keys) and all(v.isascii() and v.isdigit() for v in when):
         y, mo, d, h, mi, s = (int(v) for v in when)
         info["acquisition_time"] = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
     diagnosis = next((c for c in root.iter() if local(c.tag) == "Diagnosis"), None)

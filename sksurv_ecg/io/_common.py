@@ -20,6 +20,7 @@ __all__ = [
     "Recording",
     "StrPath",
     "check_recording",
+    "check_amplitude",
     "check_sampling_rate",
     "check_signal",
     "derive_limb_leads",
@@ -41,6 +42,9 @@ LIMB_LEADS = ("III", "aVR", "aVL", "aVF")
 # Sampling rates a file may declare, in Hz. Below 50 Hz a QRS complex (80-120 ms) spans fewer than 6 samples; above
 # 10 kHz lies pacemaker-spike and research hardware, not a resting ECG. A value outside is a damaged or misread field.
 FS_RANGE = (50.0, 10_000.0)
+# Largest amplitude a reader returns, in mV. Surface ECGs stay within tens of mV and electrode offsets within a few
+# hundred; 10 V is a damaged scale factor or unit, and past float32's range it would turn into inf in the output.
+MAX_ABS_MV = 1e4
 
 
 class PathReaderMixin:
@@ -240,6 +244,29 @@ def check_signal(path: StrPath, signal: object, leads: object, what: str) -> Non
             path,
             f"the {what} holds {n_bad} NaN or infinite samples (invalid values or a damaged scale factor)",
             "repair or drop the file",
+        )
+    check_amplitude(path, signal, what)
+
+
+def check_amplitude(path: StrPath, signal: FloatArray, what: str) -> None:
+    """Refuse a finite signal in mV whose amplitude no surface ECG reaches (:data:`MAX_ABS_MV`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, named in the error.
+    signal : ndarray
+        The signal in mV, finite.
+    what : str
+        What the signal is, named in the error.
+    """
+    peak = float(np.abs(signal).max()) if signal.size else 0.0
+    if peak > MAX_ABS_MV:
+        raise fail(
+            path,
+            f"the {what} has amplitudes up to {peak:.3g} mV, beyond the {MAX_ABS_MV:g} mV that no surface ECG "
+            "reaches (a damaged scale factor or wrong units)",
+            "check the file's units and scale factors, or drop it",
         )
 
 

@@ -29,6 +29,7 @@ from ._common import (
     PathReaderMixin,
     Recording,
     StrPath,
+    check_amplitude,
     check_sampling_rate,
     fail,
     fit_length,
@@ -195,6 +196,7 @@ def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, 
             "drop the record or repair it (e.g. interpolate) before reading."
         )
     signal *= factors
+    check_amplitude(record, signal / out_factor, "WFDB record")
     if not np.isclose(header.fs, fs):
         resampled: FloatArray = resample_poly(signal, *_polyphase_factors(header.fs, fs), axis=-1)
         return resampled
