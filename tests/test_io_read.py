@@ -521,6 +521,11 @@ def test_glob_pattern(ecg_folder):
         read_ecg(str(ecg_folder / "*.hl7"))
 
 
+def test_sniff_format_of_a_folder_says_it_is_one(ecg_folder):
+    with pytest.raises(IsADirectoryError, match=r"cohort' is a folder, not an ECG file; pass it to read_ecg"):
+        sniff_format(ecg_folder)
+
+
 def test_folder_without_ecg_files(tmp_path):
     (tmp_path / "labels.csv").write_text("a\n1\n")
     with pytest.raises(FileNotFoundError, match=r"holds no ECG file.*labels\.csv"):

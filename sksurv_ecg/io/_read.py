@@ -82,6 +82,10 @@ def sniff_format(path: StrPath) -> str | None:
         The file, or a WFDB record name without extension.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{str(path)!r} is a folder, not an ECG file; pass it to read_ecg, which reads the ECG files in it."
+        )
     if not path.is_file():
         header = path.with_name(path.name + ".hea")
         if header.is_file() or (path.suffix.lower() == ".dat" and path.with_suffix(".hea").is_file()):
