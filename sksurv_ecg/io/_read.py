@@ -388,7 +388,8 @@ def _median_beat(
     if mode == "device_or_nan":
         return np.full((len(leads), _median_beat_layout(fs_out)[1]), np.nan), None
     # R peaks are found on lead II wherever the caller put it, else on the first lead
-    detector = MedianBeat(fs=fs_out, lead=leads.index("II") if "II" in leads else 0)
+    lead = leads.index("II") if "II" in leads else 0
+    detector = MedianBeat(fs=fs_out, lead=lead)  # type: ignore[no-untyped-call]  # typed by its numpydoc
     try:
         beat = detector.fit_transform(signal[None])[0]
     except ValueError as err:
