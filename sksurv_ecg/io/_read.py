@@ -356,10 +356,10 @@ def _read_one(
 def _median_mode(median_beats: bool | str, errors: str) -> str | None:
     """What ``_read_one`` does for median beats: None (none), ``"device"`` (the file's, or an error),
     ``"device_or_nan"`` (the file's, else a NaN row, for ``errors="warn"``) or ``"compute"``."""
-    if median_beats is False:
-        return None
-    if median_beats == "compute":
+    if isinstance(median_beats, str):  # validate_params allows only "compute"
         return "compute"
+    if not median_beats:
+        return None
     return "device" if errors == "raise" else "device_or_nan"
 
 
