@@ -66,7 +66,7 @@ OPTIONS = [{}, {"fs": 500, "length": 5000, "pad": True}, {"median_beats": True}]
 SLOW_OPTIONS = [*OPTIONS, {"fs": 500, "median_beats": "compute"}]
 
 FAST = settings(
-    max_examples=30,
+    max_examples=20,
     deadline=timedelta(seconds=20),
     derandomize=True,
     database=None,
