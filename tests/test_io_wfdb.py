@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
-from sksurv_ecg.io import STANDARD_LEADS, WFDBReader, read_wfdb
+from sksurv_ecg.exceptions import ECGFileError
+from sksurv_ecg.io import STANDARD_LEADS, WFDBReader, read_ecg, read_wfdb
 from sksurv_ecg.preprocessing import LeadStandardizer
 
 
@@ -154,9 +155,10 @@ def test_duplicate_lead_names(tmp_path, reference):
 def test_header_with_too_few_signal_lines(tmp_path, REFERENCE):
     shutil.copy(REFERENCE.with_suffix(".dat"), tmp_path / "rec.dat")
     (tmp_path / "rec.hea").write_text("rec 2 500 100\nrec.dat 16 1000/mV 16 0 0 0 0 I\n")
-    with pytest.raises(ValueError, match=r"'.*rec' could not be read \(IndexError") as excinfo:
+    with pytest.raises(ECGFileError, match=r"'.*rec': the WFDB header declares 2 signals but describes 1"):
         read_wfdb(tmp_path / "rec", leads=["I"])
-    assert isinstance(excinfo.value.__cause__, IndexError)
+    with pytest.raises(ECGFileError, match=r"declares 2 signals but describes 1"):  # before: a bare IndexError
+        read_ecg(tmp_path / "rec")
 
 
 # --- units ----------------------------------------------------------------------------------------------------
@@ -482,3 +484,11 @@ def test_record_shorter_than_the_window_needs_pad(tmp_path, reference_record):
     X = read_wfdb(path, length=5000, pad=True)
     assert X.shape == (1, 12, 5000)
     assert not X[0, :, 3000:].any()
+
+
+def test_amplitude_beyond_any_ecg_is_refused(tmp_path, reference):
+    # an ADC gain a million times too small: finite float64 values of about 1e9 mV, inf once cast to float32
+    path = _write(tmp_path, "huge", reference[1], gain=1e-9)
+    for read in (read_wfdb, read_ecg):
+        with pytest.raises(ECGFileError, match=r"'.*huge'.*amplitudes up to .* mV, beyond the 10000 mV"):
+            read(path)

@@ -43,9 +43,11 @@ def _block(path: StrPath, element: ET.Element, name: str) -> tuple[FloatArray, l
         except ValueError as err:
             raise fail(path, f"{name} lead {child.get('lead')!r} holds a non-number ({err})", "re-export") from err
         leads.append(standard_lead_name(child.get("lead", "")))
+    if not rows:  # read_ecg refuses a block without leads, naming the file, as for every format
+        return np.empty((0, 0)), leads, fs
     expected = to_float(find_text(element, "ChannelSampleCountTotal"))
     lengths = {len(r) for r in rows}
-    if not rows or len(lengths) != 1 or (expected is not None and lengths != {int(expected)}):
+    if len(lengths) != 1 or (expected is not None and lengths != {int(expected)}):
         raise fail(path, f"{name} leads have {sorted(lengths)} samples, expected {expected}", "the file is truncated")
     return np.stack(rows) * resolution * factor, leads, fs
 
@@ -78,7 +80,8 @@ def read_cardiosoft(path: StrPath, root: ET.Element) -> Recording:
     }
     keys = ("Year", "Month", "Day", "Hour", "Minute", "Second")
     when = [text for k in keys if (text := find_text(root, f"ObservationDateTime/{k}"))]
-    if len(when) == len(keys):
+    # a date that is not digits is left out of the frame: a metadata field never costs a readable recording
+    if len(when) == len(keys) and all(v.isascii() and v.isdigit() for v in when):
         y, mo, d, h, mi, s = (int(v) for v in when)
         info["acquisition_time"] = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
     diagnosis = next((c for c in root.iter() if local(c.tag) == "Diagnosis"), None)

@@ -14,7 +14,20 @@ from sklearn.utils import Tags
 from ..exceptions import ECGFileError
 from ..nn._leads import LEAD_NAMES
 
-__all__ = ["FloatArray", "Recording", "StrPath", "derive_limb_leads", "fail", "standard_lead_name", "to_float"]
+__all__ = [
+    "FS_RANGE",
+    "FloatArray",
+    "Recording",
+    "StrPath",
+    "check_recording",
+    "check_amplitude",
+    "check_sampling_rate",
+    "check_signal",
+    "derive_limb_leads",
+    "fail",
+    "standard_lead_name",
+    "to_float",
+]
 
 StrPath: TypeAlias = str | os.PathLike[str]
 FloatArray: TypeAlias = NDArray[np.float64]
@@ -26,6 +39,12 @@ _UPPER = {name.upper(): name for name in LEAD_NAMES}
 _NOISE = re.compile(r"^\s*(lead[\s_-]*)?|\(.*?\)|[\s_-]+$", re.IGNORECASE)
 # Leads that Einthoven's and Goldberger's laws give from I and II (what 8-lead devices leave out).
 LIMB_LEADS = ("III", "aVR", "aVL", "aVF")
+# Sampling rates a file may declare, in Hz. Below 50 Hz a QRS complex (80-120 ms) spans fewer than 6 samples; above
+# 10 kHz lies pacemaker-spike and research hardware, not a resting ECG. A value outside is a damaged or misread field.
+FS_RANGE = (50.0, 10_000.0)
+# Largest amplitude a reader returns, in mV. Surface ECGs stay within tens of mV and electrode offsets within a few
+# hundred; 10 V is a damaged scale factor or unit, and past float32's range it would turn into inf in the output.
+MAX_ABS_MV = 1e4
 
 
 class PathReaderMixin:
@@ -166,3 +185,111 @@ def derive_limb_leads(signal: FloatArray, leads: list[str]) -> tuple[FloatArray,
     lead_i, lead_ii = signal[leads.index("I")], signal[leads.index("II")]
     derived = np.stack([lead_ii - lead_i, -(lead_i + lead_ii) / 2, lead_i - lead_ii / 2, lead_ii - lead_i / 2])
     return np.concatenate([signal, derived]), [*leads, *LIMB_LEADS]
+
+
+def check_sampling_rate(path: StrPath, fs: object, what: str = "recording") -> float:
+    """``fs`` as a float when it is a sampling rate a file may declare (:data:`FS_RANGE`), else an error.
+
+    The one rule of every reader: checked on what the file declares, before anything divides by
+    the rate or resamples, so that a damaged rate field never becomes a wrong signal.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, named in the error.
+    fs : object
+        The declared rate in Hz (a number, or None when the file declares none).
+    what : str, default="recording"
+        What the rate belongs to (``"recording"``, ``"median beat"``), named in the error.
+    """
+    low, high = FS_RANGE
+    try:
+        value = float(fs)  # type: ignore[arg-type]  # anything float() refuses is refused below
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not low <= value <= high:  # False for NaN too
+        raise fail(
+            path,
+            f"the {what} declares a sampling rate of {value:g} Hz, outside the accepted {low:g}-{high:g} Hz "
+            "(a damaged or misread rate field)",
+            "correct the rate in the file or export it again from the device",
+        )
+    return value
+
+
+def check_signal(path: StrPath, signal: object, leads: object, what: str) -> None:
+    """Refuse a signal without leads or samples, with a lead count unlike its names, or with non-finite values.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, named in the error.
+    signal : object
+        The signal as a reader decoded it, expected as a 2-D float array ``(n_leads, n_timesteps)``.
+    leads : object
+        Its lead names, expected as a list with one name per row.
+    what : str
+        What the signal is (``"recording"``, ``"median beat"``), named in the error.
+    """
+    if not isinstance(signal, np.ndarray) or signal.ndim != 2 or signal.shape[0] == 0:
+        raise fail(path, f"the {what} holds no leads", "export the ECG again with its waveform")
+    if signal.shape[1] == 0:
+        raise fail(path, f"the {what} holds 0 samples per lead", "the file is truncated or empty; export it again")
+    if not isinstance(leads, list) or len(leads) != signal.shape[0]:
+        n_names = len(leads) if isinstance(leads, list) else 0
+        raise fail(path, f"the {what} has {signal.shape[0]} leads but {n_names} lead names", "repair the file")
+    n_bad = int(np.count_nonzero(~np.isfinite(signal)))
+    if n_bad:
+        raise fail(
+            path,
+            f"the {what} holds {n_bad} NaN or infinite samples (invalid values or a damaged scale factor)",
+            "repair or drop the file",
+        )
+    check_amplitude(path, signal, what)
+
+
+def check_amplitude(path: StrPath, signal: FloatArray, what: str) -> None:
+    """Refuse a finite signal in mV whose amplitude no surface ECG reaches (:data:`MAX_ABS_MV`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, named in the error.
+    signal : ndarray
+        The signal in mV, finite.
+    what : str
+        What the signal is, named in the error.
+    """
+    peak = float(np.abs(signal).max()) if signal.size else 0.0
+    if peak > MAX_ABS_MV:
+        raise fail(
+            path,
+            f"the {what} has amplitudes up to {peak:.3g} mV, beyond the {MAX_ABS_MV:g} mV that no surface ECG "
+            "reaches (a damaged scale factor or wrong units)",
+            "check the file's units and scale factors, or drop it",
+        )
+
+
+def check_recording(path: StrPath, recording: Recording, *, median: bool = False) -> Recording:
+    """``recording`` when its rates, shapes and values are ones a reader may return, else an error naming ``path``.
+
+    Every format reader's result goes through this before lead selection and resampling, so that the
+    rate rule (:func:`check_sampling_rate`), the refusal of files without leads or samples and of
+    non-finite samples hold for every format alike.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, named in the errors.
+    recording : Recording
+        What the format reader returned.
+    median : bool, default=False
+        Also check its device median beat (when it has one): only where the beat is used, so that a
+        damaged beat does not cost a readable recording.
+    """
+    recording.fs = check_sampling_rate(path, recording.fs)
+    check_signal(path, recording.signal, recording.leads, "recording")
+    if median and recording.median is not None:
+        recording.median_fs = check_sampling_rate(path, recording.median_fs, "median beat")
+        check_signal(path, recording.median, recording.median_leads, "median beat")
+    return recording

@@ -35,11 +35,13 @@ def _group(path: StrPath, ds: Dataset, index: int) -> tuple[FloatArray, list[str
     group = ds.WaveformSequence[index]
     leads: list[str] = []
     factors: list[float] = []
-    for channel in group.ChannelDefinitionSequence:
-        source = channel.ChannelSourceSequence[0] if channel.get("ChannelSourceSequence") else None
-        leads.append(standard_lead_name(source.CodeMeaning if source is not None else channel.get("ChannelLabel", "")))
+    # .get throughout: a damaged file lacks any of these, and read_ecg refuses what is missing by name
+    for channel in group.get("ChannelDefinitionSequence") or []:
+        source = channel.get("ChannelSourceSequence")
+        name = source[0].get("CodeMeaning", "") if source else channel.get("ChannelLabel", "")
+        leads.append(standard_lead_name(str(name)))
         units = channel.get("ChannelSensitivityUnitsSequence")
-        code = units[0].CodeValue if units else "uV"
+        code = str(units[0].get("CodeValue", "")) if units else "uV"
         factor = unit_factor(code)
         if factor is None:
             raise fail(path, f"channel {leads[-1]!r} is in units {code!r}, not a voltage", "convert the file first")
@@ -49,7 +51,10 @@ def _group(path: StrPath, ds: Dataset, index: int) -> tuple[FloatArray, list[str
     except Exception as err:  # pydicom raises ValueError/struct errors on short or odd WaveformData
         raise fail(path, f"waveform data of group {index} cannot be decoded ({err})", "the file is truncated") from err
     signal: FloatArray = np.asarray(values, dtype=np.float64).T * np.asarray(factors)[:, None]
-    return signal, leads, float(group.SamplingFrequency)
+    fs = to_float(group.get("SamplingFrequency"))
+    if fs is None:
+        raise fail(path, f"waveform group {index} declares no valid SamplingFrequency", "re-export the file")
+    return signal, leads, fs
 
 
 def _median_group(ds: Dataset) -> int | None:
@@ -72,7 +77,7 @@ def _annotations(ds: Dataset) -> tuple[list[str], dict[str, float]]:
         if item.get("UnformattedTextValue"):
             text.append(str(item.UnformattedTextValue).strip())
         elif item.get("ConceptNameCodeSequence") and "NumericValue" in item:
-            column = _MEASUREMENTS.get(str(item.ConceptNameCodeSequence[0].CodeMeaning))
+            column = _MEASUREMENTS.get(str(item.ConceptNameCodeSequence[0].get("CodeMeaning", "")))
             value = to_float(item.NumericValue)
             if column and value is not None and value > 0:  # GE writes 0 ms for a PR it did not measure
                 measures[column] = value
@@ -89,6 +94,10 @@ def read_dicom(path: StrPath) -> Recording:
     """
     try:
         ds = pydicom.dcmread(path)
+        # pydicom decodes an element when it is first used; decode all now, so that a damaged element is an
+        # error of this block naming the file, not a NotImplementedError or KeyError from wherever it is used
+        for _ in ds.iterall():
+            pass
     except InvalidDicomError as err:
         raise fail(path, f"not a DICOM file ({err})", "pass DICOM ECG waveform files") from err
     except Exception as err:  # EOFError, struct.error ... on a cut file

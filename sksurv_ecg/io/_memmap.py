@@ -19,15 +19,13 @@ from ..nn._leads import LEAD_NAMES
 from ..utils._files import atomic_write_text
 from ..utils.validation import check_path_list
 from ._common import FloatArray, StrPath
-from ._read import _read_one, sniff_format
+from ._read import _read_one, ecg_files_in
 from ._wfdb import _OUTPUT_UNITS, _check_params, _unit_key
 
 __all__ = ["to_memmap"]
 
 _MEMMAP_FORMAT = "sksurv-ecg.memmap.v1"
 _VERBOSE_MIN_RECORDS = 50
-# Files of a WFDB record other than its header: the header names the record.
-_WFDB_COMPANIONS = {".dat", ".atr", ".xws", ".qrs", ".ecg", ".hea-"}
 
 _Float32Memmap: TypeAlias = np.memmap[Any, np.dtype[np.float32]]
 
@@ -36,17 +34,6 @@ def _memmap_sidecars(path: Path) -> tuple[Path, Path]:
     """The manifest (record ids, CSV) and the progress marker (JSON) that sit next to ``path``."""
     stem = path.with_suffix("") if path.suffix == ".npy" else path
     return stem.with_name(stem.name + ".records.csv"), stem.with_name(stem.name + ".progress.json")
-
-
-def _folder_files(folder: Path) -> list[Path]:
-    """Every ECG file below ``folder`` in a supported format, sorted by path (a WFDB record by its header)."""
-    files = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        if path.suffix.lower() in _WFDB_COMPANIONS:
-            continue
-        if sniff_format(path) is not None:
-            files.append(path.with_suffix("") if path.suffix.lower() == ".hea" else path)
-    return files
 
 
 def _memmap_sources(
@@ -59,7 +46,7 @@ def _memmap_sources(
     if isinstance(source, str | os.PathLike):
         folder = Path(root) / source if root is not None else Path(source)
         if folder.is_dir():
-            paths = _folder_files(folder)
+            paths = ecg_files_in(folder)
             if not paths:
                 raise FileNotFoundError(
                     f"source folder {str(folder)!r} holds no ECG file in a supported format; pass the folder of "
@@ -136,8 +123,9 @@ def to_memmap(
     Parameters
     ----------
     source : str, os.PathLike, pandas.Series or iterable of paths
-        A folder (every ECG file below it in a supported format, sorted by path; a WFDB record is
-        named by its header, files in no supported format, such as a CSV, are not records), a
+        A folder (its ECG files as :func:`~sksurv_ecg.io.read_ecg` lists them: below it, sorted
+        by path, a WFDB record named by its header, hidden files and non-ECG files such as a CSV
+        left out, a damaged file with an ECG suffix kept and refused by name), a
         Series of paths whose index gives the record ids (e.g.
         :func:`sksurv_ecg.datasets.ptbxl_records` for a PTB-XL download, ids = ``ecg_id``), or
         file paths as for :func:`~sksurv_ecg.io.read_ecg`.
@@ -207,7 +195,7 @@ def to_memmap(
     out_factor = _OUTPUT_UNITS[_unit_key(units)]
 
     def read(i: int) -> FloatArray:
-        signal, _, _ = _read_one(records[i], fs, list(leads), derive_leads, resample, length, pad, False, False)
+        signal, _, _ = _read_one(records[i], fs, list(leads), derive_leads, resample, length, pad, None, False)
         return signal * out_factor
 
     expected = {

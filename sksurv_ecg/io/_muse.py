@@ -52,9 +52,16 @@ def _waveform(path: StrPath, element: ET.Element) -> tuple[FloatArray, list[str]
             )
         rows.append(np.frombuffer(raw, dtype="<i2").astype(np.float64) * scale * factor)
         leads.append(name)
-    if not rows or len({len(r) for r in rows}) != 1:
-        raise fail(path, "a MUSE Waveform holds no leads or leads of different lengths", "re-export the file")
-    return np.stack(rows), leads, fs * 10.0**exponent
+    if not rows:  # read_ecg refuses a waveform without leads, naming the file, as for every format
+        return np.empty((0, 0)), leads, fs
+    if len({len(r) for r in rows}) != 1:
+        raise fail(path, f"a MUSE Waveform holds leads of different lengths {sorted({len(r) for r in rows})}",
+                   "re-export the file")  # fmt: skip
+    try:
+        rate = fs * 10.0**exponent
+    except OverflowError:  # an absurd SampleExponent: the rate rule of read_ecg refuses it naming the value
+        rate = float("inf")
+    return np.stack(rows), leads, rate
 
 
 def read_muse(path: StrPath, root: ET.Element) -> Recording:

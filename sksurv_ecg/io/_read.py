@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import warnings
@@ -21,14 +22,24 @@ from wfdb import processing
 
 from ..exceptions import ECGFileError, ECGReadWarning
 from ..nn._leads import LEAD_NAMES
-from ..preprocessing import _polyphase_factors, median_beat_layout
+from ..preprocessing import MedianBeat, _polyphase_factors, median_beat_layout
 from ..utils.validation import check_path_list
-from ._common import LIMB_LEADS, FloatArray, PathReaderMixin, Recording, StrPath, derive_limb_leads, fail, fit_length
+from ._common import (
+    LIMB_LEADS,
+    FloatArray,
+    PathReaderMixin,
+    Recording,
+    StrPath,
+    check_recording,
+    derive_limb_leads,
+    fail,
+    fit_length,
+)
 from ._dicom import read_dicom
 from ._wfdb import read_wfdb_recording
 from ._xml import local, parse_xml
 
-__all__ = ["ECGReader", "read_ecg", "sniff_format"]
+__all__ = ["ECGReader", "ecg_files_in", "read_ecg", "sniff_format"]
 
 FORMATS = ("wfdb", "dicom", "cardiosoft", "muse", "sierra")
 # Root elements of the XML formats (namespace stripped).
@@ -37,10 +48,15 @@ _UNSUPPORTED_XML = {"AnnotatedECG": "HL7 aECG"}
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _WFDB_RECORD_LINE = re.compile(rb"^[\w.-]+(/\d+)?\s+\d+(\s|$)")
 _VERBOSE_MIN_FILES = 50
+# File names an ECG goes by: kept when listing a folder even when their content is damaged.
+_ECG_SUFFIXES = {".xml", ".dcm", ".dicom", ".hea"}
+# Files of a WFDB record other than its header: the header names the record.
+_WFDB_COMPANIONS = {".dat", ".atr", ".xws", ".qrs", ".ecg", ".hea-"}
+_GLOB_MAGIC = re.compile(r"[*?[]")
 _FRAME_COLUMNS = [
     "path", "format", "device", "fs", "n_samples", "acquisition_time", "interpretation", "age", "sex",
-    "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "heart_rate", "derived_leads", "has_median_beat", "skipped",
-    "skip_reason",
+    "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "heart_rate", "derived_leads", "has_median_beat", "median_beat_source",
+    "skipped", "skip_reason",
 ]  # fmt: skip
 _IDENTIFIERS = ["patient_id", "patient_name", "birth_date"]
 
@@ -48,8 +64,8 @@ _IDENTIFIERS = ["patient_id", "patient_name", "birth_date"]
 # and its row of the frame.
 _ReadResult: TypeAlias = tuple[FloatArray | None, FloatArray | None, dict[str, Any]]
 # The arguments of `_read_one` after the path: fs, leads, derive_leads, resample, length, pad,
-# median_beats, keep_identifiers.
-_ReadArgs: TypeAlias = tuple[float | None, list[str], bool, bool, int | None, bool, bool, bool]
+# median mode (see `_median_mode`), keep_identifiers.
+_ReadArgs: TypeAlias = tuple[float | None, list[str], bool, bool, int | None, bool, str | None, bool]
 # preprocessing is the estimator layer, typed by its numpydoc; this is the signature it documents.
 _median_beat_layout = cast(Callable[[float], tuple[int, int, int]], median_beat_layout)
 
@@ -66,6 +82,10 @@ def sniff_format(path: StrPath) -> str | None:
         The file, or a WFDB record name without extension.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{str(path)!r} is a folder, not an ECG file; pass it to read_ecg, which reads the ECG files in it."
+        )
     if not path.is_file():
         header = path.with_name(path.name + ".hea")
         if header.is_file() or (path.suffix.lower() == ".dat" and path.with_suffix(".hea").is_file()):
@@ -90,18 +110,102 @@ def sniff_format(path: StrPath) -> str | None:
     return None
 
 
-def _read_recording(path: StrPath) -> Recording:
-    """Sniff and read one file with its format's reader."""
+def ecg_files_in(folder: StrPath) -> list[Path]:
+    """The ECG files below ``folder``, sorted by path; a WFDB record is named without extension.
+
+    Shared by :func:`read_ecg` and :func:`~sksurv_ecg.io.to_memmap`, so that a folder means the same
+    to both. Hidden files and folders (``.name``) are left out, and so are files that are neither an
+    ECG by content (:func:`sniff_format`) nor named as one (``.xml``, ``.dcm``, ``.hea``...): tables,
+    notes and PDFs beside the ECGs. A file with an ECG suffix that is not readable as one (a cut
+    XML) is kept, so that the reader names it or, with ``errors="warn"``, counts it as skipped.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder, searched recursively.
+
+    Returns
+    -------
+    files : list of pathlib.Path
+        The files, maybe none.
+    """
+    folder = Path(folder)
+    candidates = (p for p in folder.rglob("*") if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return _ecg_files(sorted(p for p in candidates if p.is_file()))
+
+
+def _ecg_files(candidates: Iterable[Path]) -> list[Path]:
+    """The ECG files among ``candidates`` (see :func:`ecg_files_in`), in the given order."""
+    files = []
+    for path in candidates:
+        suffix = path.suffix.lower()
+        if suffix == ".hea":
+            files.append(path.with_suffix(""))
+        elif suffix in _WFDB_COMPANIONS:
+            if not path.with_suffix(".hea").is_file():  # a record's data without its header: named, not lost
+                files.append(path)
+        elif suffix in _ECG_SUFFIXES or _sniff_or_none(path) is not None:
+            files.append(path)
+    return files
+
+
+def _sniff_or_none(path: Path) -> str | None:
+    """:func:`sniff_format`, or ``"unreadable"`` for a file it cannot open (kept, so that its reading names it)."""
+    try:
+        return sniff_format(path)
+    except OSError:
+        return "unreadable"
+
+
+def _expand_paths(paths: StrPath | Iterable[StrPath]) -> list[Path]:
+    """The files that ``paths`` names: folders and glob patterns expanded, other paths kept as they are."""
+    files: list[Path] = []
+    for path in check_path_list(paths):
+        if path.is_dir():
+            found = ecg_files_in(path)
+            if not found:
+                others = sorted(p.name for p in path.iterdir())[:3]
+                raise FileNotFoundError(
+                    f"folder {str(path)!r} holds no ECG file in a supported format (it holds {others or 'nothing'}); "
+                    "pass the folder of the ECG files, a glob pattern or a list of paths."
+                )
+            files.extend(found)
+        elif not path.exists() and _GLOB_MAGIC.search(str(path)) and not path.with_name(path.name + ".hea").is_file():
+            # glob leaves out hidden files unless the pattern names them
+            matches = [Path(p) for p in sorted(glob.glob(str(path), recursive=True))]
+            found = _ecg_files(p for p in matches if p.is_file())
+            if not found:
+                what = f"{len(matches)} paths, none an ECG file" if matches else "no file"
+                raise FileNotFoundError(
+                    f"the pattern {str(path)!r} matches {what}; check the pattern, or pass a folder or a list of paths."
+                )
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+def _read_recording(path: StrPath, *, median: bool = False) -> Recording:
+    """Sniff and read one file with its format's reader; the result has passed :func:`check_recording`."""
     kind = sniff_format(path)
-    if kind == "wfdb":
-        return read_wfdb_recording(path)
-    if kind == "dicom":
-        return read_dicom(path)
     if kind in _UNSUPPORTED_XML:
         raise fail(path, f"{_UNSUPPORTED_XML[kind]} files are not supported", f"convert to one of {FORMATS}")
     if kind is None:
         size = Path(path).stat().st_size
         raise fail(path, f"not an ECG file in a supported format ({size} bytes)", f"pass files of {FORMATS}")
+    # A damaged scale factor overflows to inf (or 0 * inf to NaN) in the readers' arithmetic; check_recording
+    # refuses such a signal naming the file, so numpy's floating-point warnings would only repeat it.
+    with np.errstate(all="ignore"):
+        recording = _read_format(path, kind)
+    return check_recording(path, recording, median=median)
+
+
+def _read_format(path: StrPath, kind: str) -> Recording:
+    """The recording of ``path`` as the reader of ``kind`` (a sniffed format) returns it."""
+    if kind == "wfdb":
+        return read_wfdb_recording(path)
+    if kind == "dicom":
+        return read_dicom(path)
     root = parse_xml(path)
     if local(root.tag) not in _XML_ROOTS:  # the sniffed root was in a comment or a cut file
         raise fail(path, f"the XML root is {local(root.tag)!r}, not an ECG", f"pass files of {FORMATS}")
@@ -221,22 +325,17 @@ def _read_one(
     resample: bool,
     length: int | None,
     pad: bool,
-    median_beats: bool,
+    median_mode: str | None,
     keep_identifiers: bool,
 ) -> tuple[FloatArray, FloatArray | None, dict[str, Any]]:
     """Read, select, resample and fit one file; returns (signal, median or None, frame row)."""
-    recording = _read_recording(path)
+    recording = _read_recording(path, median=median_mode is not None)
     if fs is not None and not np.isclose(recording.fs, fs) and not resample:
         raise fail(path, f"the file is sampled at {recording.fs:g} Hz, expected {fs:g} Hz", "pass resample=True")
     signal, derived = _select_leads(path, recording.signal, recording.leads, leads, derive_leads)
     fs_out = recording.fs if fs is None else fs
     signal = fit_length(path, _resample(signal, recording.fs, fs_out), length, pad)
-    median: FloatArray | None = None
-    if median_beats:
-        if recording.median is None or recording.median_leads is None or recording.median_fs is None:
-            raise fail(path, "the file carries no device median beat", "pass median_beats=False and use MedianBeat")
-        beat, _ = _select_leads(path, recording.median, recording.median_leads, leads, derive_leads, "median beat")
-        median = align_median_beat(beat, recording.median_fs, fs_out, leads)
+    median, source = _median_beat(path, recording, signal, fs_out, leads, derive_leads, median_mode)
     row: dict[str, Any] = {
         "path": str(path),
         "format": recording.format,
@@ -245,12 +344,59 @@ def _read_one(
         **recording.info,
         "derived_leads": derived,
         "has_median_beat": recording.median is not None,
+        "median_beat_source": source,
         "skipped": False,
         "skip_reason": None,
     }
     if keep_identifiers:
         row.update({key: recording.identifiers.get(key) for key in _IDENTIFIERS})
     return signal, median, row
+
+
+def _median_mode(median_beats: bool | str, errors: str) -> str | None:
+    """What ``_read_one`` does for median beats: None (none), ``"device"`` (the file's, or an error),
+    ``"device_or_nan"`` (the file's, else a NaN row, for ``errors="warn"``) or ``"compute"``."""
+    if isinstance(median_beats, str):  # validate_params allows only "compute"
+        return "compute"
+    if not median_beats:
+        return None
+    return "device" if errors == "raise" else "device_or_nan"
+
+
+def _median_beat(
+    path: StrPath,
+    recording: Recording,
+    signal: FloatArray,
+    fs_out: float,
+    leads: list[str],
+    derive_leads: bool,
+    mode: str | None,
+) -> tuple[FloatArray | None, str | None]:
+    """The median beat of one file at ``fs_out`` in MedianBeat's layout, and where it came from."""
+    if mode is None:
+        return None, None
+    if recording.median is not None and recording.median_leads is not None and recording.median_fs is not None:
+        beat, _ = _select_leads(path, recording.median, recording.median_leads, leads, derive_leads, "median beat")
+        return align_median_beat(beat, recording.median_fs, fs_out, leads), "device"
+    if mode == "device":
+        raise fail(
+            path,
+            "the file carries no device median beat",
+            "pass median_beats='compute' to compute it with MedianBeat, or errors='warn' to keep the file with a "
+            "NaN beat, or median_beats=False",
+        )
+    if mode == "device_or_nan":
+        return np.full((len(leads), _median_beat_layout(fs_out)[1]), np.nan), None
+    # R peaks are found on lead II wherever the caller put it, else on the first lead
+    lead = leads.index("II") if "II" in leads else 0
+    detector = MedianBeat(fs=fs_out, lead=lead)  # type: ignore[no-untyped-call]  # typed by its numpydoc
+    try:
+        beat = detector.fit_transform(signal[None])[0]
+    except ValueError as err:
+        raise fail(
+            path, f"no median beat can be computed from the recording ({err})", "drop the file or check its signal"
+        ) from err
+    return np.asarray(beat, dtype=np.float64), "computed"
 
 
 def _safe_read_one(path: Path, *args: *_ReadArgs) -> _ReadResult:
@@ -270,7 +416,7 @@ def _safe_read_one(path: Path, *args: *_ReadArgs) -> _ReadResult:
         "pad": ["boolean"],
         "errors": [StrOptions({"raise", "warn"})],
         "derive_leads": ["boolean"],
-        "median_beats": ["boolean"],
+        "median_beats": ["boolean", StrOptions({"compute"})],
         "n_jobs": [Integral, None],
         "keep_identifiers": ["boolean"],
         "verbose": ["boolean", None],
@@ -286,7 +432,7 @@ def read_ecg(
     pad: bool = False,
     errors: str = "raise",
     derive_leads: bool = True,
-    median_beats: bool = False,
+    median_beats: bool | str = False,
     n_jobs: int | None = None,
     keep_identifiers: bool = False,
     verbose: bool | None = None,
@@ -302,7 +448,13 @@ def read_ecg(
     Parameters
     ----------
     paths : str, os.PathLike or array-like of them
-        ECG files (a WFDB record may be named by its ``.hea``, its ``.dat`` or the record name).
+        ECG files (a WFDB record may be named by its ``.hea``, its ``.dat`` or the record name),
+        folders or glob patterns (``"cohort/*.xml"``, ``"cohort/**/*.dcm"``), mixed at will. A folder
+        gives its ECG files below it in sorted order: files told as ECGs by their content or named
+        ``.xml``, ``.dcm``, ``.dicom`` or ``.hea``; hidden files and folders (``.name``) and other
+        files (tables, notes, PDFs) are left out, while a damaged file with an ECG name is read and
+        so refused by name (or skipped with ``errors="warn"``). A pattern gives the ECG files it
+        matches, sorted.
     fs : float or None, default=None
         Sampling rate in Hz of the returned signals; files at another rate are resampled
         (:func:`scipy.signal.resample_poly`). ``None`` keeps each file's own rate, which must then
@@ -324,10 +476,17 @@ def read_ecg(
         When a file stores only I, II and V1-V6 (8-lead devices, MUSE exports), derive III, aVR,
         aVL and aVF from I and II (Einthoven and Goldberger); the frame's ``derived_leads`` says so.
         With ``False`` such a file lacks leads.
-    median_beats : bool, default=False
+    median_beats : bool or "compute", default=False
         Also return the device's median beat of each file, at ``fs``, aligned so that its R peak
         sits where :class:`~sksurv_ecg.preprocessing.MedianBeat` puts it (sample 304 of 608 at
-        500 Hz; see :func:`align_median_beat`). A file that carries none is an error (or a skip).
+        500 Hz; see :func:`align_median_beat`). ``True``: a file that carries none (a Philips
+        Sierra file, a WFDB record) is an error with ``errors="raise"``; with ``errors="warn"`` it
+        is kept, its beat is NaN, its frame row has ``has_median_beat=False`` and one
+        :class:`~sksurv_ecg.exceptions.ECGReadWarning` counts such files. ``"compute"``: such a
+        file's beat is computed from its recording by ``MedianBeat`` (R peaks on lead II); a
+        recording without detectable beats is then an error (or a skip). The frame's
+        ``median_beat_source`` says ``"device"`` or ``"computed"``. For beats of one algorithm
+        across vendors, apply ``MedianBeat`` to ``X`` instead.
     n_jobs : int or None, default=None
         Files read in parallel (joblib processes); ``None`` reads in this process.
     keep_identifiers : bool, default=False
@@ -345,15 +504,21 @@ def read_ecg(
         file's own rate), ``n_samples`` (its own length), ``acquisition_time``, ``interpretation``
         (the device's statements joined by "; "), ``age``, ``sex``, ``pr_ms``, ``qrs_ms``,
         ``qt_ms``, ``qtc_ms``, ``heart_rate`` (the device's measurements, NaN where the file has
-        none), ``derived_leads``, ``has_median_beat``, ``skipped`` and ``skip_reason``. The rows
-        with ``skipped == False`` are the rows of ``X``.
-    median_beats : ndarray of shape (n_read, n_leads, round(1.216 * fs)), dtype float32
-        Only with ``median_beats=True``: the aligned device median beats.
+        none), ``derived_leads``, ``has_median_beat`` (the file carries a device median beat),
+        ``median_beat_source`` (``"device"``, ``"computed"``, or None when no beat was asked for
+        or found), ``skipped`` and ``skip_reason``. The rows with ``skipped == False`` are the rows
+        of ``X``.
+    median_beats : ndarray of shape (n_read, n_leads, round(1.2 * fs) + 8), dtype float32
+        Only with ``median_beats=True`` or ``"compute"``: the aligned median beats (NaN rows for
+        files kept without one, see ``median_beats``).
 
     Raises
     ------
     ECGFileError
-        With ``errors="raise"``, for the first file that cannot be read.
+        With ``errors="raise"``, for the first file that cannot be read, including one that declares
+        a sampling rate that is not finite or outside 50-10,000 Hz, or holds no lead or no sample.
+    FileNotFoundError
+        When a file does not exist, a folder holds no ECG file or a pattern matches none.
     ValueError
         When the recordings differ in rate (``fs=None``) or length (``length=None``).
 
@@ -375,15 +540,16 @@ def read_ecg(
     >>> frame.loc[2, "interpretation"][:19]
     'ATRIAL FIBRILLATION'
     """
-    files = check_path_list(paths)
+    files = _expand_paths(paths)
     lead_list = list(leads)
     if not lead_list or not all(isinstance(lead, str) for lead in lead_list):
         raise ValueError(f"leads={lead_list!r} must be a non-empty sequence of lead names such as LEAD_NAMES.")
-    args: _ReadArgs = (fs, lead_list, derive_leads, fs is not None, length, pad, median_beats, keep_identifiers)
+    median_mode = _median_mode(median_beats, errors)
+    args: _ReadArgs = (fs, lead_list, derive_leads, fs is not None, length, pad, median_mode, keep_identifiers)
     show = len(files) >= _VERBOSE_MIN_FILES if verbose is None else verbose
     reader: Callable[[Path, *_ReadArgs], _ReadResult] = _read_one if errors == "raise" else _safe_read_one
     results = _map(reader, files, args, n_jobs, show)
-    return _assemble(results, fs, median_beats, keep_identifiers)
+    return _assemble(results, fs, median_mode, keep_identifiers)
 
 
 def _map(
@@ -414,7 +580,7 @@ def _map(
 
 
 def _assemble(
-    results: list[_ReadResult], fs: float | None, median_beats: bool, keep_identifiers: bool
+    results: list[_ReadResult], fs: float | None, median_mode: str | None, keep_identifiers: bool
 ) -> tuple[NDArray[np.float32], pd.DataFrame] | tuple[NDArray[np.float32], pd.DataFrame, NDArray[np.float32]]:
     """The array, the frame and the median beats of what ``_map`` read; warns of the skipped files."""
     frame = pd.DataFrame([row for _, _, row in results]).reindex(
@@ -443,10 +609,19 @@ def _assemble(
             "them to one length."
         )
     X = np.stack([signal for signal, _, _ in read]).astype(np.float32)
-    if not median_beats:
+    if median_mode is None:
         return X, frame
+    n_without = sum(not row["has_median_beat"] for _, _, row in read)
+    if median_mode == "device_or_nan" and n_without:
+        warnings.warn(
+            f"{n_without} of {len(read)} ECG files carry no device median beat; they are kept with NaN median "
+            "beats and has_median_beat=False in the frame. Pass median_beats='compute' to compute theirs with "
+            "MedianBeat, or drop them with the frame's has_median_beat.",
+            ECGReadWarning,
+            stacklevel=3,
+        )
     beats = [median for _, median, _ in read if median is not None]
-    assert len(beats) == len(read)  # _read_one returns a median beat for every file when median_beats=True
+    assert len(beats) == len(read)  # _read_one returns a median beat (maybe NaN) for every file it read
     return X, frame, np.stack(beats).astype(np.float32)
 
 

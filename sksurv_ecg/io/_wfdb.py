@@ -24,7 +24,17 @@ from tqdm.auto import tqdm
 from ..nn._leads import LEAD_NAMES
 from ..preprocessing import _polyphase_factors
 from ..utils.validation import check_path_list
-from ._common import FloatArray, PathReaderMixin, Recording, StrPath, fail, fit_length, standard_lead_name
+from ._common import (
+    FloatArray,
+    PathReaderMixin,
+    Recording,
+    StrPath,
+    check_amplitude,
+    check_sampling_rate,
+    fail,
+    fit_length,
+    standard_lead_name,
+)
 
 __all__ = ["STANDARD_LEADS", "WFDBReader", "read_wfdb", "read_wfdb_recording"]
 
@@ -74,7 +84,38 @@ def _read_header(record: Path) -> wfdb.Record:
             f"WFDB record {str(record)!r} is a multi-segment record, which is not supported; "
             "convert it to a single-segment record first."
         )
+    header.fs = _declared_fs(record, hea)
+    if not header.n_sig:
+        raise fail(record, "the WFDB header declares no leads (0 signals)", "repair the header or drop the record")
+    described = len(header.sig_name or [])
+    if described != header.n_sig:  # wfdb reads such a header, and fails later on a bare IndexError
+        raise fail(
+            record,
+            f"the WFDB header declares {header.n_sig} signals but describes {described}",
+            "repair the header or re-download the record",
+        )
+    if header.sig_len == 0:
+        raise fail(record, "the WFDB header declares 0 samples per lead", "re-download the record or drop it")
     return header
+
+
+def _declared_fs(record: Path, hea: Path) -> float:
+    """The sampling rate the header's record line declares, checked by the readers' rate rule.
+
+    wfdb reads an absent or unparsable rate (``-500``) as the format's default of 250 Hz; a reader
+    that trusted it would then report a 250-Hz recording that the file never declared.
+    """
+    lines = hea.read_text(encoding="latin-1").splitlines()
+    # the record line: the first that is neither blank nor a comment; wfdb.rdheader has already parsed it
+    fields = next((line.split("#", 1)[0].split() for line in lines if line.split("#", 1)[0].strip()), [])
+    if len(fields) < 3:
+        raise fail(
+            record,
+            "the WFDB header declares no sampling rate (WFDB would assume 250 Hz, rarely right for an ECG)",
+            "add the rate to the header's record line (third field), e.g. 'name 12 500 5000'",
+        )
+    # "fs[/counter_freq[(base_counter)]]": the rate is what precedes "/" or "("
+    return check_sampling_rate(record, fields[2].split("/", 1)[0].split("(", 1)[0], "WFDB header")
 
 
 def _lead_index(record: Path, header: wfdb.Record, leads: Sequence[str]) -> list[int]:
@@ -145,6 +186,8 @@ def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, 
             "re-download the record or repair its files."
         ) from err
     signal = np.asarray(signal, dtype=np.float64).T
+    if signal.shape[-1] == 0:
+        raise fail(record, "the WFDB record holds 0 samples per lead", "re-download the record or drop it")
     n_nan = int(np.isnan(signal).sum())
     if n_nan:
         bad = [leads[i] for i in np.flatnonzero(np.isnan(signal).any(axis=1)).tolist()]
@@ -153,6 +196,7 @@ def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, 
             "drop the record or repair it (e.g. interpolate) before reading."
         )
     signal *= factors
+    check_amplitude(record, signal / out_factor, "WFDB record")
     if not np.isclose(header.fs, fs):
         resampled: FloatArray = resample_poly(signal, *_polyphase_factors(header.fs, fs), axis=-1)
         return resampled
@@ -403,8 +447,6 @@ def read_wfdb_recording(path: StrPath) -> Recording:
     if record.suffix.lower() in _SUFFIXES:
         record = record.with_suffix("")
     header = _read_header(record)
-    if header.fs is None or not header.fs > 0:
-        raise fail(path, f"the WFDB header gives no valid sampling frequency ({header.fs!r})", "repair the header")
     idx = list(range(header.n_sig))
     factors = _unit_factors(record, header, idx, 1.0)
     try:
