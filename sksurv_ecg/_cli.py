@@ -338,7 +338,8 @@ def _fit_data(args):
         )
         return X, y, f"synthetic cohort (make_ecg_survival, n={args.synthetic}, event_rate={args.event_rate})"
     X = np.load(args.X, mmap_mode="r")
-    y = Surv.from_arrays(np.load(args.event).astype(bool), np.load(args.time))
+    # Surv.from_arrays refuses an event indicator other than 0/1 or bool (an event coded 2, say).
+    y = Surv.from_arrays(np.load(args.event), np.load(args.time))
     return X, y, ".npy files"
 
 
@@ -379,8 +380,12 @@ def _fit_model(args):
 
 
 def _survival_at(model, X, horizon):
-    """``S(horizon | x)`` for each ECG of ``X``."""
-    return np.array([fn(horizon) for fn in model.predict_survival_function(X)])
+    """``S(horizon | x)`` for each ECG of ``X``, or the reason it cannot be had (a horizon past the training times)."""
+    functions = model.predict_survival_function(X)
+    first, last = functions[0].domain
+    if not first <= horizon <= last:
+        return None, f"the horizon {horizon:g} is outside the times the model was fitted on ({first:g} to {last:g})"
+    return np.array([fn(horizon) for fn in functions]), None
 
 
 def _fold_model(model, name):
@@ -397,6 +402,8 @@ def _evaluate(model, X, y, args):
     """Fit and score on a held-out part, or out of fold; returns the fitted model and the report's numbers."""
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
+    from .metrics import check_horizon
+
     event, time = y["event"], y["time"]
     if args.cv is None:
         train, test = train_test_split(
@@ -409,19 +416,27 @@ def _evaluate(model, X, y, args):
     evaluated = np.sort(np.concatenate([test for _, test in folds]))
     # The horizon is chosen on the evaluation outcomes only, before any prediction is looked at.
     horizon = args.horizon if args.horizon is not None else float(np.median(time[evaluated][event[evaluated]]))
+    try:  # a horizon past the follow-up is refused before hours of training, not after
+        check_horizon(y[evaluated], horizon, name="--horizon")
+    except ValueError as err:
+        raise SystemExit(f"sksurv-ecg fit: {err}") from None
     risk, survival = np.empty(len(y)), np.empty(len(y))
-    fold_c = []
+    fold_c, problem = [], None
     for number, (train, test) in enumerate(folds, start=1):
         if args.cv is not None:
             print(f"fold {number}/{len(folds)}: training on {len(train)} ECGs", flush=True)
         fitted = _fold_model(model, f"fold-{number}" if args.cv else None).fit(X[train], y[train])
         risk[test] = fitted.predict(X[test])
-        survival[test] = _survival_at(fitted, X[test], horizon)
+        survival[test], why = _survival_at(fitted, X[test], horizon)
+        problem = problem or why
         fold_c.append(float(fitted.score(X[test], y[test])))
     if args.cv is not None:
         print(f"refitting on all {len(y)} ECGs for the saved model", flush=True)
         fitted = _fold_model(model, "final").fit(X, y)
-    return fitted, _scores(y[evaluated], risk[evaluated], 1.0 - survival[evaluated], horizon, fold_c, args)
+    predicted_risk = None if problem else 1.0 - survival[evaluated]
+    scores = _scores(y[evaluated], risk[evaluated], predicted_risk, horizon, fold_c, args)
+    scores["calibration_error"] = problem or scores["calibration_error"]
+    return fitted, scores
 
 
 def _scores(y, risk, predicted_risk, horizon, fold_c, args):
@@ -449,6 +464,8 @@ def _scores(y, risk, predicted_risk, horizon, fold_c, args):
     # Out of fold, each fold's model has its own baseline: the slope is then taken on log(-log S(t0|x)),
     # which includes it, rather than on log-risks of different models.
     log_risk = risk if args.cv is None else None
+    if predicted_risk is None:
+        return scores
     try:
         cal = calibration_at(y, predicted_risk, horizon, log_risk=log_risk)
     except ValueError as err:  # e.g. a horizon past the follow-up, or near-constant predictions

@@ -130,6 +130,12 @@ def test_fit_refuses_a_bad_calibration_before_reading_data(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def test_fit_refuses_a_horizon_past_the_follow_up_before_training(tmp_path):
+    with pytest.raises(SystemExit, match="beyond the follow-up"):
+        main(["fit", *SMALL_STUDY, "--horizon", "1000", "--out", str(tmp_path / "m")])
+    assert not (tmp_path / "m").exists()
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
