@@ -104,6 +104,7 @@ def test_fit_on_the_synthetic_cohort_writes_a_report(tmp_path, capsys):
     assert model.predict(make_ecg_survival(3, fs=125, random_state=1)[0]).shape == (3,)
 
 
+@pytest.mark.slow  # three fits
 @pytest.mark.filterwarnings("ignore::sksurv_ecg.exceptions.BootstrapWarning")
 def test_fit_out_of_fold_scores_every_ecg_and_refits(tmp_path):
     report_path = tmp_path / "reports" / "study.json"
