@@ -66,7 +66,8 @@ def test_benchmark_subcommand_is_gone(capsys):
 
 @pytest.mark.filterwarnings("ignore::sksurv_ecg.exceptions.BootstrapWarning")  # small held-out part
 def test_fit_on_the_synthetic_cohort_writes_a_report(tmp_path, capsys):
-    assert main(["fit", *SMALL_STUDY, "--test-fraction", "0.25", "--out", str(tmp_path / "m")]) == 0
+    args = ["fit", *SMALL_STUDY, "--test-fraction", "0.25", "--validation-fraction", "0.25"]
+    assert main([*args, "--out", str(tmp_path / "m")]) == 0
     report = json.loads((tmp_path / "m-report.json").read_text())  # next to the model by default
     _, y, _ = make_ecg_survival(48, fs=125, event_rate=0.5, random_state=0)
     _, test = train_test_split(np.arange(48), test_size=0.25, stratify=y["event"], random_state=0)
@@ -98,9 +99,11 @@ def test_fit_on_the_synthetic_cohort_writes_a_report(tmp_path, capsys):
     assert settings["lr"] == ECGSurvivalAnalysis.PRESETS["cpu-small"]["lr"]  # from the preset
     assert (settings["max_epochs"], settings["batch_size"], settings["fs"]) == (1, 12, 125.0)  # overridden
     assert settings["module__latent_dim"] == 8
+    assert (settings["validation_fraction"], settings["calibration"]) == (0.25, "auto")
     assert report["sksurv_ecg_version"]
     assert "C = " in capsys.readouterr().out
     model = load_estimator(tmp_path / "m")
+    assert model.calibration_source_ == "validation"  # calibration="auto" with a validation split
     assert model.predict(make_ecg_survival(3, fs=125, random_state=1)[0]).shape == (3,)
 
 
