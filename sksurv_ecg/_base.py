@@ -30,7 +30,7 @@ from skorch.callbacks import (
     ProgressBar,
 )
 
-from ._persistence import load_estimator, register, save_estimator
+from ._persistence import estimator_class, load_estimator, register, save_estimator
 from ._training import ECGNet, RNGCheckpoint, StratifiedValidSplit
 from .distributed import _accelerated_net, _current_accelerator, _plain_net
 from .exceptions import TrainingWarning
@@ -295,14 +295,14 @@ class _BaseECGEstimator(BaseEstimator):
         if path.is_dir():
             return load_estimator(path)
         if path.is_file():
-            from .embedding import ECGEmbedder  # the estimators import this module
-
+            # Looked up by name: embedding.py imports this module, so importing it here would be a cycle.
+            embedder = estimator_class("ECGEmbedder")
             architecture = {
                 f"module__{k}": v
                 for k, v in self._params_for("module").items()
                 if k not in _MODULE_KEYS_FREE_WITH_ENCODER
             }
-            return ECGEmbedder.from_seed_checkpoint(path, **architecture)
+            return embedder.from_seed_checkpoint(path, **architecture)
         raise FileNotFoundError(
             f"encoder={str(path)!r} does not exist; pass a fitted estimator, the directory written by its save(), "
             "or the seed's .ckpt file."

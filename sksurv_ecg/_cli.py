@@ -289,10 +289,10 @@ def pretrain(args):
     if len(keep) < len(frame):
         print(f"      {len(frame) - len(keep)} of {len(frame)} records have no {args.input} median beat; left out")
     params = {
-        "max_epochs": args.epochs,
+        "max_epochs": args.max_epochs,
         "batch_size": args.batch_size,
         "lr": args.lr,
-        "random_state": args.seed,
+        "random_state": args.random_state,
         "verbose": 1,
         "device": args.device,
         "precision": args.precision,
@@ -316,49 +316,413 @@ def _frame_only(root, args):
     return _select(frame, args.folds, args.ecg_ids)
 
 
-def fit(args):
-    """Fit ECGSurvivalAnalysis on arrays saved as .npy files; saves the model."""
+def _calibration_value(text):
+    """``--calibration``: "none" -> None, an integer -> int, any other word as given (the estimator checks it)."""
+    if text.lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _fit_data(args):
+    """X, y and where they came from: .npy files, or the synthetic cohort."""
     from sksurv.util import Surv
+
+    if args.synthetic is not None:
+        from .datasets import make_ecg_survival
+
+        X, y, _ = make_ecg_survival(
+            args.synthetic, fs=args.fs, event_rate=args.event_rate, random_state=args.random_state
+        )
+        return X, y, f"synthetic cohort (make_ecg_survival, n={args.synthetic}, event_rate={args.event_rate})"
+    X = np.load(args.X, mmap_mode="r")
+    # Surv.from_arrays refuses an event indicator other than 0/1 or bool (an event coded 2, say).
+    y = Surv.from_arrays(np.load(args.event), np.load(args.time))
+    return X, y, ".npy files"
+
+
+def _fit_model(args):
+    """An unfitted ECGSurvivalAnalysis with the command line's settings; a bad value stops here."""
+    from sklearn.utils._param_validation import InvalidParameterError
 
     from .survival import ECGSurvivalAnalysis
 
-    X = np.load(args.X, mmap_mode="r")
-    y = Surv.from_arrays(np.load(args.event).astype(bool), np.load(args.time))
-    model = ECGSurvivalAnalysis(
-        encoder=args.encoder,
-        max_epochs=args.epochs,
-        batch_size=args.batch_size,
-        random_state=args.seed,
-        verbose=1,
-        device=args.device,
-        precision=args.precision,
-        checkpoint_dir=args.checkpoint_dir,
-    ).fit(X, y)
-    print(f"training Harrell's C = {model.score(X, y):.3f}; saved to {model.save(args.out)}")
+    # Options left out (None) fall back to the preset, then to the estimator's own defaults.
+    given = {
+        "lr": args.lr,
+        "max_epochs": args.max_epochs,
+        "batch_size": args.batch_size,
+    }
+    params = {
+        **{k: v for k, v in given.items() if v is not None},
+        "fs": args.fs,
+        "encoder": args.encoder,
+        "calibration": args.calibration,
+        "validation_fraction": args.validation_fraction,
+        "random_state": args.random_state,
+        "verbose": args.verbose,
+        "device": args.device,
+        "precision": args.precision,
+        "checkpoint_dir": args.checkpoint_dir,
+        **_module_options(args.module),
+    }
+    if args.preset is not None:
+        model = ECGSurvivalAnalysis.from_preset(args.preset, **params)
+    else:
+        model = ECGSurvivalAnalysis(**params)
+    try:
+        model._validate_params()  # the estimator's own constraints, before any data is read
+    except InvalidParameterError as err:
+        raise SystemExit(f"sksurv-ecg fit: {err}") from None
+    return model
+
+
+def _survival_at(model, X, horizon):
+    """``S(horizon | x)`` for each ECG of ``X``, or the reason it cannot be had (a horizon past the training times)."""
+    functions = model.predict_survival_function(X)
+    first, last = functions[0].domain
+    if not first <= horizon <= last:
+        return None, f"the horizon {horizon:g} is outside the times the model was fitted on ({first:g} to {last:g})"
+    return np.array([fn(horizon) for fn in functions]), None
+
+
+def _fold_model(model, name):
+    """An unfitted copy; out of fold, each fit checkpoints to its own subfolder so none resumes another."""
+    from sklearn.base import clone
+
+    copy = clone(model)
+    if name is not None and model.checkpoint_dir is not None:
+        copy.set_params(checkpoint_dir=str(Path(model.checkpoint_dir) / name))
+    return copy
+
+
+def _evaluate(model, X, y, args):
+    """Fit and score on a held-out part, or out of fold; returns the fitted model and the report's numbers."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    from .metrics import check_horizon
+
+    event, time = y["event"], y["time"]
+    if args.cv is None:
+        train, test = train_test_split(
+            np.arange(len(y)), test_size=args.test_fraction, stratify=event, random_state=args.random_state
+        )
+        folds = [(np.sort(train), np.sort(test))]
+    else:
+        splitter = StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state)
+        folds = list(splitter.split(np.zeros(len(y)), event))
+    evaluated = np.sort(np.concatenate([test for _, test in folds]))
+    # The horizon is chosen on the evaluation outcomes only, before any prediction is looked at.
+    horizon = args.horizon if args.horizon is not None else float(np.median(time[evaluated][event[evaluated]]))
+    try:  # a horizon past the follow-up is refused before hours of training, not after
+        check_horizon(y[evaluated], horizon, name="--horizon")
+    except ValueError as err:
+        raise SystemExit(f"sksurv-ecg fit: {err}") from None
+    risk, survival = np.empty(len(y)), np.empty(len(y))
+    fold_c, problem = [], None
+    for number, (train, test) in enumerate(folds, start=1):
+        if args.cv is not None:
+            print(f"fold {number}/{len(folds)}: training on {len(train)} ECGs", flush=True)
+        fitted = _fold_model(model, f"fold-{number}" if args.cv else None).fit(X[train], y[train])
+        risk[test] = fitted.predict(X[test])
+        survival[test], why = _survival_at(fitted, X[test], horizon)
+        problem = problem or why
+        fold_c.append(float(fitted.score(X[test], y[test])))
+    if args.cv is not None:
+        print(f"refitting on all {len(y)} ECGs for the saved model", flush=True)
+        fitted = _fold_model(model, "final").fit(X, y)
+    predicted_risk = None if problem else 1.0 - survival[evaluated]
+    scores = _scores(y[evaluated], risk[evaluated], predicted_risk, horizon, fold_c, args)
+    scores["calibration_error"] = problem or scores["calibration_error"]
+    return fitted, scores
+
+
+def _scores(y, risk, predicted_risk, horizon, fold_c, args):
+    from .metrics import bootstrap_ci, calibration_at
+
+    ci = bootstrap_ci(
+        y, risk, confidence_level=args.confidence_level, n_resamples=args.n_resamples, random_state=args.random_state
+    )
+    scores = {
+        "n": len(y),
+        "events": int(y["event"].sum()),
+        "c_index": ci.estimate,
+        "c_index_low": ci.low,
+        "c_index_high": ci.high,
+        "confidence_level": ci.confidence_level,
+        "n_resamples": ci.n_resamples,
+        "n_invalid_resamples": ci.n_invalid,
+        "fold_c_index": fold_c,
+        "horizon": horizon,
+        "calibration_slope": None,
+        "ici": None,
+        "calibration_in_the_large": None,
+        "calibration_error": None,
+    }
+    # Out of fold, each fold's model has its own baseline: the slope is then taken on log(-log S(t0|x)),
+    # which includes it, rather than on log-risks of different models.
+    log_risk = risk if args.cv is None else None
+    if predicted_risk is None:
+        return scores
+    try:
+        cal = calibration_at(y, predicted_risk, horizon, log_risk=log_risk)
+    except ValueError as err:  # e.g. a horizon past the follow-up, or near-constant predictions
+        scores["calibration_error"] = str(err)
+    else:
+        scores["calibration_slope"] = cal.slope
+        scores["ici"] = cal.ici
+        scores["calibration_in_the_large"] = cal.calibration_in_the_large
+    return scores
+
+
+def _report_path(args):
+    out = Path(args.out)
+    return Path(args.report) if args.report else out.with_name(out.name + "-report.json")
+
+
+def fit(args):
+    """Fit ECGSurvivalAnalysis, score it on data it did not train on, save it and a JSON report."""
+    from ._version import __version__
+
+    model = _fit_model(args)
+    X, y, source = _fit_data(args)
+    n, events = len(y), int(y["event"].sum())
+    scheme = f"{args.cv}-fold cross-validation (out-of-fold)" if args.cv else f"held-out {args.test_fraction:g}"
+    print(f"{source}: {n} ECGs of shape {tuple(X.shape[1:])}, {events} events; evaluation: {scheme}", flush=True)
+    fitted, scores = _evaluate(model, X, y, args)
+    saved = fitted.save(args.out)
+    params = fitted.get_params(deep=False)
+    report = {
+        "command": "sksurv-ecg fit",
+        "sksurv_ecg_version": __version__,
+        "data": source,
+        "n": n,
+        "events": events,
+        "n_leads": int(X.shape[1]),
+        "n_timesteps": int(X.shape[2]),
+        "evaluation": {
+            "scheme": "cv" if args.cv else "holdout",
+            "cv": args.cv,
+            "test_fraction": None if args.cv else args.test_fraction,
+            # the ECGs scored (the held-out part, or all of them out of fold) and their events
+            "n": scores.pop("n"),
+            "events": scores.pop("events"),
+            "saved_model": "refit on all ECGs" if args.cv else "the model scored on the held-out part",
+        },
+        **scores,
+        "settings": {
+            "preset": args.preset,
+            **{k: v for k, v in params.items() if k != "encoder"},
+            "encoder": None if args.encoder is None else str(args.encoder),
+        },
+        "model": str(saved),
+    }
+    report_path = _report_path(args)
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    low, high, scored = scores["c_index_low"], scores["c_index_high"], report["evaluation"]
+    print(
+        f"Harrell's C = {scores['c_index']:.3f} ({scores['confidence_level']:.0%} CI {low:.3f}-{high:.3f}) on "
+        f"{scored['n']} ECGs ({scored['events']} events) the model did not train on"
+    )
+    if scores["calibration_error"] is None:
+        print(
+            f"calibration at t = {scores['horizon']:g}: slope {scores['calibration_slope']:.2f}, "
+            f"ICI {scores['ici']:.3f}"
+        )
+    else:
+        print(f"calibration at t = {scores['horizon']:g} not computed: {scores['calibration_error']}")
+    print(f"model saved to {saved}; report written to {report_path}")
     return 0
 
 
+_PRESETS = ("paper", "cpu-small")  # ECGSurvivalAnalysis.PRESETS, named here so that --help imports no torch
+
+_DESCRIPTION = (
+    "sksurv-ecg: a deep dual-attention ECG survival model. Commands: demo runs the whole job on the data that "
+    "ship with the package; pretrain runs the text-aligned pretraining on PTB-XL; fit trains the deep Cox model "
+    "on your ECGs (or a synthetic cohort), scores it on data it did not train on and writes a report."
+)
+
+
+def _add_training_options(p, *, epochs_default):
+    """Options that pretrain and fit share (the old names --epochs and --seed still work)."""
+    p.add_argument(
+        "--max-epochs",
+        "--epochs",
+        dest="max_epochs",
+        type=int,
+        default=epochs_default,
+        help="training epochs (--epochs is the old name and still works) "
+        + ("(default: the preset's)" if epochs_default is None else "(default: %(default)s)"),
+    )
+    p.add_argument(
+        "--random-state",
+        "--seed",
+        dest="random_state",
+        type=int,
+        default=0,
+        help="seed of the initialisation, batches and splits (--seed is the old name and still works) "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--device", default="auto", help="cpu, cuda, cuda:N, or auto (CUDA when present) (default: %(default)s)"
+    )
+    p.add_argument(
+        "--precision",
+        choices=["float32", "bf16"],
+        default="float32",
+        help="arithmetic of training and prediction (default: %(default)s)",
+    )
+    p.add_argument("--checkpoint-dir", default=None, help="save every epoch here; rerun the same command to resume")
+    p.add_argument(
+        "--module",
+        action="append",
+        metavar="KEY=VALUE",
+        help="architecture option of the network, repeatable, e.g. --module latent_dim=512",
+    )
+
+
+def _add_fit_parser(sub):
+    p = sub.add_parser(
+        "fit",
+        help="fit the deep Cox model, score it on held-out data, save it and a JSON report",
+        description="Fit ECGSurvivalAnalysis on ECGs saved as .npy files (or on a synthetic cohort), report "
+        "Harrell's C with a bootstrap interval and the calibration at a horizon on data the model did not "
+        "train on (a held-out part, or out of fold with --cv), save the model and write a JSON report.",
+    )
+    data = p.add_argument_group("data (either --X, --time and --event, or --synthetic)")
+    data.add_argument("--X", default=None, help="(n, 12, T) float32 .npy file of ECGs (read memory-mapped)")
+    data.add_argument("--time", default=None, help=".npy file of follow-up times, one per ECG")
+    data.add_argument("--event", default=None, help=".npy file of event indicators (1/True: event, 0: censored)")
+    data.add_argument(
+        "--synthetic", type=int, default=None, metavar="N", help="use a synthetic cohort of N ECGs with a known hazard"
+    )
+    data.add_argument(
+        "--event-rate", type=float, default=0.3, help="event fraction of the --synthetic cohort (default: %(default)s)"
+    )
+    data.add_argument("--fs", type=float, default=500.0, help="sampling rate of the ECGs in Hz (default: %(default)s)")
+
+    model = p.add_argument_group("model")
+    model.add_argument(
+        "--preset",
+        choices=_PRESETS,
+        default=None,
+        help="named settings: paper (the GPU settings of the paper, also the defaults: lr 1e-4, 100 epochs, "
+        "batch 128) or cpu-small (lr 1e-3, 20 epochs, batch 64, for a few hundred ECGs on a CPU); "
+        "--lr, --max-epochs and --batch-size override it",
+    )
+    model.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default: the preset's)")
+    model.add_argument("--batch-size", type=int, default=None, help="target batch size (default: the preset's)")
+    model.add_argument(
+        "--calibration",
+        type=_calibration_value,
+        default="auto",
+        help="where the log-risk scale is fitted, as ECGSurvivalAnalysis(calibration=...) accepts: one of its "
+        "named values, an integer k (k-fold out-of-fold), or none (default: %(default)s)",
+    )
+    model.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=None,
+        help="fraction of the training part held out for model selection and calibration (default: none)",
+    )
+    model.add_argument("--encoder", default=None, help="directory of a saved pretrained encoder, or the seed's .ckpt")
+    model.add_argument("--verbose", type=int, default=1, help="print the training progress when 1 (default: 1)")
+    _add_training_options(model, epochs_default=None)
+
+    evaluation = p.add_argument_group("evaluation")
+    evaluation.add_argument(
+        "--test-fraction",
+        type=float,
+        default=None,
+        help="fraction held out for scoring, stratified on the event and seeded (default: 0.2 without --cv)",
+    )
+    evaluation.add_argument(
+        "--cv",
+        type=int,
+        default=None,
+        metavar="K",
+        help="score out of fold over K stratified folds instead, then refit on all ECGs for the saved model",
+    )
+    evaluation.add_argument(
+        "--horizon",
+        type=float,
+        default=None,
+        help="time at which the calibration is measured (default: the median event time of the scored ECGs)",
+    )
+    evaluation.add_argument(
+        "--n-resamples", type=int, default=1000, help="bootstrap resamples for the interval (default: %(default)s)"
+    )
+    evaluation.add_argument(
+        "--confidence-level", type=float, default=0.95, help="coverage of the interval (default: %(default)s)"
+    )
+
+    output = p.add_argument_group("output")
+    output.add_argument("--out", required=True, help="directory to save the fitted model to")
+    output.add_argument(
+        "--report", default=None, help="path of the JSON report (default: OUT-report.json, next to the model)"
+    )
+    return p
+
+
+def _check_fit_args(parser, args):
+    """Refuse contradictory or out-of-range evaluation and data options before anything is imported."""
+    files = [args.X, args.time, args.event]
+    if args.synthetic is None and None in files:
+        parser.error("fit needs its data: --X, --time and --event (.npy files), or --synthetic N")
+    if args.synthetic is not None and any(f is not None for f in files):
+        parser.error("give either --synthetic or --X/--time/--event, not both")
+    if args.synthetic is not None and args.synthetic < 4:
+        parser.error(f"--synthetic {args.synthetic}: the cohort needs at least 4 ECGs")
+    if args.cv is not None:
+        if args.test_fraction is not None:
+            parser.error("give either --cv (out-of-fold scoring) or --test-fraction (a held-out part), not both")
+        if args.cv < 2:
+            parser.error(f"--cv {args.cv}: use at least 2 folds")
+    else:
+        args.test_fraction = 0.2 if args.test_fraction is None else args.test_fraction
+        if not 0 < args.test_fraction < 1:
+            parser.error(f"--test-fraction {args.test_fraction}: use a fraction between 0 and 1, e.g. 0.2")
+    if not 0 < args.confidence_level < 1:
+        parser.error(f"--confidence-level {args.confidence_level}: use a level between 0 and 1, e.g. 0.95")
+    if args.n_resamples < 1:
+        parser.error(f"--n-resamples {args.n_resamples}: use a positive number, e.g. 1000")
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="sksurv-ecg", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="sksurv-ecg", description=_DESCRIPTION)
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="{demo,pretrain,fit}",
+        help="the command to run; COMMAND --help lists its options",
+    )
 
     p = sub.add_parser("demo", help="the main job on the bundled data")
     p.add_argument("--out", default="demo-output", help="output folder (default: %(default)s)")
     p.add_argument("--n-samples", type=int, default=500, help="synthetic cohort size")
-    p.add_argument("--folds", type=int, default=2)
+    p.add_argument("--folds", type=int, default=2, help="cross-validation folds (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=15, help="survival training epochs")
-    p.add_argument("--pretrain-epochs", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--verbose", type=int, default=0)
+    p.add_argument("--pretrain-epochs", type=int, default=30, help="pretraining epochs (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of everything random (default: %(default)s)")
+    p.add_argument("--verbose", type=int, default=0, help="training progress: 0 silent, 1 per epoch")
 
-    p = sub.add_parser("pretrain", help="the paper's text-aligned pretraining on PTB-XL (see docs/pretraining.md)")
+    p = sub.add_parser(
+        "pretrain",
+        help="the paper's text-aligned pretraining on PTB-XL (see docs/pretraining.md)",
+        description="Pretrain the dual-attention encoder on PTB-XL (text-aligned, or as a denoising "
+        "autoencoder with --text none) and save it as a directory that fit --encoder accepts.",
+    )
     p.add_argument("--ptbxl", default=None, help="PTB-XL root folder (a PhysioNet download)")
     p.add_argument("--fetch", action="store_true", help="download PTB-XL (and PTB-XL+ if needed) first")
     p.add_argument("--base-url", default=None, help="PTB-XL release URL for --fetch (default: PhysioNet 1.0.3)")
     p.add_argument("--plus-base-url", default=None, help="PTB-XL+ release URL for --fetch (default: PhysioNet 1.0.1)")
     p.add_argument("--plus-root", default=None, help="PTB-XL+ folder for --input 12sl/unig without --fetch")
     p.add_argument("--data-home", default=None, help="download folder for --fetch (default: SKSURV_ECG_DOWNLOADS)")
-    p.add_argument("--download-jobs", type=int, default=8)
+    p.add_argument("--download-jobs", type=int, default=8, help="parallel downloads for --fetch (default: %(default)s)")
     p.add_argument(
         "--input",
         choices=["12sl", "unig", "median-beats"],
@@ -367,26 +731,21 @@ def _parser():
     )
     p.add_argument("--folds", type=int, nargs="*", default=None, help="strat_fold values to use")
     p.add_argument("--ecg-ids", type=int, nargs="*", default=None, help="only these records")
-    p.add_argument("--text", choices=["scp", "report", "none"], default="scp")
+    p.add_argument(
+        "--text",
+        choices=["scp", "report", "none"],
+        default="scp",
+        help="align with embeddings of the SCP statements, of the free-text reports, or train without text "
+        "(default: %(default)s)",
+    )
     p.add_argument("--text-model", default=None, help="any sentence-transformers model (paper: Bio_ClinicalBERT)")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--module", action="append", metavar="KEY=VALUE", help="architecture option, e.g. latent_dim=512")
+    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=128, help="batch size (default: %(default)s)")
     p.add_argument("--cache", default=None, help="memory-mapped cache folder (default: OUT-cache)")
     p.add_argument("--out", required=True, help="directory to save the fitted encoder to")
-    p2 = sub.add_parser("fit", help="fit the deep Cox model on .npy arrays")
-    p2.add_argument("--X", required=True, help="(n, 12, T) float32 .npy (memory-mapped)")
-    p2.add_argument("--time", required=True)
-    p2.add_argument("--event", required=True)
-    p2.add_argument("--encoder", default=None, help="directory of a saved pretrained encoder")
-    p2.add_argument("--out", required=True)
-    for q in (p, p2):
-        q.add_argument("--epochs", type=int, default=100)
-        q.add_argument("--batch-size", type=int, default=128)
-        q.add_argument("--seed", type=int, default=0)
-        q.add_argument("--device", default="auto")
-        q.add_argument("--precision", choices=["float32", "bf16"], default="float32")
-        q.add_argument("--checkpoint-dir", default=None, help="save every epoch here; rerun to resume")
+    _add_training_options(p, epochs_default=100)
 
+    _add_fit_parser(sub)
     return parser
 
 
@@ -407,4 +766,6 @@ def main(argv=None):
     os.environ.setdefault("MPLBACKEND", "Agg")
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "fit":
+        _check_fit_args(parser, args)
     return {"demo": demo, "pretrain": pretrain, "fit": fit}[args.command](args)

@@ -1,12 +1,15 @@
 """Saving and loading fitted estimators: safetensors weights plus a JSON configuration.
 
-The module sits below the estimators and imports none of them: every estimator class registers
-itself here by name when it is defined (``_BaseECGEstimator.__init_subclass__`` calls
-:func:`register`), and :func:`load_estimator` rebuilds whichever class a file names.
+The module sits below the estimators and imports none of them at import time. Every estimator
+class registers itself here by name when it is defined (``_BaseECGEstimator.__init_subclass__``
+calls :func:`register`); the package's own classes are also listed in a static table of the
+modules that define them, which :func:`estimator_class` imports on demand, so that loading works
+whatever the caller has imported (``import sksurv_ecg`` imports nothing up front).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import warnings
@@ -26,12 +29,19 @@ from .nn._config import default_impl
 from .utils._files import atomic_write, atomic_write_text
 from .utils.validation import check_device, check_lead_names, check_precision
 
-__all__ = ["FORMAT_TAG", "load_estimator", "register", "save_estimator"]
+__all__ = ["FORMAT_TAG", "estimator_class", "load_estimator", "register", "save_estimator"]
 
 FORMAT_TAG = "sksurv-ecg.model.v1"
 
 #: Estimator classes that can be loaded, by class name.
 _REGISTRY: dict[str, type] = {}
+
+#: The package's estimator classes and the modules that define (and so register) them.
+_ESTIMATOR_MODULES = {
+    "ECGEmbedder": "sksurv_ecg.embedding",
+    "TextAlignedPretrainer": "sksurv_ecg.embedding",
+    "ECGSurvivalAnalysis": "sksurv_ecg.survival",
+}
 
 
 def register(cls):
@@ -49,6 +59,30 @@ def register(cls):
     """
     _REGISTRY[cls.__name__] = cls
     return cls
+
+
+def estimator_class(name):
+    """The registered estimator class called ``name``, importing the package module that defines it.
+
+    Parameters
+    ----------
+    name : str
+        Class name, as saved in ``config.json``.
+
+    Returns
+    -------
+    cls : type or None
+        The class, or None when no loadable class has that name.
+
+    Examples
+    --------
+    >>> from sksurv_ecg._persistence import estimator_class
+    >>> estimator_class("ECGSurvivalAnalysis").__name__
+    'ECGSurvivalAnalysis'
+    """
+    if name not in _REGISTRY and name in _ESTIMATOR_MODULES:
+        importlib.import_module(_ESTIMATOR_MODULES[name])
+    return _REGISTRY.get(name)
 
 
 def _json_default(value):
@@ -166,10 +200,11 @@ def load_estimator(path, *, device="cpu", expected_class=None):
     config = json.loads(config_file.read_text())
     if config.get("format") != FORMAT_TAG:
         raise ValueError(f"{config_file} has format {config.get('format')!r}, expected {FORMAT_TAG!r}.")
-    klass = _REGISTRY.get(config["class"])
+    klass = estimator_class(config["class"])
     if klass is None:
         raise ValueError(
-            f"{config_file} holds a {config['class']!r}; this sksurv-ecg loads {sorted(_REGISTRY)}. "
+            f"{config_file} holds a {config['class']!r}; this sksurv-ecg loads "
+            f"{sorted(set(_REGISTRY) | set(_ESTIMATOR_MODULES))}. "
             "Load it with the sksurv-ecg version that saved it."
         )
     if expected_class is not None and not issubclass(klass, expected_class):

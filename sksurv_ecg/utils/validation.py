@@ -1086,9 +1086,9 @@ def check_ecg_length(n_timesteps, *, fitted, padded, downsample, fs, owner):
 def _package_dirs():
     import sklearn
 
-    import sksurv_ecg
-
-    return tuple(os.path.dirname(module.__file__) + os.sep for module in (sksurv_ecg, sklearn))
+    # sksurv_ecg/ is two folders up from this file; importing the package to ask would be a cycle.
+    package = os.path.dirname(os.path.dirname(__file__))
+    return (package + os.sep, os.path.dirname(sklearn.__file__) + os.sep)
 
 
 def user_stacklevel():
