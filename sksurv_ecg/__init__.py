@@ -16,8 +16,10 @@ from .exceptions import (
     AdditivityWarning,
     BootstrapWarning,
     CacheWarning,
+    DamagedFileError,
     DeviceWarning,
     ECGFileError,
+    ECGPlausibilityWarning,
     ECGReadWarning,
     InsufficientEventsError,
     LeadOrderWarning,
@@ -25,6 +27,7 @@ from .exceptions import (
     SksurvECGWarning,
     TrainingWarning,
     UnknownCodeWarning,
+    UnsafeCheckpointError,
 )
 from .survival import ECGSurvivalAnalysis
 from .text import ReportEmbedder
@@ -33,10 +36,12 @@ __all__ = [
     "AdditivityWarning",
     "BootstrapWarning",
     "CacheWarning",
+    "DamagedFileError",
     "DeviceWarning",
     "ECGBiomarkers",
     "ECGEmbedder",
     "ECGFileError",
+    "ECGPlausibilityWarning",
     "ECGReadWarning",
     "ECGSurvivalAnalysis",
     "InsufficientEventsError",
@@ -47,6 +52,7 @@ __all__ = [
     "TextAlignedPretrainer",
     "TrainingWarning",
     "UnknownCodeWarning",
+    "UnsafeCheckpointError",
     "__version__",
     "load_estimator",
 ]
