@@ -294,7 +294,10 @@ def bootstrap_ci(
     with replacement by :func:`scipy.stats.bootstrap`). A resample on which it is undefined
     (scikit-survival raises: no comparable pair, no event, a horizon beyond the resample's
     follow-up) is counted in ``n_invalid``, a :class:`~sksurv_ecg.exceptions.BootstrapWarning`
-    is issued and the interval is taken over the remaining resamples.
+    is issued and the interval is taken over the remaining resamples (NaN when none remains). A
+    metric undefined on the whole of ``y`` (every event at one time, so no comparable pair; a
+    horizon before the first event) raises a ``ValueError`` saying why
+    (:class:`~sksurv.exceptions.NoComparablePairException` for the C-indices).
 
     Parameters
     ----------
