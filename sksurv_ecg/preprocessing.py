@@ -211,8 +211,8 @@ def _deflection_half_width(x):
     x = x.astype(np.float64)
     centred = x - np.median(x, axis=1, keepdims=True)
     widths = []
-    for lead in centred:
-        top, bottom = np.percentile(lead, [99.5, 0.5])
+    tops, bottoms = np.percentile(centred, [99.5, 0.5], axis=1)
+    for lead, top, bottom in zip(centred, tops, bottoms, strict=True):
         y = lead if top >= -bottom else -lead  # the dominant direction: R in most leads, S in V1-V2
         height = y.max()
         if not height > 0:

@@ -797,7 +797,7 @@ def _robust_ranges(X, rows):
     return out
 
 
-def check_ecg_amplitude(X, *, owner, max_records=256):
+def check_ecg_amplitude(X, *, owner, max_records=64):
     """Refuse ECGs in microvolts (or raw ADC counts) where millivolts are expected.
 
     A record's robust amplitude range is the median over its leads of the 1st-99th percentile
@@ -811,8 +811,9 @@ def check_ecg_amplitude(X, *, owner, max_records=256):
         Signals in mV; records with NaN or infinity are left out.
     owner : str
         Name of the caller, used in the message.
-    max_records : int, default=256
-        Records (spread evenly) that are checked, so that the check stays cheap on large memory maps.
+    max_records : int, default=64
+        Records (spread evenly) that are checked, so that the check stays cheap on large memory maps
+        and at every ``predict``.
 
     Raises
     ------
