@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import warnings
 from dataclasses import asdict
@@ -18,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 from sklearn.utils.validation import check_is_fitted
 
 from ._version import __version__
-from .exceptions import TrainingWarning
+from .exceptions import DamagedFileError, TrainingWarning
 from .nn import DualAttentionAutoencoder
 from .nn._config import default_impl
 from .utils._files import atomic_write, atomic_write_text
@@ -194,12 +196,20 @@ def load_estimator(path, *, device="cpu", expected_class=None):
     True
     """
     path = Path(path)
-    config_file = path / "config.json"
-    if not config_file.exists():
-        raise FileNotFoundError(f"{config_file} does not exist; pass the directory written by estimator.save().")
-    config = json.loads(config_file.read_text())
-    if config.get("format") != FORMAT_TAG:
-        raise ValueError(f"{config_file} has format {config.get('format')!r}, expected {FORMAT_TAG!r}.")
+    config_file, weights_file = path / "config.json", path / "model.safetensors"
+    if path.is_file():
+        raise DamagedFileError(
+            f"{path} is a file, not the directory written by estimator.save(); pass its folder, {path.parent}."
+        )
+    for file in (config_file, weights_file):
+        if not file.exists():
+            raise FileNotFoundError(f"{file} does not exist; pass the directory written by estimator.save().")
+    config = _read_config(config_file)
+    if config["format"] != FORMAT_TAG:
+        raise DamagedFileError(
+            f"{config_file} has format {config['format']!r}, expected {FORMAT_TAG!r}: it is damaged or not a saved "
+            "estimator; pass the directory written by estimator.save()."
+        )
     klass = estimator_class(config["class"])
     if klass is None:
         raise ValueError(
@@ -216,7 +226,112 @@ def load_estimator(path, *, device="cpu", expected_class=None):
             TrainingWarning,
             stacklevel=2,
         )
+    device_ = check_device(device)
+    state = _read_weights(weights_file)
+    try:
+        estimator, module = _rebuild(klass, config, device, device_)
+    except (KeyError, TypeError, ValueError, IndexError) as err:  # sklearn's InvalidParameterError included
+        raise _damaged(config_file, f"it does not rebuild a {config['class']} ({type(err).__name__}: {err})") from err
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise ValueError(
+            f"The weights in {path} do not fit the architecture in its config.json: "
+            f"{_state_dict_diff(state, module.state_dict())}; the files were mixed up or edited."
+        ) from err
+    estimator._attach_module(module)
+    return estimator
+
+
+def _damaged(file, detail):
+    return DamagedFileError(
+        f"{file} is damaged or not a saved estimator: {detail}. Save the estimator again, or pass the directory "
+        "written by estimator.save()."
+    )
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_str_list(value):
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+# What save_estimator writes: key -> (test, what it must be). fs_, lead_names_ and lead_order_ are
+# absent from files of sksurv-ecg 0.1.0, which load_estimator accepts.
+_CONFIG_KEYS = {
+    "format": (lambda v: isinstance(v, str), "a string"),
+    "class": (lambda v: isinstance(v, str), "a class name"),
+    "params": (lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v), "an object of parameters"),
+    "autoencoder": (lambda v: isinstance(v, dict), "an object of architecture settings"),
+    "n_features_in_": (lambda v: _is_int(v) and v > 0, "a positive integer"),
+    "n_leads_": (lambda v: _is_int(v) and v > 0, "a positive integer"),
+    "n_timesteps_in_": (lambda v: _is_int(v) and v > 0, "a positive integer"),
+    "fitted": (lambda v: isinstance(v, dict), "an object of fitted attributes"),
+    "versions": (lambda v: isinstance(v, dict), "an object of package versions"),
+}
+_OPTIONAL_CONFIG_KEYS = {
+    "fs_": (
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0,
+        "a positive sampling rate",
+    ),
+    "lead_names_": (lambda v: v is None or (_is_str_list(v) and len(set(v)) == len(v)), "null or distinct names"),
+    "lead_order_": (
+        lambda v: (
+            v is None or (isinstance(v, list) and all(_is_int(i) and i >= 0 for i in v) and len(set(v)) == len(v))
+        ),
+        "null or distinct lead indices",
+    ),
+}
+
+
+def _read_config(config_file):
+    """``config.json`` as a dict of the shape ``save_estimator`` writes, or :class:`DamagedFileError`."""
+    if config_file.is_dir():
+        raise _damaged(config_file, "it is a directory, not a file")
+    try:
+        config = json.loads(config_file.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise _damaged(config_file, f"it is not JSON ({type(err).__name__}: {err})") from err
+    if not isinstance(config, dict):
+        raise _damaged(config_file, f"it holds a JSON {type(config).__name__}, not an object")
+    missing = sorted(set(_CONFIG_KEYS) - set(config))
+    if missing:
+        raise _damaged(config_file, f"it lacks the keys {missing}")
+    checks = {**_CONFIG_KEYS, **{k: v for k, v in _OPTIONAL_CONFIG_KEYS.items() if k in config}}
+    wrong = [
+        f"{key}={config[key]!r:.60} (expected {what})" for key, (test, what) in checks.items() if not test(config[key])
+    ]
+    if wrong:
+        raise _damaged(config_file, "; ".join(wrong))
+    names, order = config.get("lead_names_"), config.get("lead_order_")
+    if names is not None and len(names) != config["n_leads_"]:
+        raise _damaged(config_file, f"lead_names_ names {len(names)} leads, but n_leads_={config['n_leads_']}")
+    if order is not None and (names is None or max(order, default=-1) >= len(names)):
+        raise _damaged(config_file, f"lead_order_={order} does not index lead_names_={names}")
+    return config
+
+
+def _read_weights(weights_file):
+    """The tensors of ``model.safetensors``, or :class:`DamagedFileError` naming the file."""
+    if weights_file.is_dir():
+        raise _damaged(weights_file, "it is a directory, not a file")
+    try:  # safetensors checks the header's length, JSON and offsets against the file before reading
+        state = load_file(str(weights_file))
+    except SafetensorError as err:
+        raise _damaged(weights_file, f"it is not a complete safetensors file ({err})") from err
+    if not state:
+        raise _damaged(weights_file, "it holds no tensors")
+    return state
+
+
+def _rebuild(klass, config, device, device_):
+    """The estimator and its (untrained) module, as described by a checked configuration."""
     estimator = klass(**dict(config["params"], device=device))
+    # a file whose parameters a fit would refuse was not written by save()
+    estimator._validate_params()
+    estimator._validate_routed()
     estimator.n_features_in_ = config["n_features_in_"]
     estimator.n_leads_ = config["n_leads_"]
     estimator.n_timesteps_in_ = config["n_timesteps_in_"]
@@ -227,7 +342,7 @@ def load_estimator(path, *, device="cpu", expected_class=None):
     else:
         estimator.lead_names_ = check_lead_names(None, estimator.n_leads_, owner=config["class"])
     estimator.lead_order_ = config.get("lead_order_")
-    estimator.device_ = check_device(device)
+    estimator.device_ = device_
     # a model fitted in bf16 elsewhere (a GPU, an AMX CPU) predicts in bf16 here too
     check_precision(getattr(estimator, "precision", "float32"), estimator.device_)
     estimator._restore_fitted_state(config["fitted"])
@@ -238,13 +353,4 @@ def load_estimator(path, *, device="cpu", expected_class=None):
         architecture["impl"] = default_impl(estimator.device_)
     estimator.impl_ = architecture["impl"]
     module = estimator._build_module(DualAttentionAutoencoder(**architecture))
-    state = load_file(str(path / "model.safetensors"))
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        raise ValueError(
-            f"The weights in {path} do not fit the architecture in its config.json: "
-            f"{_state_dict_diff(state, module.state_dict())}; the files were mixed up or edited."
-        ) from err
-    estimator._attach_module(module)
-    return estimator
+    return estimator, module

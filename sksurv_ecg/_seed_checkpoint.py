@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from .exceptions import DamagedFileError, UnsafeCheckpointError
 from .nn import convert_seed_state_dict
 
 __all__ = ["SEED_FS", "SEED_N_TIMESTEPS", "SeedCheckpoint", "read_seed_checkpoint"]
@@ -114,6 +116,35 @@ def _is_allowed(name: str) -> bool:
     return name in _ALLOWED_EXACT or name.startswith(_ALLOWED_PREFIXES)
 
 
+def _unpickle_inertly(path):
+    """``torch.load`` of ``path`` with allow-listed globals as placeholders; refuse any other global."""
+    # Lightning has written torch's zip format since torch 1.6; the legacy format cannot be inspected unpickled
+    if not zipfile.is_zipfile(path):
+        raise _damaged(path, "it is not a torch.save archive (a zip file)")
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except (RuntimeError, ValueError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile) as err:
+        raise _damaged(path, f"its archive cannot be read ({type(err).__name__}: {err})") from err
+    refused = sorted(n for n in names if not _is_allowed(n))
+    if refused:
+        raise UnsafeCheckpointError(
+            f"{str(path)!r} references {refused[:5]}, which a seed checkpoint has no reason to hold; it was not "
+            "loaded and nothing in it was executed. Only tensors, argparse.Namespace, Lightning's AttributeDict and "
+            "classes of the seed's package (multi_modal_heart) are read, as inert placeholders."
+        )
+    placeholders = [(_placeholder(n), n) for n in sorted(names)]
+    try:
+        with torch.serialization.safe_globals(placeholders):
+            raw = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:  # weights-only refusals the listing above did not foresee
+        raise UnsafeCheckpointError(
+            f"{str(path)!r} could not be read with torch's weights-only unpickler ({err}); nothing in it was executed."
+        ) from err
+    except (RuntimeError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise _damaged(path, f"it cannot be unpickled ({type(err).__name__}: {err})") from err
+    return raw
+
+
 def read_seed_checkpoint(path) -> SeedCheckpoint:
     """Read a seed (PyTorch Lightning) checkpoint safely; no pickled code is executed.
 
@@ -129,12 +160,16 @@ def read_seed_checkpoint(path) -> SeedCheckpoint:
 
     Raises
     ------
-    pickle.UnpicklingError
+    sksurv_ecg.exceptions.UnsafeCheckpointError
         When the file references a global outside the allow-list (e.g. a callable such as
-        ``os.system``); it names the global. Nothing is executed.
-    ValueError
-        When the file is not a Lightning checkpoint of the seed (no ``state_dict`` with
-        ``network.encoder.*`` keys).
+        ``os.system``); it names the global. Nothing is executed. It is both a
+        ``pickle.UnpicklingError`` and a ``ValueError``.
+    sksurv_ecg.exceptions.DamagedFileError
+        A ``ValueError`` naming the file, "damaged or not a checkpoint", when it is not a torch
+        archive, is cut short, is a directory, or is not a Lightning checkpoint of the seed (no
+        ``state_dict`` of tensors with ``network.encoder.*`` keys); the reader's error is chained.
+    FileNotFoundError
+        When ``path`` does not exist.
 
     Examples
     --------
@@ -146,25 +181,21 @@ def read_seed_checkpoint(path) -> SeedCheckpoint:
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"path must be a path to a .ckpt file, got {type(path).__name__}.")
     path = Path(path)
+    if path.is_dir():
+        raise _damaged(path, "it is a directory; for a directory written by save() use sksurv_ecg.load_estimator")
     if not path.is_file():
         raise FileNotFoundError(f"{str(path)!r} does not exist; pass the seed's .ckpt file.")
-    names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-    refused = sorted(n for n in names if not _is_allowed(n))
-    if refused:
-        raise pickle.UnpicklingError(
-            f"{str(path)!r} references {refused[:5]}, which a seed checkpoint has no reason to hold; it was not "
-            "loaded and nothing in it was executed. Only tensors, argparse.Namespace, Lightning's AttributeDict and "
-            "classes of the seed's package (multi_modal_heart) are read, as inert placeholders."
-        )
-    placeholders = [(_placeholder(n), n) for n in sorted(names)]
-    with torch.serialization.safe_globals(placeholders):
-        raw = torch.load(path, map_location="cpu", weights_only=True)
+    raw = _unpickle_inertly(path)
     state = raw.get("state_dict") if isinstance(raw, dict) else None
-    if not isinstance(state, dict) or not any(k.startswith("network.encoder.") for k in state):
-        raise ValueError(
-            f"{str(path)!r} is not a Lightning checkpoint of the seed: expected a 'state_dict' with "
-            "'network.encoder.*' keys; for a directory saved by sksurv-ecg use sksurv_ecg.load_estimator."
+    if not isinstance(state, dict) or not any(isinstance(k, str) and k.startswith("network.encoder.") for k in state):
+        raise _damaged(
+            path,
+            "it is not a Lightning checkpoint of the seed: expected a 'state_dict' with 'network.encoder.*' keys; "
+            "for a directory saved by sksurv-ecg use sksurv_ecg.load_estimator",
         )
+    not_tensors = sorted(str(k) for k, v in state.items() if not isinstance(v, torch.Tensor))
+    if not_tensors:
+        raise _damaged(path, f"its state_dict holds values that are not tensors under {not_tensors[:5]}")
     network = {k: v for k, v in state.items() if k.startswith("network.")}
     projectors = {}
     for name in _PROJECTORS:
@@ -178,6 +209,10 @@ def read_seed_checkpoint(path) -> SeedCheckpoint:
         unused=sorted(set(state) - kept),
         hyper_parameters=_plain(raw.get("hyper_parameters", {})),
     )
+
+
+def _damaged(path, detail):
+    return DamagedFileError(f"{str(path)!r} is damaged or not a checkpoint: {detail}.")
 
 
 def load_into(module: torch.nn.Module, weights: dict, *, what: str, source) -> None:

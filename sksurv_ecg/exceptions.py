@@ -6,14 +6,18 @@ exception a caller would already catch (``ValueError``), in the way scikit-survi
 as a family.
 """
 
+import pickle
+
 from skorch.exceptions import DeviceWarning as _SkorchDeviceWarning
 
 __all__ = [
     "AdditivityWarning",
     "BootstrapWarning",
     "CacheWarning",
+    "DamagedFileError",
     "DeviceWarning",
     "ECGFileError",
+    "ECGPlausibilityWarning",
     "ECGReadWarning",
     "HorizonWarning",
     "InsufficientEventsError",
@@ -22,6 +26,7 @@ __all__ = [
     "SksurvECGWarning",
     "TrainingWarning",
     "UnknownCodeWarning",
+    "UnsafeCheckpointError",
     "UnsafePathError",
 ]
 
@@ -204,5 +209,53 @@ class HorizonWarning(SksurvECGWarning):
     --------
     >>> from sksurv_ecg.exceptions import HorizonWarning, SksurvECGWarning
     >>> issubclass(HorizonWarning, SksurvECGWarning)
+    True
+    """
+
+
+class DamagedFileError(ValueError):
+    """Raised when a saved estimator or a checkpoint is damaged, incomplete or not one at all.
+
+    A cut or edited ``config.json``, weights that are not safetensors (a pickle, a torch archive,
+    a file cut short), a directory where a file should be: the message names the file and says it
+    is "damaged or not a saved estimator" (or "... not a checkpoint"); the error that revealed the
+    damage is chained as ``__cause__``. A path that does not exist still raises
+    ``FileNotFoundError``.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import DamagedFileError
+    >>> issubclass(DamagedFileError, ValueError)
+    True
+    """
+
+
+class UnsafeCheckpointError(DamagedFileError, pickle.UnpicklingError):
+    """Raised when a checkpoint's pickle references code outside the allow-list; nothing is executed.
+
+    It is a :class:`DamagedFileError` (so a ``ValueError``) and a ``pickle.UnpicklingError``, the
+    error ``torch.load(weights_only=True)`` raises for the same file.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> from sksurv_ecg.exceptions import UnsafeCheckpointError
+    >>> issubclass(UnsafeCheckpointError, ValueError), issubclass(UnsafeCheckpointError, pickle.UnpicklingError)
+    (True, True)
+    """
+
+
+class ECGPlausibilityWarning(SksurvECGWarning):
+    """Issued when ECGs look implausible for what they were declared to be.
+
+    For example :class:`~sksurv_ecg.preprocessing.MedianBeat` finding QRS complexes far too wide or
+    too narrow for the sampling rate it was given (the likely rate is named), or a cohort whose
+    precordial leads V1 and V6 look exchanged. Checks that cannot be wrong for a real ECG raise
+    instead.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import ECGPlausibilityWarning, SksurvECGWarning
+    >>> issubclass(ECGPlausibilityWarning, SksurvECGWarning)
     True
     """

@@ -37,6 +37,7 @@ import numpy as np
 from scipy.special import ndtr
 from scipy.stats import bootstrap, chisquare
 from sklearn.utils import Bunch
+from sksurv.exceptions import NoComparablePairException
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.metrics import (
     concordance_index_censored,
@@ -160,28 +161,75 @@ def _check_metric(metric, times, estimate, n):
     return times, estimate
 
 
-def _check_bootstrap_args(confidence_level, n_resamples, method):
+def _check_bootstrap_args(confidence_level, n_resamples, method, tau=None):
     if isinstance(confidence_level, bool) or not isinstance(confidence_level, Real) or not 0 < confidence_level < 1:
         raise ValueError(f"confidence_level={confidence_level!r} must be in (0, 1), e.g. 0.95.")
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, Integral) or n_resamples < 2:
         raise ValueError(f"n_resamples={n_resamples!r} must be an int >= 2, e.g. 1000.")
     if method not in ("percentile", "basic", "BCa"):
         raise ValueError(f"method={method!r} is not supported; use 'percentile', 'basic' or 'BCa'.")
+    if tau is not None and (isinstance(tau, bool) or not isinstance(tau, Real) or not np.isfinite(tau) or tau <= 0):
+        raise ValueError(f"tau={tau!r} must be None or a positive finite time (the truncation time of Uno's C).")
 
 
-def _resampled(statistic, n, *, n_resamples, confidence_level, method, random_state):
-    """Run :func:`scipy.stats.bootstrap` over patient indices, counting resamples the metric rejects."""
+def _bootstrap_y(y, name="y"):
+    """``_survival`` naming the input in every refusal, and at least two patients to resample."""
+    try:
+        event, time = _survival(y, name)
+    except ValueError as err:  # sksurv's wording ("all samples are censored"), with the input named
+        raise ValueError(str(err) if f"'{name}'" in str(err) else f"'{name}': {err}") from err
+    if time.shape[0] < 2:
+        raise ValueError(f"'{name}' has {time.shape[0]} sample; a bootstrap needs at least 2 patients.")
+    return event, time
+
+
+def _undefined_metric(y, metric, times):
+    """The error for a metric that is NaN on the whole of ``y`` (sksurv divides 0 by 0), saying why."""
+    event, time = _survival(y)
+    event_times = time[event]
+    if time.max() <= event_times.min():
+        return NoComparablePairException(
+            f"metric={metric!r} is undefined on 'y': all {event_times.size} events happen at time "
+            f"{event_times.min():g} and no patient is followed beyond it, so no pair of patients is comparable. "
+            "Evaluate on patients with follow-up beyond the events."
+        )
+    early = [float(t) for t in np.atleast_1d(times if times is not None else []) if not np.any(event_times <= t)]
+    if early:
+        return ValueError(
+            f"metric={metric!r} is undefined on 'y': no event at or before times {early} (first event at "
+            f"{event_times.min():g}); choose times after it."
+        )
+    return ValueError(f"metric={metric!r} is NaN on 'y' (sksurv could not compute it); check y and the estimate.")
+
+
+def _quietly(statistic, idx):
+    """``statistic(idx)`` without sksurv's 0/0 RuntimeWarning: the caller handles a NaN result."""
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return statistic(idx)
+
+
+def _resampled(statistic, n, *, n_resamples, confidence_level, method, random_state, undefined):
+    """Run :func:`scipy.stats.bootstrap` over patient indices, counting resamples the metric rejects.
+
+    ``undefined()`` is the error raised when the metric is NaN on the full sample.
+    """
     invalid = []
 
     def on_indices(idx):
         idx = idx.astype(np.intp)
         try:
-            return statistic(idx)
+            value = _quietly(statistic, idx)
         except ValueError as exc:  # NoComparablePairException, no event, horizon beyond a resample's follow-up
             invalid.append(str(exc))
             return np.nan
+        if not np.all(np.isfinite(value)):
+            invalid.append("the metric is NaN on the resample (e.g. all its events at one time)")
+        return value
 
-    reference = statistic(np.arange(n))  # the metric on the full sample: errors here are the caller's to fix
+    reference = _quietly(statistic, np.arange(n))  # the metric on the full sample: errors here are the caller's
+    if not np.all(np.isfinite(reference)):
+        raise undefined()
     rng = np.random.default_rng(random_state)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         # scipy warns about degenerate (NaN) distributions; they are counted and reported below instead.
@@ -205,6 +253,15 @@ def _resampled(statistic, n, *, n_resamples, confidence_level, method, random_st
                 f"{n_invalid} of {n_resamples} resamples had an undefined metric (e.g. {invalid[0]!r}); BCa cannot "
                 "use them. Use method='percentile', which reports them in 'n_invalid'."
             )
+        if n_invalid == n_resamples:
+            low = high = np.full(np.shape(reference), np.nan)
+            warnings.warn(
+                f"all {n_resamples} bootstrap resamples had an undefined metric (first: {invalid[0]!r}), so the "
+                "interval is NaN. Use more patients or more resamples.",
+                BootstrapWarning,
+                stacklevel=3,
+            )
+            return reference, low, high, distribution, n_invalid
         alpha = (1.0 - confidence_level) / 2.0
         q_low, q_high = np.nanquantile(distribution, [alpha, 1.0 - alpha], axis=-1)
         low, high = (q_low, q_high) if method == "percentile" else (2 * reference - q_high, 2 * reference - q_low)
@@ -237,7 +294,10 @@ def bootstrap_ci(
     with replacement by :func:`scipy.stats.bootstrap`). A resample on which it is undefined
     (scikit-survival raises: no comparable pair, no event, a horizon beyond the resample's
     follow-up) is counted in ``n_invalid``, a :class:`~sksurv_ecg.exceptions.BootstrapWarning`
-    is issued and the interval is taken over the remaining resamples.
+    is issued and the interval is taken over the remaining resamples (NaN when none remains). A
+    metric undefined on the whole of ``y`` (every event at one time, so no comparable pair; a
+    horizon before the first event) raises a ``ValueError`` saying why
+    (:class:`~sksurv.exceptions.NoComparablePairException` for the C-indices).
 
     Parameters
     ----------
@@ -285,9 +345,9 @@ def bootstrap_ci(
     >>> bool(ci.low < ci.estimate < ci.high), ci.n_invalid
     (True, 0)
     """
-    _survival(y)
+    _bootstrap_y(y)
     n = y.shape[0]
-    _check_bootstrap_args(confidence_level, n_resamples, method)
+    _check_bootstrap_args(confidence_level, n_resamples, method, tau)
     times, estimate = _check_metric(metric, times, estimate, n)
     if y_train is not None:
         _survival(y_train, "y_train")
@@ -299,6 +359,7 @@ def bootstrap_ci(
         confidence_level=confidence_level,
         method=method,
         random_state=random_state,
+        undefined=lambda: _undefined_metric(y, metric, times),
     )
     scalar = np.ndim(reference) == 0
     return Bunch(
@@ -375,15 +436,14 @@ def compare_models(
     """
     if metric == "ibs":
         raise ValueError("metric='ibs' is not supported by compare_models; use 'harrell', 'uno' or 'auc'.")
-    _survival(y)
+    _bootstrap_y(y)
     n = y.shape[0]
-    _check_bootstrap_args(confidence_level, n_resamples, "percentile")
+    _check_bootstrap_args(confidence_level, n_resamples, "percentile", tau)
     times, estimate_a = _check_metric(metric, times, estimate_a, n)
     _, estimate_b = _check_metric(metric, times, estimate_b, n)
     if y_train is not None:
         _survival(y_train, "y_train")
     f = _metric_function(metric, times, tau, y_train)
-    score_a, score_b = f(y, estimate_a), f(y, estimate_b)
     reference, low, high, distribution, n_invalid = _resampled(
         lambda idx: np.asarray(f(y[idx], estimate_a[idx])) - np.asarray(f(y[idx], estimate_b[idx])),
         n,
@@ -391,7 +451,9 @@ def compare_models(
         confidence_level=confidence_level,
         method="percentile",
         random_state=random_state,
+        undefined=lambda: _undefined_metric(y, metric, times),
     )
+    score_a, score_b = f(y, estimate_a), f(y, estimate_b)  # both defined: their difference is
     se = np.nanstd(distribution, axis=-1, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         p_value = np.where(se > 0, 2.0 * ndtr(-np.abs(reference) / se), np.where(reference == 0, 1.0, 0.0))

@@ -291,3 +291,82 @@ def test_scorer_in_grid_search(cohort):
     assert search.best_params_ == {"alpha": 0.0}  # heavy shrinkage flattens the risks: poor calibration
     with pytest.raises(ValueError, match="needs 'times'"):
         make_survival_scorer("auc")
+
+
+# --- RELIABILITY row 67: degenerate statistics ----------------------------------------------------
+
+
+def _all_events_at_one_time(n=30):
+    return Surv.from_arrays(np.ones(n, dtype=bool), np.full(n, 5.0)), np.random.default_rng(0).normal(size=n)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"metric": "uno"}, {"method": "BCa"}, {"method": "basic"}])
+def test_bootstrap_with_every_event_at_one_time_names_the_cause(kwargs):
+    """Harrell's and Uno's C have no comparable pair: sksurv's exception, naming 'y' and why."""
+    from sksurv.exceptions import NoComparablePairException
+
+    y, risk = _all_events_at_one_time()
+    with pytest.raises(NoComparablePairException, match=r"undefined on 'y'.*all 30 events happen at time 5"):
+        bootstrap_ci(y, risk, n_resamples=20, random_state=0, **kwargs)
+
+
+def test_compare_models_with_every_event_at_one_time_names_the_cause():
+    from sksurv.exceptions import NoComparablePairException
+
+    y, risk = _all_events_at_one_time()
+    with pytest.raises(NoComparablePairException, match=r"undefined on 'y'.*no pair of patients is comparable"):
+        compare_models(y, risk, -risk, n_resamples=20, random_state=0)
+
+
+def test_bootstrap_auc_at_a_horizon_before_every_event_names_it():
+    time = np.linspace(1.0, 10.0, 30)
+    y = Surv.from_arrays(time > 6.0, time)
+    with pytest.raises(ValueError, match=r"undefined on 'y'.*no event at or before times \[3\.0\]"):
+        bootstrap_ci(y, -time, metric="auc", times=[3.0, 8.0], n_resamples=20, random_state=0)
+
+
+@pytest.mark.parametrize(
+    ("event", "time", "match"),
+    [
+        pytest.param([False] * 6, np.arange(1.0, 7.0), "'y'.*all samples are censored", id="no-events"),
+        pytest.param([True], [3.0], r"'y' has 1 sample; a bootstrap needs at least 2", id="one-sample"),
+        pytest.param([True, False, True], [1.0, np.nan, 3.0], "'y'.*Input contains NaN", id="nan-time"),
+        pytest.param(
+            [True, False, True], [1.0, -2.0, 3.0], "'y'.*observed time contains values smaller zero", id="neg"
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    "statistic",
+    [
+        pytest.param(lambda y, risk: bootstrap_ci(y, risk, n_resamples=20, random_state=0), id="bootstrap_ci"),
+        pytest.param(lambda y, risk: compare_models(y, risk, -risk, n_resamples=20, random_state=0), id="compare"),
+    ],
+)
+def test_degenerate_outcomes_are_refused_naming_y(event, time, match, statistic):
+    y = np.empty(len(event), dtype=[("event", bool), ("time", float)])
+    y["event"], y["time"] = event, time
+    risk = np.arange(len(event), dtype=float)
+    with pytest.raises(ValueError, match=match):
+        statistic(y, risk)
+
+
+@pytest.mark.parametrize("tau", [np.nan, -1.0, 0.0, "5"])
+def test_bootstrap_refuses_a_bad_truncation_time(cohort, tau):
+    _, eta, y = cohort
+    with pytest.raises(ValueError, match=r"tau=.* must be None or a positive finite time"):
+        bootstrap_ci(y, eta, metric="uno", tau=tau, n_resamples=20, random_state=0)
+
+
+SEED_ALL_INVALID = 4  # scipy draws the resamples {0, 0}, {1, 1}, {0, 0} (or similar) from this seed
+
+
+def test_bootstrap_where_no_resample_is_defined_returns_nan_and_says_why():
+    """Two patients: the full sample has one comparable pair, but these two resamples have none."""
+    y = Surv.from_arrays([True, False], [3.0, 4.0])
+    with pytest.warns(BootstrapWarning, match=r"all 3 bootstrap resamples had an undefined metric"):
+        ci = bootstrap_ci(y, np.array([1.0, 0.0]), n_resamples=3, random_state=SEED_ALL_INVALID)
+    assert ci.estimate == 1.0
+    assert ci.n_invalid == 3
+    assert np.isnan(ci.low)
+    assert np.isnan(ci.high)

@@ -23,6 +23,7 @@ from sksurv_ecg import (
     TrainingWarning,
     load_estimator,
 )
+from sksurv_ecg.exceptions import DamagedFileError
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 
 DATA = Path(__file__).parent / "data"
@@ -301,3 +302,121 @@ def test_older_checkpoint_loads_and_a_version_mismatch_warns(check_model, check_
     (path / "config.json").write_text(json.dumps(config))
     with pytest.warns(TrainingWarning, match="saved with sksurv-ecg 0.0.1"):
         load_estimator(path)
+
+
+# --- RELIABILITY row 66: damaged, hostile or incomplete saves -----------------------------------
+
+
+def _torch_archive(model):
+    buffer = io.BytesIO()
+    torch.save(model.net_.module_.state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def _config_without(*keys):
+    return lambda config: {k: v for k, v in config.items() if k not in keys}
+
+
+def _config_with(**changes):
+    return lambda config: {**config, **changes}
+
+
+_NOT_SAFETENSORS = {
+    "weights-pickle": lambda model, weights: pickle.dumps({"weights": [1.0, 2.0]}),
+    "weights-torch-zip": lambda model, weights: _torch_archive(model),
+    "weights-cut-in-half": lambda model, weights: weights[: len(weights) // 2],
+    "weights-cut-after-header": lambda model, weights: weights[: 8 + int.from_bytes(weights[:8], "little") + 3],
+    "weights-empty": lambda model, weights: b"",
+    "weights-header-garbage": lambda model, weights: (64).to_bytes(8, "little") + b"{not json" + b" " * 80,
+    "weights-header-length-absurd": lambda model, weights: (2**62).to_bytes(8, "little") + weights[8:],
+    "weights-no-tensors": lambda model, weights: b"\x02\x00\x00\x00\x00\x00\x00\x00{}",
+}
+_BAD_CONFIG_TEXT = {
+    "config-cut-in-half": lambda text: text[: len(text) // 2],
+    "config-empty": lambda text: "",
+    "config-not-utf8": lambda text: "\udcff",
+    "config-deeply-nested": lambda text: "[" * 100_000 + "]" * 100_000,
+}
+_BAD_CONFIG_JSON = {
+    "config-a-list": lambda config: [config],
+    "config-a-number": lambda config: 3,
+    "config-no-versions": _config_without("versions"),
+    "config-no-params": _config_without("params"),
+    "config-no-class": _config_without("class"),
+    "config-no-fitted": _config_without("fitted"),
+    "config-no-autoencoder": _config_without("autoencoder"),
+    "config-no-n_leads_": _config_without("n_leads_"),
+    "config-class-a-list": _config_with(**{"class": ["ECGSurvivalAnalysis"]}),
+    "config-params-a-list": _config_with(params=[1, 2]),
+    "config-versions-a-string": _config_with(versions="0.1"),
+    "config-n_leads_-a-string": _config_with(n_leads_="twelve"),
+    "config-n_leads_-negative": _config_with(n_leads_=-2),
+    "config-n_timesteps_in_-a-float": _config_with(n_timesteps_in_=40.5),
+    "config-fs_-a-string": _config_with(fs_="500 Hz"),
+    "config-fs_-zero": _config_with(fs_=0),
+    "config-lead_names_-wrong-length": _config_with(lead_names_=["I"]),
+    "config-lead_order_-not-a-permutation": _config_with(lead_order_=[0, 0]),
+    "config-param-out-of-range": lambda config: {**config, "params": {**config["params"], "lr": -1.0}},
+    "config-param-unknown": lambda config: {**config, "params": {**config["params"], "no_such_param": 1}},
+    "config-autoencoder-unknown-key": lambda config: {**config, "autoencoder": {**config["autoencoder"], "zz": 1}},
+    "config-fitted-empty": _config_with(fitted={}),
+    "config-fitted-times-strings": lambda config: {
+        **config,
+        "fitted": {**config["fitted"], "unique_times_": ["a"] * len(config["fitted"]["unique_times_"])},
+    },
+}
+
+
+def _damage(model, path, case):
+    """Damage the save of ``model`` at ``path`` as ``case`` says; return the file damaged."""
+    weights_file, config_file = path / "model.safetensors", path / "config.json"
+    if case in _NOT_SAFETENSORS:
+        weights_file.write_bytes(_NOT_SAFETENSORS[case](model, weights_file.read_bytes()))
+        return weights_file
+    if case in _BAD_CONFIG_TEXT:
+        config_file.write_text(_BAD_CONFIG_TEXT[case](config_file.read_text()), errors="surrogateescape")
+        return config_file
+    if case in _BAD_CONFIG_JSON:
+        config_file.write_text(json.dumps(_BAD_CONFIG_JSON[case](json.loads(config_file.read_text()))))
+        return config_file
+    target = weights_file if case == "weights-a-directory" else config_file
+    target.unlink()
+    target.mkdir()
+    return target
+
+
+@pytest.mark.parametrize(
+    "case",
+    [*_NOT_SAFETENSORS, *_BAD_CONFIG_TEXT, *_BAD_CONFIG_JSON, "weights-a-directory", "config-a-directory"],
+)
+def test_a_damaged_save_is_refused_naming_the_file(check_model, tmp_path, case):
+    """RELIABILITY row 66: whatever the damage, a ValueError naming the file; errors found are chained."""
+    path = check_model.save(tmp_path / "m")
+    damaged = _damage(check_model, path, case)
+    with pytest.raises(DamagedFileError, match="damaged or not a saved estimator") as info:
+        load_estimator(path)
+    assert str(damaged) in str(info.value)
+    assert isinstance(info.value, ValueError)
+    if case in _BAD_CONFIG_TEXT or (case in _NOT_SAFETENSORS and case != "weights-no-tensors"):  # a reader's error
+        assert info.value.__cause__ is not None
+
+
+def test_a_damaged_save_is_refused_as_a_warm_start_encoder(check_model, check_data, tmp_path):
+    """The encoder=<directory> path goes through the same checks."""
+    path = check_model.save(tmp_path / "m")
+    (path / "model.safetensors").write_bytes(pickle.dumps({"weights": 1}))
+    with pytest.raises(DamagedFileError, match=r"model.safetensors is damaged or not a saved estimator"):
+        ECGSurvivalAnalysis(encoder=str(path), **TINY_NET).fit(*check_data)
+
+
+def test_missing_files_of_a_save_are_file_not_found(check_model, tmp_path):
+    path = check_model.save(tmp_path / "m")
+    (path / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match=r"model.safetensors does not exist"):
+        load_estimator(path)
+
+
+def test_a_file_in_place_of_the_save_directory_is_named(check_model, tmp_path):
+    path = check_model.save(tmp_path / "m")
+    with pytest.raises(DamagedFileError, match=r"config.json is a file, not the directory"):
+        load_estimator(path / "config.json")

@@ -502,3 +502,83 @@ def test_transformers_declare_and_return_float32(check_data, check_embedder, mak
     assert declared == ["float32"]
     fitted_transformer = check_embedder if isinstance(transformer, ECGEmbedder) else transformer.fit(X)
     assert fitted_transformer.transform(X).dtype == np.dtype(declared[0])
+
+
+# --- RELIABILITY rows 68, 69: MedianBeat told the wrong rate, signals in microvolts ---------------------------
+
+import re  # noqa: E402
+
+from sksurv_ecg.datasets import load_ecg_examples  # noqa: E402
+from sksurv_ecg.exceptions import ECGPlausibilityWarning  # noqa: E402
+from sksurv_ecg.io import read_ecg  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def real_500(ptbxl):
+    """19 real 10-s 12-lead ECGs at 500 Hz: the 14 PTB-XL records and the 5 bundled clinical files."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the readers' notes on derived leads are not the subject here
+        clinical, _ = read_ecg(load_ecg_examples(), fs=500, length=5000)
+    return np.concatenate([ptbxl, clinical]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def real_100(real_500):
+    return Resample(500, 100).fit_transform(real_500)
+
+
+def _plausibility_warnings(call):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call()
+    return [w for w in caught if issubclass(w.category, ECGPlausibilityWarning)]
+
+
+@pytest.mark.parametrize("rate", [500, 100])
+def test_median_beat_is_silent_on_real_records_at_their_rate(real_500, real_100, rate):
+    """No false alarm: the cohort, and every record alone, at the true rate (warnings are errors)."""
+    X = real_500 if rate == 500 else real_100
+    beats = MedianBeat(fs=rate).fit_transform(X)
+    assert np.isfinite(beats).all()
+    for i in range(X.shape[0]):
+        MedianBeat(fs=rate).fit(X[i : i + 1])
+
+
+@pytest.mark.parametrize(
+    ("source", "fs", "likely"),
+    [
+        pytest.param(500, 250, 500, id="500Hz-at-250"),
+        pytest.param(500, 1000, 500, id="500Hz-at-1000"),
+        pytest.param(500, 100, 500, id="500Hz-at-100"),
+        pytest.param(100, 500, 100, id="100Hz-at-500"),
+        pytest.param(100, 200, 100, id="100Hz-at-200"),
+        pytest.param(100, 50, 100, id="100Hz-at-50"),
+    ],
+)
+def test_median_beat_told_the_wrong_rate_warns_once_naming_the_rate(real_500, real_100, source, fs, likely):
+    X = real_500 if source == 500 else real_100
+    for call in (lambda: MedianBeat(fs=fs).fit(X), lambda: MedianBeat(fs=fs, errors="warn").transform(X)):
+        caught = _plausibility_warnings(call)
+        assert len(caught) == 1, [str(w.message) for w in caught]
+        assert f"told fs={fs} Hz" in str(caught[0].message)
+        assert f"looks sampled at about {likely} Hz" in str(caught[0].message)
+        assert f"Pass fs={likely}" in str(caught[0].message)
+
+
+@pytest.mark.parametrize(("source", "fs"), [(500, 100), (100, 500)])
+def test_median_beat_flags_a_rate_five_times_off_on_every_single_record(real_500, real_100, source, fs):
+    """A single record's estimate is rougher than a cohort's: within a factor 1.5 of the truth."""
+    X = real_500 if source == 500 else real_100
+    for i in range(X.shape[0]):
+        with pytest.warns(ECGPlausibilityWarning, match=f"told fs={fs} Hz.*looks sampled at about") as caught:
+            MedianBeat(fs=fs).fit(X[i : i + 1])
+        estimate = float(re.search(r"\((\d+) Hz estimated\)", str(caught[0].message)).group(1))
+        assert source / 1.5 < estimate < source * 1.5
+
+
+def test_median_beat_refuses_microvolts(real_500):
+    MedianBeat().fit(real_500)  # mV: accepted
+    with pytest.raises(ValueError, match=r"looks like microvolts.*record 0 .*divide X by 1000"):
+        MedianBeat().fit(real_500 * 1000)
+    with pytest.raises(ValueError, match=r"looks like microvolts.*record 3 "):
+        MedianBeat().transform(np.concatenate([real_500[:3], real_500[3:4] * 1000]))

@@ -2,6 +2,7 @@
 
 import argparse
 import builtins
+import io
 import os
 import pickle
 import sys
@@ -9,6 +10,7 @@ import types
 
 import pytest
 import torch
+from safetensors.torch import save as safetensors_bytes
 
 from sksurv_ecg._seed_checkpoint import load_into, read_seed_checkpoint
 from sksurv_ecg.nn import DualAttentionAutoencoder, ProjectionHead
@@ -141,3 +143,72 @@ def test_not_a_seed_checkpoint(tmp_path):
         read_seed_checkpoint(path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         read_seed_checkpoint(tmp_path / "absent.ckpt")
+
+
+# --- RELIABILITY row 66: damaged or foreign files given as a checkpoint ---------------------------
+
+
+def _torch_bytes(obj, **kwargs):
+    buffer = io.BytesIO()
+    torch.save(obj, buffer, **kwargs)
+    return buffer.getvalue()
+
+
+_SEED_LIKE = {"state_dict": {"network.encoder.x": torch.zeros(3)}}
+_NOT_CHECKPOINTS = {
+    "empty": lambda: b"",
+    "text": lambda: b"not a checkpoint\n" * 8,
+    "json": lambda: b'{"state_dict": {}}',
+    "plain-pickle": lambda: pickle.dumps({"state_dict": {"network.encoder.x": 1}}),
+    "legacy-torch-format": lambda: _torch_bytes(_SEED_LIKE, _use_new_zipfile_serialization=False),
+    "cut-in-half": lambda: (lambda b: b[: len(b) // 2])(_torch_bytes(_SEED_LIKE)),
+    "safetensors": lambda: safetensors_bytes({"network.encoder.x": torch.zeros(3)}),
+    "a-list": lambda: _torch_bytes([1, 2]),
+    "state-dict-a-list": lambda: _torch_bytes({"state_dict": [torch.zeros(1)]}),
+    "values-not-tensors": lambda: _torch_bytes({"state_dict": {"network.encoder.x": 3}}),
+}
+
+
+@pytest.mark.parametrize("case", [*_NOT_CHECKPOINTS, "a-directory"])
+def test_a_damaged_checkpoint_is_refused_naming_the_file(tmp_path, case):
+    from sksurv_ecg.exceptions import DamagedFileError
+
+    path = tmp_path / "seed.ckpt"
+    if case == "a-directory":
+        path.mkdir()
+    else:
+        path.write_bytes(_NOT_CHECKPOINTS[case]())
+    with pytest.raises(DamagedFileError, match="damaged or not a checkpoint") as info:
+        read_seed_checkpoint(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_hostile_checkpoint_is_a_value_error_too(tmp_path):
+    """Every loader refuses with a ValueError; the unpickling error torch users expect is kept."""
+    from sksurv_ecg.exceptions import UnsafeCheckpointError
+
+    evil = _CallsSystem()
+    evil.marker = tmp_path / "executed"
+    path = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {"network.encoder.x": torch.zeros(1)}, "x": evil}, path)
+    with pytest.raises(UnsafeCheckpointError) as info:
+        read_seed_checkpoint(path)
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, pickle.UnpicklingError)
+    assert not evil.marker.exists()
+
+
+def test_a_damaged_checkpoint_is_refused_as_a_warm_start_encoder(tmp_path):
+    """The encoder=<file> path reads the file as a seed checkpoint, with the same refusal."""
+    import numpy as np
+    from sksurv.util import Surv
+
+    from sksurv_ecg import ECGSurvivalAnalysis
+    from sksurv_ecg.exceptions import DamagedFileError
+
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(safetensors_bytes({"w": torch.zeros(2)}))
+    X = np.zeros((8, 12, 600), dtype=np.float32)
+    y = Surv.from_arrays(np.arange(8) % 2 == 0, np.arange(1.0, 9.0))
+    with pytest.raises(DamagedFileError, match=r"model.safetensors' is damaged or not a checkpoint"):
+        ECGSurvivalAnalysis(encoder=str(path), max_epochs=1, batch_size=4).fit(X, y)

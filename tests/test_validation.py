@@ -499,3 +499,91 @@ def test_X_and_y_of_different_lengths_are_rejected(n_y):
     _, y = survival_check_data(n_samples=n_y)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         ECGSurvivalAnalysis(**TINY_NET).fit(X, y)
+
+
+# --- RELIABILITY row 69: microvolts, reversed leads, V1 and V6 exchanged (real records) -----------------------
+
+import warnings  # noqa: E402
+
+from sksurv_ecg.datasets import load_ecg_examples  # noqa: E402
+from sksurv_ecg.exceptions import LeadOrderWarning  # noqa: E402
+from sksurv_ecg.io import read_ecg  # noqa: E402
+from sksurv_ecg.preprocessing import MedianBeat  # noqa: E402
+from sksurv_ecg.utils.validation import check_ecg_amplitude, check_lead_order, validate_ecg  # noqa: E402
+
+SWAP_V1_V6 = [0, 1, 2, 3, 4, 5, 11, 7, 8, 9, 10, 6]
+
+
+@pytest.fixture(scope="module")
+def real_ecgs(ptbxl_sample):
+    """19 real 10-s 12-lead ECGs at 500 Hz in mV: 14 PTB-XL records and the 5 bundled clinical files."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the readers' notes on derived leads are not the subject here
+        clinical, _ = read_ecg(load_ecg_examples(), fs=500, length=5000)
+    return np.concatenate([ptbxl_sample[0], clinical]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def real_beats(real_ecgs):
+    return MedianBeat().fit_transform(real_ecgs)
+
+
+def test_amplitude_check_accepts_real_millivolts_and_refuses_microvolts(real_ecgs, real_beats):
+    for X in (real_ecgs, real_beats):
+        check_ecg_amplitude(X, owner="test")
+        with pytest.raises(ValueError, match=r"looks like microvolts.*range .* of \d+.*divide X by 1000"):
+            check_ecg_amplitude(X * 1000, owner="test")
+
+
+def test_deep_estimators_refuse_microvolts(real_beats, check_data):
+    """validate_ecg, the deep estimators' input check, refuses at fit and at predict."""
+    X = real_beats[:4] * 1000
+    with pytest.raises(ValueError, match="looks like microvolts"):
+        validate_ecg(ECGEmbedder(), X, reset=True)
+    est = ECGEmbedder()
+    validate_ecg(est, real_beats[:4], reset=True)
+    with pytest.raises(ValueError, match="looks like microvolts"):
+        validate_ecg(est, X, reset=False)
+    X_small, y = check_data
+    with pytest.raises(ValueError, match=r"looks like microvolts.*ECGSurvivalAnalysis expects mV"):
+        ECGSurvivalAnalysis(**TINY_NET).fit(X_small * 1000, y)
+
+
+@pytest.mark.parametrize("kind", ["strips", "beats"])
+def test_lead_checks_are_silent_on_real_records(real_ecgs, real_beats, kind):
+    X = real_ecgs if kind == "strips" else real_beats
+    assert not check_lead_order(X).warned  # warnings are errors
+    for i in range(X.shape[0]):
+        assert not check_lead_order(X[i : i + 1]).warned
+
+
+@pytest.mark.parametrize("kind", ["strips", "beats"])
+def test_fully_reversed_leads_are_warned_even_for_one_record(real_ecgs, real_beats, kind):
+    X = (real_ecgs if kind == "strips" else real_beats)[:, ::-1]
+    with pytest.warns(LeadOrderWarning, match=r"12 leads of X look reversed.*column 0 holds V6.*X\[:, ::-1\]"):
+        result = check_lead_order(X)
+    assert result.warned
+    assert result.order == (11, 10, 9, 8, 7, 6)
+    for i in range(X.shape[0]):
+        with pytest.warns(LeadOrderWarning, match="look reversed"):
+            check_lead_order(X[i : i + 1])
+
+
+@pytest.mark.parametrize("kind", ["strips", "beats"])
+def test_v1_v6_exchange_is_warned_for_a_cohort_only(real_ecgs, real_beats, kind):
+    X = real_ecgs if kind == "strips" else real_beats
+    swapped = X[:, SWAP_V1_V6]
+    with pytest.warns(
+        LeadOrderWarning, match=r"V1 and V6 look exchanged in 19 of 19 records.*X\[:, \[0, 1, 2, 3, 4, 5, 11"
+    ):
+        assert check_lead_order(swapped).warned
+    for i in range(X.shape[0]):  # one record alone: a patient can look like this, never warned
+        assert not check_lead_order(swapped[i : i + 1]).warned
+    minority = X.copy()
+    minority[:9] = swapped[:9]  # 9 of 19 exchanged: not a majority
+    assert not check_lead_order(minority).warned
+
+
+def test_deep_estimator_warns_on_reversed_leads_at_fit(real_beats):
+    with pytest.warns(LeadOrderWarning, match="look reversed"):
+        ECGEmbedder(**TINY_NET).fit(np.ascontiguousarray(real_beats[:8, ::-1, ::8]))  # short: a fast fit

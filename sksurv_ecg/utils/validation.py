@@ -115,7 +115,7 @@ def validate_ecg(estimator, X, *, reset, n_leads=None, ensure_min_samples=1, che
 
     Wraps :func:`sklearn.utils.validation.validate_data` (which sets or checks ``n_features_in_``
     on axis 1, the leads) and adds the check scikit-learn does not do: the number of time steps,
-    stored as ``n_timesteps_in_``.
+    stored as ``n_timesteps_in_``. Signals in microvolts are refused (:func:`check_ecg_amplitude`).
 
     Parameters
     ----------
@@ -169,6 +169,7 @@ def validate_ecg(estimator, X, *, reset, n_leads=None, ensure_min_samples=1, che
             f"X has {X.shape[2]} time steps, but {owner} was fitted with {estimator.n_timesteps_in_}; "
             "resample or crop your signals to the fitted length, or refit."
         )
+    check_ecg_amplitude(X, owner=owner)
     return X
 
 
@@ -574,6 +575,7 @@ __all__ += [
     "LeadOrderCheck",
     "check_ecg_transformer_input",
     "check_lead_index",
+    "check_ecg_amplitude",
     "check_lead_order",
     "check_median_beats",
     "check_n_timesteps",
@@ -777,6 +779,74 @@ def check_n_timesteps(X, *, minimum, owner, what, remedy):
         raise ValueError(f"X has {X.shape[2]} time steps, fewer than {what} of {owner}; {remedy}")
 
 
+#: Largest robust amplitude range (median over leads of the 1st-99th percentile range) a record in mV
+#: may have. Real 12-lead ECGs span 0.45-1.35 mV (19 real records: PTB-XL and clinical files); the
+#: same records in microvolts span 450-1350, so the bound sits far from both.
+MAX_ECG_RANGE_MV = 100.0
+
+
+def _robust_ranges(X, rows):
+    """Median over leads of the 1st-99th percentile range of each record in ``rows`` (NaN if not finite)."""
+    out = np.full(rows.size, np.nan)
+    for start in range(0, rows.size, 64):
+        chunk = np.asarray(X[rows[start : start + 64]], dtype=np.float32)
+        finite = np.isfinite(chunk).all(axis=(1, 2))
+        if finite.any():
+            low, high = np.percentile(chunk[finite], [1, 99], axis=2)
+            out[start : start + 64][finite] = np.median(high - low, axis=1)
+    return out
+
+
+def check_ecg_amplitude(X, *, owner, max_records=64):
+    """Refuse ECGs in microvolts (or raw ADC counts) where millivolts are expected.
+
+    A record's robust amplitude range is the median over its leads of the 1st-99th percentile
+    range; it is 0.45-1.35 for real 12-lead ECGs in mV and about 1000 times that in microvolts.
+    Any checked record above :data:`MAX_ECG_RANGE_MV` is refused. Standardised signals (a range of a
+    few units) pass.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_leads, n_timesteps)
+        Signals in mV; records with NaN or infinity are left out.
+    owner : str
+        Name of the caller, used in the message.
+    max_records : int, default=64
+        Records (spread evenly) that are checked, so that the check stays cheap on large memory maps
+        and at every ``predict``.
+
+    Raises
+    ------
+    ValueError
+        Naming the record, its range and the remedy (divide by 1000).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv_ecg.utils.validation import check_ecg_amplitude
+    >>> X = np.sin(np.linspace(0, 60, 5000))[None, None, :].repeat(12, axis=1)  # 2 mV peak to peak
+    >>> check_ecg_amplitude(X, owner="MedianBeat")
+    >>> check_ecg_amplitude(X * 1000, owner="MedianBeat")
+    Traceback (most recent call last):
+    ...
+    ValueError: X looks like microvolts, ...
+    """
+    n = X.shape[0]
+    if n == 0 or X.shape[2] == 0:
+        return
+    rows = np.unique(np.linspace(0, n - 1, num=min(n, max_records)).round().astype(np.int64))
+    ranges = _robust_ranges(X, rows)
+    too_large = np.flatnonzero(ranges > MAX_ECG_RANGE_MV)
+    if too_large.size:
+        first = int(rows[too_large[0]])
+        raise ValueError(
+            f"X looks like microvolts, not millivolts: record {first} has a robust amplitude range (median over "
+            f"leads of the 1st-99th percentile range) of {ranges[too_large[0]]:.4g}, about 1000 times a 12-lead "
+            f"ECG's in mV (0.5-3); {too_large.size} of {rows.size} records checked exceed {MAX_ECG_RANGE_MV:g}. "
+            f"{owner} expects mV: divide X by 1000 (or read the files in mV)."
+        )
+
+
 def check_median_beats(X, *, fs, r_index, margin, owner):
     """Check that ``X`` holds median beats (not strips) with room for ``margin`` samples around ``r_index``.
 
@@ -835,7 +905,8 @@ class LeadOrderCheck(NamedTuple):
     signs : tuple of int
         Sign (+1 or -1) each of those columns takes in the best order.
     warned : bool
-        Whether a :class:`~sksurv_ecg.exceptions.LeadOrderWarning` was issued.
+        Whether a :class:`~sksurv_ecg.exceptions.LeadOrderWarning` was issued (limb leads out of
+        order, all leads reversed, or V1 and V6 exchanged across a cohort).
     """
 
     residual: float
@@ -886,6 +957,93 @@ def _describe_lead_fix(order, signs, names):
     return "; ".join(parts)
 
 
+def _evenly_spread_rows(n, max_records):
+    return np.unique(np.linspace(0, n - 1, num=min(n, max_records)).round().astype(np.int64))
+
+
+def _reversed_lead_order(X, columns, lead_names, max_records, given, stacklevel):
+    """Warn when the limb relations fail as given but hold with the leads read in reverse (``X[:, ::-1]``)."""
+    from ..exceptions import LeadOrderWarning
+
+    n_leads = len(lead_names)
+    mirrored = [n_leads - 1 - c for c in columns]
+    rows = _evenly_spread_rows(X.shape[0], max_records)
+    gram = _limb_lead_gram(np.asarray(X[rows])[:, mirrored], max_records)
+    if gram is None:
+        return None
+    off_plane = np.eye(6) - _LIMB_BASIS @ np.linalg.pinv(_LIMB_BASIS)
+    residual = float(np.einsum("kl,kl->", off_plane, gram))
+    if residual >= _LEAD_ORDER_CONSISTENT:
+        return None
+    warnings.warn(
+        f"The {n_leads} leads of X look reversed: the limb leads break Einthoven's and Goldberger's relations in the "
+        f"given order ({given:.2f} of their energy off the plane of I and II) but satisfy them read from the last "
+        f"column backwards ({residual:.4f}), so column 0 holds {lead_names[-1]} and column {n_leads - 1} holds "
+        f"{lead_names[0]}. Fix: reverse the leads, X[:, ::-1]; if the order is right, silence this with "
+        "warnings.filterwarnings('ignore', category=sksurv_ecg.exceptions.LeadOrderWarning).",
+        LeadOrderWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return LeadOrderCheck(given, residual, tuple(mirrored), (1,) * 6, True)
+
+
+#: Fewest records the V1/V6 check needs: one record with a tall R in V1 and a deep S in V6 is a
+#: patient (posterior infarction, right bundle branch block, dextrocardia), a majority of a cohort is
+#: a cable or export mistake.
+_PRECORDIAL_COHORT = 5
+
+
+def _r_dominance(x):
+    """(R - S) / (R + S) per lead: R and S are the largest deflections above and below the lead's median."""
+    centred = x - np.median(x, axis=-1, keepdims=True)
+    r = np.percentile(centred, 99.5, axis=-1)
+    s = -np.percentile(centred, 0.5, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (r - s) / (r + s)
+
+
+def _precordial_swap(X, lead_names, max_records, stacklevel):
+    """Warn when most records show V1 and V6 exchanged (R progression broken at both ends); never for one record.
+
+    Normally V1 is dominated by its S wave and V6 by its R wave (all 19 real records checked: V1 -0.82
+    to -0.09, V6 0.44 to 0.86 in ``_r_dominance``). A record counts as exchanged when V1 is R-dominant and
+    above V2 while V6 is S-dominant and below V5.
+    """
+    from ..exceptions import LeadOrderWarning
+
+    needed = ("V1", "V2", "V5", "V6")
+    if not set(needed) <= set(lead_names):
+        return False
+    columns = [lead_names.index(name) for name in needed]
+    rows = _evenly_spread_rows(X.shape[0], max_records)
+    dominance = []
+    for start in range(0, rows.size, 64):
+        chunk = np.asarray(X[rows[start : start + 64]], dtype=np.float64)[:, columns]
+        chunk = chunk[np.isfinite(chunk).all(axis=(1, 2))]
+        dominance.append(_r_dominance(chunk))
+    d = np.concatenate(dominance) if dominance else np.empty((0, 4))
+    d = d[np.isfinite(d).all(axis=1)]
+    if d.shape[0] < _PRECORDIAL_COHORT:
+        return False
+    v1, v2, v5, v6 = d.T
+    exchanged = (v1 > 0) & (v6 < 0) & (v1 > v2) & (v6 < v5)
+    if exchanged.sum() * 2 <= d.shape[0]:
+        return False
+    i, j = lead_names.index("V1"), lead_names.index("V6")
+    reorder = list(range(len(lead_names)))
+    reorder[i], reorder[j] = j, i
+    warnings.warn(
+        f"V1 and V6 look exchanged in {int(exchanged.sum())} of {d.shape[0]} records: V1 is dominated by its R wave "
+        "and V6 by its S wave, the reverse of the usual R-wave progression. A single record can look like this "
+        "(posterior infarction, dextrocardia), a majority of a cohort rarely does. Fix, if the cables or the "
+        f"export swapped them: X[:, {reorder}]; if the order is right, silence this with "
+        "warnings.filterwarnings('ignore', category=sksurv_ecg.exceptions.LeadOrderWarning).",
+        LeadOrderWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True
+
+
 def check_lead_order(X, *, lead_names=None, max_records=256, stacklevel=2):
     """Warn when the limb leads of ``X`` look out of order, by Einthoven's and Goldberger's relations.
 
@@ -898,6 +1056,12 @@ def check_lead_order(X, *, lead_names=None, max_records=256, stacklevel=2):
     given order breaks the relations (share above 0.05) and another order or sign satisfies them
     (share below 0.02). Signals that are not limb-lead-derived at all (independent noise, leads
     standardised one by one, identical channels) satisfy them in no order and raise no warning.
+
+    Two more orders are recognised. All leads reversed (``X[:, ::-1]``, V6 first): the relations
+    then hold in the mirrored columns, which is checked for every record. V1 and V6 exchanged: V1
+    is normally dominated by its S wave and V6 by its R wave; when most of at least 5 records show
+    the reverse (V1 R-dominant above V2, V6 S-dominant below V5) a warning is issued. One record
+    alone is never judged, since posterior infarction or dextrocardia look the same.
 
     Parameters
     ----------
@@ -915,7 +1079,8 @@ def check_lead_order(X, *, lead_names=None, max_records=256, stacklevel=2):
     -------
     result : LeadOrderCheck or None
         The residual shares, the best order and signs, and whether a warning was issued; ``None``
-        when ``X`` lacks one of the six limb leads or holds no usable record.
+        when ``X`` lacks one of the six limb leads or holds no usable record. For reversed leads,
+        ``order`` names the columns holding I, II, III, aVR, aVL, aVF and ``best_residual`` their share.
 
     Examples
     --------
@@ -986,7 +1151,12 @@ def check_lead_order(X, *, lead_names=None, max_records=256, stacklevel=2):
             LeadOrderWarning,
             stacklevel=stacklevel + 1,
         )
-    return LeadOrderCheck(given, best, order, sign, warned)
+    elif given > _LEAD_ORDER_INCONSISTENT:  # no order of the first six columns helps: are all leads reversed?
+        mirrored = _reversed_lead_order(X, columns, lead_names, max_records, given, stacklevel + 1)
+        if mirrored is not None:
+            return mirrored
+    swapped = _precordial_swap(X, lead_names, max_records, stacklevel + 1)
+    return LeadOrderCheck(given, best, order, sign, warned or swapped)
 
 
 def check_lead_names(lead_names, n_leads, *, owner):
