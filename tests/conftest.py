@@ -3,20 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from _settings import TINY_NET  # also re-exported: some test modules still do `from conftest import TINY_NET`
 from sksurv.util import Surv
-
-# The smallest network the estimators build (one feature map, one head, 8-d latent code, two
-# down-sampling stages) and one epoch: for tests of behaviour, not of what the network learns.
-# Pass as ECGSurvivalAnalysis(**TINY_NET), or with overrides: {**TINY_NET, "max_epochs": 2}.
-TINY_NET = {
-    "module__base_features": 1,
-    "module__latent_dim": 8,
-    "module__n_heads": 1,
-    "module__downsample": 2,
-    "max_epochs": 1,
-    "batch_size": 8,
-    "random_state": 0,
-}
 
 
 @pytest.fixture(autouse=True)
@@ -26,10 +14,14 @@ def _seeds_fixed():
     torch.manual_seed(0)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_net():
-    """A copy of ``TINY_NET`` that a test may change."""
-    return dict(TINY_NET)
+    """The tiny-network settings (``_settings.TINY_NET``), read-only.
+
+    Session-scoped, so that module-scoped fixtures can use them too. Pass as
+    ``ECGSurvivalAnalysis(**tiny_net)``, or with overrides: ``{**tiny_net, "max_epochs": 2}``.
+    """
+    return TINY_NET
 
 
 @pytest.fixture
@@ -101,16 +93,16 @@ def check_data():
 
 
 @pytest.fixture(scope="module")
-def check_model(check_data):
-    """``ECGSurvivalAnalysis(**TINY_NET)`` fitted on ``check_data``; tests must not change it."""
+def check_model(check_data, tiny_net):
+    """``ECGSurvivalAnalysis(**tiny_net)`` fitted on ``check_data``; tests must not change it."""
     from sksurv_ecg import ECGSurvivalAnalysis
 
-    return ECGSurvivalAnalysis(**TINY_NET).fit(*check_data)
+    return ECGSurvivalAnalysis(**tiny_net).fit(*check_data)
 
 
 @pytest.fixture(scope="module")
-def check_embedder(check_data):
-    """``ECGEmbedder(**TINY_NET)`` fitted on ``check_data``; tests must not change it."""
+def check_embedder(check_data, tiny_net):
+    """``ECGEmbedder(**tiny_net)`` fitted on ``check_data``; tests must not change it."""
     from sksurv_ecg import ECGEmbedder
 
-    return ECGEmbedder(**TINY_NET).fit(check_data[0])
+    return ECGEmbedder(**tiny_net).fit(check_data[0])

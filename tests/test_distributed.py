@@ -13,7 +13,6 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_NET
 from sklearn.model_selection import KFold, cross_validate
 
 from sksurv_ecg import ECGSurvivalAnalysis
@@ -22,7 +21,6 @@ from sksurv_ecg.distributed import ShardedBatchSampler, data_parallel
 from sksurv_ecg.sampling import StratifiedBatchSampler
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 
-FAST = {**TINY_NET, "max_epochs": 2, "lead_mask_prob": 0.5}
 HERE = Path(__file__).parent
 
 needs_accelerate = pytest.mark.skipif(importlib.util.find_spec("accelerate") is None, reason="needs accelerate")
@@ -61,11 +59,13 @@ def test_sharded_batches_bad_parameters(kwargs, match):
 
 # --- accelerate ------------------------------------------------------------------------------
 @needs_accelerate
-def test_single_process_data_parallel_equals_plain_fit(data):
+def test_single_process_data_parallel_equals_plain_fit(data, tiny_net):
     X, y = data
-    plain = ECGSurvivalAnalysis(**FAST).fit(X, y)
+    # Two epochs: the sharded sampler must leave the batch RNG where a plain fit leaves it for the next epoch.
+    params = {**tiny_net, "max_epochs": 2}
+    plain = ECGSurvivalAnalysis(**params).fit(X, y)
     with data_parallel(cpu=True) as accelerator:
-        model = ECGSurvivalAnalysis(**FAST).fit(X, y)
+        model = ECGSurvivalAnalysis(**params).fit(X, y)
     assert accelerator.num_processes == 1
     np.testing.assert_array_equal(model.predict(X), plain.predict(X))
     assert type(model.net_) is SurvivalNet  # a plain net: pickles and saves like any other
@@ -73,7 +73,7 @@ def test_single_process_data_parallel_equals_plain_fit(data):
 
 
 @needs_accelerate
-def test_skorchs_accelerate_mixin_is_used_unchanged(data):
+def test_skorchs_accelerate_mixin_is_used_unchanged(data, tiny_net):
     """No private skorch code is copied: the criteria are plain callables the mixin leaves alone."""
     from skorch.hf import AccelerateMixin
 
@@ -91,17 +91,17 @@ def test_skorchs_accelerate_mixin_is_used_unchanged(data):
 
     with pytest.MonkeyPatch.context() as mp, data_parallel(cpu=True):
         mp.setattr(AccelerateMixin, "_initialize_accelerator", spy)
-        ECGSurvivalAnalysis(**FAST).fit(X, y)
+        ECGSurvivalAnalysis(**tiny_net).fit(X, y)
     assert not isinstance(seen["criterion"], torch.nn.Module)
 
 
 @needs_accelerate
-def test_data_parallel_refuses_checkpoint_dir_and_mixed_arguments(data, tmp_path):
+def test_data_parallel_refuses_checkpoint_dir_and_mixed_arguments(data, tmp_path, tiny_net):
     from accelerate import Accelerator
 
     X, y = data
     with pytest.raises(ValueError, match="checkpoint_dir"), data_parallel(cpu=True):
-        ECGSurvivalAnalysis(**FAST, checkpoint_dir=tmp_path).fit(X, y)
+        ECGSurvivalAnalysis(**tiny_net, checkpoint_dir=tmp_path).fit(X, y)
     with pytest.raises(TypeError, match="one or the other"), data_parallel(Accelerator(cpu=True), cpu=True):
         pass
 
@@ -144,15 +144,15 @@ def test_two_processes_match_one_process_quality(tmp_path):
 
 
 # --- Dask --------------------------------------------------------------------------------------
-def test_cross_validate_on_dask_equals_serial(data):
+def test_cross_validate_on_dask_equals_serial(data, tiny_net):
     distributed = pytest.importorskip("distributed")
     X, y = data
     cv = KFold(3, shuffle=True, random_state=0)
-    serial = cross_validate(ECGSurvivalAnalysis(**FAST), X, y, cv=cv)
+    serial = cross_validate(ECGSurvivalAnalysis(**tiny_net), X, y, cv=cv)
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         distributed.Client(cluster),
         joblib.parallel_backend("dask"),
     ):
-        on_dask = cross_validate(ECGSurvivalAnalysis(**FAST), X, y, cv=cv, n_jobs=-1)
+        on_dask = cross_validate(ECGSurvivalAnalysis(**tiny_net), X, y, cv=cv, n_jobs=-1)
     np.testing.assert_array_equal(on_dask["test_score"], serial["test_score"])

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from conftest import TINY_NET
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -11,22 +10,20 @@ from sksurv_ecg import (
     TextAlignedPretrainer,
 )
 
-FAST = {**TINY_NET, "max_epochs": 2}
-LATENT = TINY_NET["module__latent_dim"]
-
 
 @pytest.fixture(scope="module")
 def X():
     return np.random.default_rng(0).standard_normal((24, 12, 64)).astype(np.float32)
 
 
-def test_transform_shape_dtype_and_names(X):
-    emb = ECGEmbedder(**FAST).fit(X)
+def test_transform_shape_dtype_and_names(X, tiny_net):
+    emb = ECGEmbedder(**tiny_net).fit(X)
     Z = emb.transform(X)
-    assert Z.shape == (24, LATENT)
+    latent = tiny_net["module__latent_dim"]
+    assert Z.shape == (24, latent)
     assert Z.dtype == np.float32
     names = emb.get_feature_names_out()
-    assert names.shape == (LATENT,)
+    assert names.shape == (latent,)
     assert names[0] == "ecgembedder0"
 
 
@@ -36,52 +33,52 @@ def test_training_reduces_reconstruction_loss(X):
     assert losses[-1] < losses[0]
 
 
-def test_same_seed_same_embedding(X):
-    a = ECGEmbedder(**FAST).fit(X).transform(X)
-    b = ECGEmbedder(**FAST).fit(X).transform(X)
+def test_same_seed_same_embedding(X, tiny_net):
+    a = ECGEmbedder(**tiny_net).fit(X).transform(X)
+    b = ECGEmbedder(**tiny_net).fit(X).transform(X)
     np.testing.assert_array_equal(a, b)
 
 
-def test_wrapping_a_fitted_encoder_trains_nothing(X):
-    pre = ECGEmbedder(**FAST).fit(X)
-    wrapped = ECGEmbedder(encoder=pre, batch_size=FAST["batch_size"]).fit(X)  # same inference batches: same sums
+def test_wrapping_a_fitted_encoder_trains_nothing(X, tiny_net):
+    pre = ECGEmbedder(**tiny_net).fit(X)
+    wrapped = ECGEmbedder(encoder=pre, batch_size=tiny_net["batch_size"]).fit(X)  # same inference batches: same sums
     assert len(wrapped.history_) == 0
     np.testing.assert_allclose(wrapped.transform(X), pre.transform(X), rtol=1e-6, atol=1e-6)
-    refit = ECGEmbedder(encoder=pre, refit_encoder=True, **{**FAST, "max_epochs": 1}).fit(X)
+    refit = ECGEmbedder(encoder=pre, refit_encoder=True, **{**tiny_net, "max_epochs": 1}).fit(X)
     assert len(refit.history_) == 1
     assert not np.allclose(refit.transform(X), pre.transform(X))
 
 
-def test_text_aligned_pretrainer_uses_text(X):
+def test_text_aligned_pretrainer_uses_text(X, tiny_net):
     rng = np.random.default_rng(1)
     text = rng.standard_normal((24, 32)).astype(np.float32)
-    pre = TextAlignedPretrainer(**FAST).fit(X, text)
+    pre = TextAlignedPretrainer(**tiny_net).fit(X, text)
     assert pre.n_text_features_ == 32
-    assert pre.transform(X).shape == (24, LATENT)
+    assert pre.transform(X).shape == (24, tiny_net["module__latent_dim"])
     # the alignment loss is part of the objective: with reconstruction off the loss is 1 - cos >= 0
-    only_align = TextAlignedPretrainer(reconstruction_weight=0.0, **FAST).fit(X, text)
+    only_align = TextAlignedPretrainer(reconstruction_weight=0.0, **tiny_net).fit(X, text)
     assert 0 <= only_align.history_[-1, "train_loss"] <= 2
 
 
 @pytest.mark.parametrize("alignment", ["cosine", "infonce"])
-def test_alignment_variants_train(X, alignment):
+def test_alignment_variants_train(X, alignment, tiny_net):
     text = np.random.default_rng(2).standard_normal((24, 8)).astype(np.float32)
-    pre = TextAlignedPretrainer(alignment=alignment, **FAST).fit(X, text)
+    pre = TextAlignedPretrainer(alignment=alignment, **tiny_net).fit(X, text)
     assert np.isfinite(pre.history_[:, "train_loss"]).all()
 
 
 @pytest.mark.parametrize(
     ("y", "match"),
     [
-        pytest.param(None, "requires y to be passed", id="row18-y-none"),
-        pytest.param(np.zeros((23, 8)), "inconsistent numbers of samples", id="row23-length"),
+        pytest.param(None, "requires y to be passed", id="no-text"),
+        pytest.param(np.zeros((23, 8)), "inconsistent numbers of samples", id="text-rows-differ-from-ecgs"),
         pytest.param(np.zeros((24, 2, 2)), "dim 3", id="3d-text"),
         pytest.param(np.full((24, 8), np.nan), "NaN", id="nan-text"),
     ],
 )
-def test_text_embedding_errors(X, y, match):
+def test_text_embedding_errors(X, y, match, tiny_net):
     with pytest.raises(ValueError, match=match):
-        TextAlignedPretrainer(**FAST).fit(X, y)
+        TextAlignedPretrainer(**tiny_net).fit(X, y)
 
 
 def test_transform_before_fit():
@@ -89,20 +86,20 @@ def test_transform_before_fit():
         ECGEmbedder().transform(np.zeros((2, 12, 64)))
 
 
-def test_routed_module_params_change_the_architecture(X):
-    emb = ECGEmbedder(**{**FAST, "module__n_heads": 2}, module__lead_attention=False).fit(X)
+def test_routed_module_params_change_the_architecture(X, tiny_net):
+    emb = ECGEmbedder(**{**tiny_net, "module__n_heads": 2}, module__lead_attention=False).fit(X)
     config = emb.net_.module_.autoencoder.config
     assert config.n_heads == 2
     assert config.lead_attention is False
     assert emb.get_params()["module__n_heads"] == 2
 
 
-def test_interrupted_fit_resumes_to_the_same_weights(tmp_path, monkeypatch):
+def test_interrupted_fit_resumes_to_the_same_weights(tmp_path, monkeypatch, tiny_net):
     """Ctrl-C after 2 of 4 epochs, then the same fit again: identical to an uninterrupted fit."""
     from sksurv_ecg._training import ECGNet
 
     X = np.random.default_rng(0).standard_normal((32, 2, 40)).astype(np.float32)
-    params = {**TINY_NET, "max_epochs": 4}
+    params = {**tiny_net, "max_epochs": 4}  # interrupted after 2 epochs: a fit of more than 2 is needed
     full = ECGEmbedder(**params).fit(X)
     on_epoch_end = ECGNet.on_epoch_end
 
@@ -143,7 +140,7 @@ def test_text_aligned_pretraining_on_real_records_with_real_report_embeddings(so
 
 
 @pytest.mark.parametrize("params", [{"dropout": 1.0}, {"lr": 0.0}, {"batch_size": 1}, {"max_epochs": 0}])
-def test_embedder_out_of_range_parameters_fail_at_fit(check_data, params):
+def test_embedder_out_of_range_parameters_fail_at_fit(check_data, params, tiny_net):
     """RELIABILITY row 3."""
     with pytest.raises(InvalidParameterError, match="parameter of ECGEmbedder must be"):
-        ECGEmbedder(**{**TINY_NET, **params}).fit(check_data[0])
+        ECGEmbedder(**{**tiny_net, **params}).fit(check_data[0])

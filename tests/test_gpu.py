@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_NET
 from sksurv.metrics import concordance_index_censored
 
 from sksurv_ecg import (
@@ -119,10 +118,10 @@ def test_pickled_cuda_model_loads_on_a_cpu_only_host(gpu_model, data, tmp_path):
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cpu_and_gpu_fits_of_one_seed_agree(check_data):
+def test_cpu_and_gpu_fits_of_one_seed_agree(check_data, tiny_net):
     """RELIABILITY row 42. Same seed on CUDA and CPU: close predictions, not bitwise (different kernels)."""
     X, y = survival_check_data(n_samples=48, n_leads=12, n_timesteps=64)
-    params = {**TINY_NET, "max_epochs": 2, "lead_mask_prob": 0.0, "dropout": 0.0, "head_dropout": 0.0}
+    params = {**tiny_net, **DETERMINISTIC}
     cpu = ECGSurvivalAnalysis(**params, device="cpu").fit(X, y)
     gpu = ECGSurvivalAnalysis(**params, device="cuda").fit(X, y)
     assert gpu.device_.startswith("cuda")

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_NET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sksurv.util import Surv
@@ -121,17 +120,17 @@ def _surv(event, time):
     return Surv.from_arrays(np.asarray(event, dtype=bool), np.asarray(time, dtype=float))
 
 
-def test_too_few_events_for_the_batches_names_the_remedy(check_data):
+def test_too_few_events_for_the_batches_names_the_remedy(check_data, tiny_net):
     """RELIABILITY row 24."""
     X, y = check_data
     y = _surv(np.arange(len(y)) < 3, y["time"])  # 3 events, 3 batches of 8, 2 events each needed
     with pytest.raises(InsufficientEventsError, match=r"3 events cannot give each of 3 batches") as info:
-        ECGSurvivalAnalysis(**TINY_NET).fit(X, y)
+        ECGSurvivalAnalysis(**tiny_net).fit(X, y)
     assert isinstance(info.value, ValueError)
     assert "min_events_per_batch=2" in str(info.value)
     assert "use at most 1 batches (batch_size >= 24)" in str(info.value)  # the remedy
     # the remedy works, and every batch the sampler yields then holds the events it promises
-    ECGSurvivalAnalysis(**{**TINY_NET, "batch_size": 24}).fit(X, y)
+    ECGSurvivalAnalysis(**{**tiny_net, "batch_size": 24}).fit(X, y)
     sampler = StratifiedBatchSampler(y["event"], 8, min_events_per_batch=1, random_state=0)
     for _ in range(5):
         assert all(y["event"][batch].sum() >= 1 for batch in sampler)

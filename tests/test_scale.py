@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_NET
 from skorch.dataset import Dataset
 
 import sksurv_ecg.io._memmap as ecg_memmap
@@ -14,8 +13,6 @@ from sksurv_ecg.datasets import load_ptbxl, ptbxl_records
 from sksurv_ecg.io import read_wfdb, to_memmap
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 from sksurv_ecg.utils.validation import validate_ecg
-
-FAST = {**TINY_NET, "batch_size": 16, "lead_mask_prob": 0.5}
 
 
 # --- to_memmap -------------------------------------------------------------------------------
@@ -134,20 +131,21 @@ def test_validation_and_dataset_do_not_copy_a_memmap(cohort):
 
 
 @pytest.fixture(scope="module")
-def reference(cohort):
+def reference(cohort, tiny_net):
     """A fit on the in-memory copy: what every memmap-backed fit must reproduce exactly."""
     X, _, y = cohort
-    return ECGSurvivalAnalysis(**FAST).fit(X, y).predict(X)
+    return ECGSurvivalAnalysis(**tiny_net).fit(X, y).predict(X)
 
 
-def test_fit_on_memmap_equals_fit_in_memory(cohort, reference):
+def test_fit_on_memmap_equals_fit_in_memory(cohort, reference, tiny_net):
     _, X_mm, y = cohort
-    np.testing.assert_array_equal(ECGSurvivalAnalysis(**FAST).fit(X_mm, y).predict(X_mm), reference)
+    np.testing.assert_array_equal(ECGSurvivalAnalysis(**tiny_net).fit(X_mm, y).predict(X_mm), reference)
 
 
-def test_dataloader_workers_on_memmap_are_seeded(cohort, reference):
+def test_dataloader_workers_on_memmap_are_seeded(cohort, reference, tiny_net):
     """Batches and lead masks are drawn in the main process: workers change nothing but speed."""
     _, X_mm, y = cohort
-    model = ECGSurvivalAnalysis(**FAST, iterator_train__num_workers=2, iterator_train__persistent_workers=True)
+    model = ECGSurvivalAnalysis(**tiny_net, iterator_train__num_workers=2, iterator_train__persistent_workers=True)
+    assert model.lead_mask_prob > 0  # the default: masks are drawn, and their draws must not move to the workers
     np.testing.assert_array_equal(model.fit(X_mm, y).predict(X_mm), reference)
     assert "iterator_train__num_workers" in model.get_params()

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from conftest import TINY_NET
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -16,8 +15,6 @@ from sksurv.metrics import (
 from sksurv_ecg import ECGEmbedder, ECGSurvivalAnalysis
 from sksurv_ecg.datasets import make_ecg_survival
 
-FAST = {**TINY_NET, "max_epochs": 2, "batch_size": 16}
-
 
 @pytest.fixture(scope="module")
 def cohort():
@@ -26,30 +23,37 @@ def cohort():
     return X, y, frame
 
 
+@pytest.fixture(scope="module")
+def survival_net(tiny_net):
+    """``tiny_net`` in batches of 16: a training fold (32 samples; 5 events in one) cannot give 4 batches of 8
+    2 events each, the survival loss's minimum."""
+    return {**tiny_net, "batch_size": 16}
+
+
 def _folds(y, n_splits=2):
     return list(StratifiedKFold(n_splits, shuffle=True, random_state=0).split(np.zeros(len(y)), y["event"]))
 
 
-def test_embedder_coxnet_pipeline_in_cross_validate(cohort):
+def test_embedder_coxnet_pipeline_in_cross_validate(cohort, tiny_net):
     X, y, _ = cohort
     pipe = make_pipeline(
-        ECGEmbedder(**FAST), StandardScaler(), CoxnetSurvivalAnalysis(l1_ratio=0.5, alpha_min_ratio=0.1)
+        ECGEmbedder(**tiny_net), StandardScaler(), CoxnetSurvivalAnalysis(l1_ratio=0.5, alpha_min_ratio=0.1)
     )
     result = cross_validate(pipe, X, y, cv=_folds(y), error_score="raise")
     assert result["test_score"].shape == (2,)
     assert np.all((result["test_score"] >= 0) & (result["test_score"] <= 1))
 
 
-def test_deep_model_in_cross_validate_on_the_same_folds(cohort):
+def test_deep_model_in_cross_validate_on_the_same_folds(cohort, survival_net):
     X, y, _ = cohort
-    result = cross_validate(ECGSurvivalAnalysis(**FAST), X, y, cv=_folds(y), error_score="raise")
+    result = cross_validate(ECGSurvivalAnalysis(**survival_net), X, y, cv=_folds(y), error_score="raise")
     assert np.all((result["test_score"] >= 0) & (result["test_score"] <= 1))
 
 
-def test_grid_search_over_a_routed_parameter(cohort):
+def test_grid_search_over_a_routed_parameter(cohort, survival_net):
     X, y, _ = cohort
     search = GridSearchCV(
-        ECGSurvivalAnalysis(**{**TINY_NET, "batch_size": 16}),
+        ECGSurvivalAnalysis(**survival_net),
         {"module__n_heads": [1, 2], "alpha": [0.5, 1.0]},
         cv=_folds(y),
         error_score="raise",
@@ -67,14 +71,14 @@ def test_grid_search_over_a_routed_parameter(cohort):
         pytest.param(lambda est, t: as_integrated_brier_score_scorer(est, times=t), id="ibs"),
     ],
 )
-def test_sksurv_scorers_wrap_the_deep_model(cohort, wrapper):
+def test_sksurv_scorers_wrap_the_deep_model(cohort, wrapper, survival_net):
     X, y, _ = cohort
     train, test = _folds(y)[0]
     # evaluation times inside the follow-up of both splits
     lo = max(y["time"][train][y["event"][train]].min(), y["time"][test].min())
     hi = min(y["time"][train].max(), y["time"][test].max())
     times = np.linspace(lo, hi, 5)[1:-1]
-    est = wrapper(ECGSurvivalAnalysis(**FAST), times).fit(X[train], y[train])
+    est = wrapper(ECGSurvivalAnalysis(**survival_net), times).fit(X[train], y[train])
     score = est.score(X[test], y[test])
     assert np.isfinite(score)
 
