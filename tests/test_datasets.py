@@ -2,7 +2,6 @@
 
 import hashlib
 import shutil
-import time
 from collections import Counter
 
 import numpy as np
@@ -342,11 +341,12 @@ def test_synthetic_risk_is_learnable():
     assert c_oracle >= c_features - 0.01
 
 
-def test_synthetic_5000_median_beats_fast():
-    start = time.perf_counter()
+def test_synthetic_5000_median_beats_shape():
+    # No timing here: speed is a benchmark's business (benchmarks/), not a unit test's.
     X, _, _ = make_ecg_survival(5000, random_state=0)
     assert X.shape == (5000, 12, 608)
-    assert time.perf_counter() - start < 10.0  # about 1-2 s on 2 cores
+    assert X.dtype == np.float32
+    assert np.isfinite(X).all()
 
 
 def test_synthetic_competing_cause():

@@ -12,7 +12,6 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_NET
 from sklearn.exceptions import NotFittedError
 
 from sksurv_ecg import (
@@ -27,13 +26,12 @@ from sksurv_ecg.exceptions import DamagedFileError
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 
 DATA = Path(__file__).parent / "data"
-FAST = TINY_NET
 
 
 @pytest.fixture(scope="module")
-def survival_model():
+def survival_model(tiny_net):
     X, y = survival_check_data()
-    return ECGSurvivalAnalysis(**FAST).fit(X, y), X, y
+    return ECGSurvivalAnalysis(**tiny_net).fit(X, y), X, y
 
 
 def test_save_load_roundtrip_survival(survival_model, tmp_path):
@@ -48,10 +46,10 @@ def test_save_load_roundtrip_survival(survival_model, tmp_path):
     assert restored.get_params()["random_state"] == 0
 
 
-def test_generic_load_picks_the_class(tmp_path):
+def test_generic_load_picks_the_class(tiny_net, tmp_path):
     X, _ = survival_check_data()
     text = np.random.default_rng(0).standard_normal((X.shape[0], 6)).astype(np.float32)
-    pre = TextAlignedPretrainer(**FAST).fit(X, text)
+    pre = TextAlignedPretrainer(**tiny_net).fit(X, text)
     pre.save(tmp_path / "pre")
     restored = load_estimator(tmp_path / "pre")
     assert isinstance(restored, TextAlignedPretrainer)
@@ -60,10 +58,10 @@ def test_generic_load_picks_the_class(tmp_path):
         ECGSurvivalAnalysis.load(tmp_path / "pre")
 
 
-def test_saved_encoder_directory_warm_starts(survival_model, tmp_path):
+def test_saved_encoder_directory_warm_starts(tiny_net, survival_model, tmp_path):
     X, y = survival_check_data()
-    ECGEmbedder(**FAST).fit(X).save(tmp_path / "enc")
-    model = ECGSurvivalAnalysis(encoder=str(tmp_path / "enc"), **FAST).fit(X, y)
+    ECGEmbedder(**tiny_net).fit(X).save(tmp_path / "enc")
+    model = ECGSurvivalAnalysis(encoder=str(tmp_path / "enc"), **tiny_net).fit(X, y)
     assert np.isfinite(model.predict(X)).all()
 
 
@@ -119,25 +117,25 @@ def _tag_as_saved_on_cuda(path):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a CPU-only host")
-def test_checkpoint_saved_on_cuda_resumes_on_a_cpu_only_host(tmp_path):
+def test_checkpoint_saved_on_cuda_resumes_on_a_cpu_only_host(tiny_net, tmp_path):
     X, y = survival_check_data()
-    done = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)
+    done = ECGSurvivalAnalysis(**tiny_net, checkpoint_dir=tmp_path).fit(X, y)
     _tag_as_saved_on_cuda(tmp_path / "params.pt")
     assert b"cuda:0" in (tmp_path / "params.pt").read_bytes()
-    again = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)  # finished: loads, trains nothing
+    again = ECGSurvivalAnalysis(**tiny_net, checkpoint_dir=tmp_path).fit(X, y)  # finished: loads, trains nothing
     assert all(p.device.type == "cpu" for p in again.net_.module_.parameters())
     np.testing.assert_array_equal(again.predict(X), done.predict(X))
 
 
-def test_checkpoint_with_pickled_object_is_refused(tmp_path):
+def test_checkpoint_with_pickled_object_is_refused(tiny_net, tmp_path):
     """Resuming reads the checkpoint with ``weights_only=True``: a pickled function is refused, never run."""
     X, y = survival_check_data()
-    ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)
+    ECGSurvivalAnalysis(**tiny_net, checkpoint_dir=tmp_path).fit(X, y)
     buffer = io.BytesIO()
     torch.save({"weight": torch.zeros(2), "payload": shutil.rmtree}, buffer)
     (tmp_path / "params.pt").write_bytes(buffer.getvalue())
     with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
-        ECGSurvivalAnalysis(**{**TINY_NET, "max_epochs": 2}, checkpoint_dir=tmp_path).fit(X, y)
+        ECGSurvivalAnalysis(**{**tiny_net, "max_epochs": 2}, checkpoint_dir=tmp_path).fit(X, y)
 
 
 def test_load_is_a_deprecated_alias_of_load_estimator(survival_model, tmp_path):
@@ -179,10 +177,10 @@ def test_loaded_model_keeps_one_breslow_baseline(survival_model, tmp_path):
 # --- from the reliability matrix (RELIABILITY.md) ---------------------------------------------------
 
 
-def test_save_before_fit_raises_not_fitted(tmp_path):
+def test_save_before_fit_raises_not_fitted(tiny_net, tmp_path):
     """RELIABILITY row 1."""
     with pytest.raises(NotFittedError):
-        ECGSurvivalAnalysis(**TINY_NET).save(tmp_path / "m")
+        ECGSurvivalAnalysis(**tiny_net).save(tmp_path / "m")
 
 
 def test_pickle_and_joblib_roundtrip_predict_the_same(check_data, check_model, tmp_path):
@@ -240,19 +238,19 @@ def test_safetensors_cannot_store_the_optimizer(check_model, tmp_path):
     check_model.net_.save_params(f_params=tmp_path / "params.safetensors", use_safetensors=True)
 
 
-def test_checkpoint_dir_with_safetensors_refuses_the_optimizer(check_data, tmp_path):
+def test_checkpoint_dir_with_safetensors_refuses_the_optimizer(tiny_net, check_data, tmp_path):
     """RELIABILITY row 38."""
     X, y = check_data
-    model = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path, callbacks__checkpoint__use_safetensors=True)
+    model = ECGSurvivalAnalysis(**tiny_net, checkpoint_dir=tmp_path, callbacks__checkpoint__use_safetensors=True)
     with pytest.raises(ValueError, match="safetensors.*optimizer|optimizer.*safetensors"):
         model.fit(X, y)
 
 
-def test_resumed_fit_equals_the_uninterrupted_fit(check_data, tmp_path):
+def test_resumed_fit_equals_the_uninterrupted_fit(tiny_net, check_data, tmp_path):
     """RELIABILITY row 39. 2 epochs, "interrupted", then a refit to 4 with the same checkpoint_dir
     equals 4 epochs at once."""
     X, y = check_data
-    params = {**TINY_NET, "lead_mask_prob": 0.5}
+    params = {**tiny_net, "lead_mask_prob": 0.5}
     uninterrupted = ECGSurvivalAnalysis(**{**params, "max_epochs": 4}).fit(X, y)
     first = ECGSurvivalAnalysis(**{**params, "max_epochs": 2}, checkpoint_dir=tmp_path).fit(X, y)
     assert len(first.history_) == 2
@@ -268,11 +266,11 @@ def test_resumed_fit_equals_the_uninterrupted_fit(check_data, tmp_path):
     np.testing.assert_allclose(resumed.predict(X), uninterrupted.predict(X), rtol=1e-5, atol=1e-7)
 
 
-def test_resuming_a_finished_fit_trains_nothing(check_data, check_model, tmp_path):
+def test_resuming_a_finished_fit_trains_nothing(tiny_net, check_data, check_model, tmp_path):
     """RELIABILITY row 39."""
     X, y = check_data
-    done = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)
-    again = ECGSurvivalAnalysis(**TINY_NET, checkpoint_dir=tmp_path).fit(X, y)
+    done = ECGSurvivalAnalysis(**tiny_net, checkpoint_dir=tmp_path).fit(X, y)
+    again = ECGSurvivalAnalysis(**tiny_net, checkpoint_dir=tmp_path).fit(X, y)
     assert len(again.history_) == 1
     np.testing.assert_array_equal(again.predict(X), done.predict(X))
 
@@ -401,12 +399,12 @@ def test_a_damaged_save_is_refused_naming_the_file(check_model, tmp_path, case):
         assert info.value.__cause__ is not None
 
 
-def test_a_damaged_save_is_refused_as_a_warm_start_encoder(check_model, check_data, tmp_path):
+def test_a_damaged_save_is_refused_as_a_warm_start_encoder(tiny_net, check_model, check_data, tmp_path):
     """The encoder=<directory> path goes through the same checks."""
     path = check_model.save(tmp_path / "m")
     (path / "model.safetensors").write_bytes(pickle.dumps({"weights": 1}))
     with pytest.raises(DamagedFileError, match=r"model.safetensors is damaged or not a saved estimator"):
-        ECGSurvivalAnalysis(encoder=str(path), **TINY_NET).fit(*check_data)
+        ECGSurvivalAnalysis(encoder=str(path), **tiny_net).fit(*check_data)
 
 
 def test_missing_files_of_a_save_are_file_not_found(check_model, tmp_path):

@@ -4,7 +4,6 @@ import hashlib
 import os
 import pickle
 import socket
-import time
 
 import numpy as np
 import pandas as pd
@@ -432,20 +431,19 @@ def test_cached_rerun_never_loads_the_default_model(tmp_path, monkeypatch):
     np.testing.assert_array_equal(ReportEmbedder(source="report", cache_dir=tmp_path).fit_transform(reports), first)
 
 
+@pytest.mark.timeout(60)  # offline it must fail, not wait on network retries (no timing assert: no timed unit tests)
 def test_model_name_not_in_local_cache_fails_fast_offline(no_network, monkeypatch):
-    pytest.importorskip("sentence_transformers")  # imported before the clock starts
+    pytest.importorskip("sentence_transformers")
     constants = pytest.importorskip("huggingface_hub.constants")
     # huggingface_hub's best-effort telemetry (its user agent) may try the Hub on any call; with it off,
     # every remaining connection attempt would be a download.
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
     name = "sksurv-ecg-tests/no-such-model"
-    start = time.perf_counter()
     with pytest.raises(
         FileNotFoundError,
         match=r"neither a local folder nor a model in the local Hugging Face cache.*`hf download sksurv-ecg-tests/",
     ):
         ReportEmbedder(model=name, cache_dir=False).fit()
-    assert time.perf_counter() - start < 10
     assert no_network == []
 
 

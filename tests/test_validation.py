@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import TINY_NET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -308,22 +307,22 @@ def test_non_finite_X_is_rejected(check_data, check_model, check_embedder, metho
         call()
 
 
-def test_non_finite_X_is_rejected_by_embedder_fit(check_data, non_finite_value):
+def test_non_finite_X_is_rejected_by_embedder_fit(tiny_net, check_data, non_finite_value):
     """RELIABILITY row 9."""
     bad = check_data[0].copy()
     bad[0, 0, 0] = non_finite_value
     with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
-        ECGEmbedder(**TINY_NET).fit(bad)
+        ECGEmbedder(**tiny_net).fit(bad)
 
 
 @pytest.mark.parametrize("n", [0, 1])
-def test_fit_rejects_empty_and_single_sample_X(check_data, n):
+def test_fit_rejects_empty_and_single_sample_X(tiny_net, check_data, n):
     """RELIABILITY row 10."""
     X, y = check_data
     with pytest.raises(ValueError, match=rf"Found array with {n} sample\(s\)"):
-        ECGSurvivalAnalysis(**TINY_NET).fit(X[:n], y[:n])
+        ECGSurvivalAnalysis(**tiny_net).fit(X[:n], y[:n])
     with pytest.raises(ValueError, match=rf"Found array with {n} sample\(s\)"):
-        ECGEmbedder(**TINY_NET).fit(X[:n])
+        ECGEmbedder(**tiny_net).fit(X[:n])
 
 
 def test_predict_rejects_empty_X(check_data, check_model):
@@ -360,17 +359,17 @@ def test_predict_rejects_another_signal_length(check_data, check_model, check_em
         pytest.param(lambda X: X.reshape(len(X), -1), {}, "cannot tell how many leads", id="2d-no-n_leads"),
     ],
 )
-def test_X_of_wrong_dimensionality_is_rejected(check_data, make_X, params, match):
+def test_X_of_wrong_dimensionality_is_rejected(tiny_net, check_data, make_X, params, match):
     """RELIABILITY row 13."""
     X, y = check_data
     with pytest.raises(ValueError, match=match):
-        ECGSurvivalAnalysis(**TINY_NET, **params).fit(make_X(X), y)
+        ECGSurvivalAnalysis(**tiny_net, **params).fit(make_X(X), y)
 
 
-def test_flat_2d_X_with_n_leads_equals_3d_X(check_data, check_model):
+def test_flat_2d_X_with_n_leads_equals_3d_X(tiny_net, check_data, check_model):
     """RELIABILITY row 13."""
     X, y = check_data
-    flat = ECGSurvivalAnalysis(**TINY_NET, n_leads=2).fit(X.reshape(len(X), -1), y)
+    flat = ECGSurvivalAnalysis(**tiny_net, n_leads=2).fit(X.reshape(len(X), -1), y)
     np.testing.assert_array_equal(flat.predict(X.reshape(len(X), -1)), check_model.predict(X))
     with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
         flat.predict(X[0].ravel())
@@ -384,11 +383,11 @@ def test_flat_2d_X_with_n_leads_equals_3d_X(check_data, check_model):
         pytest.param(lambda X: sp.csr_matrix(X.reshape(len(X), -1)), TypeError, "Sparse data was passed", id="sparse"),
     ],
 )
-def test_complex_string_and_sparse_X_are_rejected(check_data, make_X, error, match):
+def test_complex_string_and_sparse_X_are_rejected(tiny_net, check_data, make_X, error, match):
     """RELIABILITY row 14."""
     X, y = check_data
     with pytest.raises(error, match=match):
-        ECGSurvivalAnalysis(**TINY_NET, n_leads=2).fit(make_X(X), y)
+        ECGSurvivalAnalysis(**tiny_net, n_leads=2).fit(make_X(X), y)
 
 
 def test_numeric_object_X_is_converted(check_data, check_model):
@@ -397,16 +396,16 @@ def test_numeric_object_X_is_converted(check_data, check_model):
     np.testing.assert_array_equal(check_model.predict(X.astype(object)), check_model.predict(X))
 
 
-def test_float64_and_integer_X_fit_as_float32(check_data, check_model):
+def test_float64_and_integer_X_fit_as_float32(tiny_net, check_data, check_model):
     """RELIABILITY row 15."""
     X, y = check_data
     # float64 holding float32 values: the very same model as the float32 fit
-    model64 = ECGSurvivalAnalysis(**TINY_NET).fit(X.astype(np.float64), y)
+    model64 = ECGSurvivalAnalysis(**tiny_net).fit(X.astype(np.float64), y)
     np.testing.assert_array_equal(model64.predict(X.astype(np.float64)), check_model.predict(X))
     # integers: the same model as on their float32 conversion
     X_int = (X * 10).astype(np.int64)
-    model_int = ECGSurvivalAnalysis(**TINY_NET).fit(X_int, y)
-    reference = ECGSurvivalAnalysis(**TINY_NET).fit(X_int.astype(np.float32), y)
+    model_int = ECGSurvivalAnalysis(**tiny_net).fit(X_int, y)
+    reference = ECGSurvivalAnalysis(**tiny_net).fit(X_int.astype(np.float32), y)
     expected = reference.predict(X_int.astype(np.float32))
     np.testing.assert_array_equal(model_int.predict(X_int.astype(np.int32)), expected)
     assert model_int.predict(X_int).dtype == np.float64
@@ -421,18 +420,18 @@ def test_float64_and_integer_X_fit_as_float32(check_data, check_model):
         pytest.param(lambda y: list(y["time"]), id="list"),
     ],
 )
-def test_y_that_is_not_a_survival_array_is_rejected(check_data, make_y):
+def test_y_that_is_not_a_survival_array_is_rejected(tiny_net, check_data, make_y):
     """RELIABILITY row 17."""
     X, y = check_data
     # swapped fields are caught one step later, by the type of the first field
     with pytest.raises(ValueError, match="y must be a structured array|event indicator must be boolean"):
-        ECGSurvivalAnalysis(**TINY_NET).fit(X, make_y(y))
+        ECGSurvivalAnalysis(**tiny_net).fit(X, make_y(y))
 
 
-def test_fit_without_y_is_rejected(check_data):
+def test_fit_without_y_is_rejected(tiny_net, check_data):
     """RELIABILITY row 18."""
     with pytest.raises(ValueError, match="requires y to be passed"):
-        ECGSurvivalAnalysis(**TINY_NET).fit(check_data[0], None)
+        ECGSurvivalAnalysis(**tiny_net).fit(check_data[0], None)
 
 
 @pytest.mark.parametrize(
@@ -444,21 +443,21 @@ def test_fit_without_y_is_rejected(check_data):
         pytest.param(-np.inf, "Input contains infinity", id="-inf"),
     ],
 )
-def test_negative_and_non_finite_times_are_rejected(check_data, value, match):
+def test_negative_and_non_finite_times_are_rejected(tiny_net, check_data, value, match):
     """RELIABILITY row 19."""
     X, y = check_data
     y = y.copy()
     y["time"][2] = value
     with pytest.raises(ValueError, match=match):
-        ECGSurvivalAnalysis(**TINY_NET).fit(X, y)
+        ECGSurvivalAnalysis(**tiny_net).fit(X, y)
 
 
-def test_time_zero_is_accepted_by_default(check_data):
+def test_time_zero_is_accepted_by_default(tiny_net, check_data):
     """RELIABILITY row 20."""
     X, y = check_data
     y = y.copy()
     y["time"][:4] = 0.0  # two events and two censored samples at time 0
-    model = ECGSurvivalAnalysis(**TINY_NET).fit(X, y)
+    model = ECGSurvivalAnalysis(**tiny_net).fit(X, y)
     assert np.isfinite(model.predict(X)).all()
     assert model.unique_times_[0] == 0.0
 
@@ -473,7 +472,7 @@ def test_time_zero_can_be_refused(check_data):
         check_survival_y(X, y, allow_time_zero=False)
 
 
-def test_event_coded_0_2_is_rejected(check_data):
+def test_event_coded_0_2_is_rejected(tiny_net, check_data):
     """RELIABILITY row 21."""
     X, y = check_data
     with pytest.raises(ValueError, match="non-boolean event indicator must contain 0 and 1 only"):
@@ -482,23 +481,23 @@ def test_event_coded_0_2_is_rejected(check_data):
     bad["event"], bad["time"] = np.where(y["event"], 2, 0), y["time"]
     # an integer-coded structured y is refused outright: the event field must be boolean
     with pytest.raises(ValueError, match="elements of event indicator must be boolean, but found int64"):
-        ECGSurvivalAnalysis(**TINY_NET).fit(X, bad)
+        ECGSurvivalAnalysis(**tiny_net).fit(X, bad)
 
 
-def test_all_censored_y_is_rejected(check_data):
+def test_all_censored_y_is_rejected(tiny_net, check_data):
     """RELIABILITY row 22."""
     X, y = check_data
     with pytest.raises(ValueError, match="all samples are censored"):
-        ECGSurvivalAnalysis(**TINY_NET).fit(X, _surv(np.zeros(len(y)), y["time"]))
+        ECGSurvivalAnalysis(**tiny_net).fit(X, _surv(np.zeros(len(y)), y["time"]))
 
 
 @pytest.mark.parametrize("n_y", [20, 30])
-def test_X_and_y_of_different_lengths_are_rejected(n_y):
+def test_X_and_y_of_different_lengths_are_rejected(tiny_net, n_y):
     """RELIABILITY row 23."""
     X, _ = survival_check_data(n_samples=24)
     _, y = survival_check_data(n_samples=n_y)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
-        ECGSurvivalAnalysis(**TINY_NET).fit(X, y)
+        ECGSurvivalAnalysis(**tiny_net).fit(X, y)
 
 
 # --- RELIABILITY row 69: microvolts, reversed leads, V1 and V6 exchanged (real records) -----------------------
@@ -535,7 +534,7 @@ def test_amplitude_check_accepts_real_millivolts_and_refuses_microvolts(real_ecg
             check_ecg_amplitude(X * 1000, owner="test")
 
 
-def test_deep_estimators_refuse_microvolts(real_beats, check_data):
+def test_deep_estimators_refuse_microvolts(tiny_net, real_beats, check_data):
     """validate_ecg, the deep estimators' input check, refuses at fit and at predict."""
     X = real_beats[:4] * 1000
     with pytest.raises(ValueError, match="looks like microvolts"):
@@ -546,7 +545,7 @@ def test_deep_estimators_refuse_microvolts(real_beats, check_data):
         validate_ecg(est, X, reset=False)
     X_small, y = check_data
     with pytest.raises(ValueError, match=r"looks like microvolts.*ECGSurvivalAnalysis expects mV"):
-        ECGSurvivalAnalysis(**TINY_NET).fit(X_small * 1000, y)
+        ECGSurvivalAnalysis(**tiny_net).fit(X_small * 1000, y)
 
 
 @pytest.mark.parametrize("kind", ["strips", "beats"])
@@ -584,6 +583,6 @@ def test_v1_v6_exchange_is_warned_for_a_cohort_only(real_ecgs, real_beats, kind)
     assert not check_lead_order(minority).warned
 
 
-def test_deep_estimator_warns_on_reversed_leads_at_fit(real_beats):
+def test_deep_estimator_warns_on_reversed_leads_at_fit(tiny_net, real_beats):
     with pytest.warns(LeadOrderWarning, match="look reversed"):
-        ECGEmbedder(**TINY_NET).fit(np.ascontiguousarray(real_beats[:8, ::-1, ::8]))  # short: a fast fit
+        ECGEmbedder(**tiny_net).fit(np.ascontiguousarray(real_beats[:8, ::-1, ::8]))  # short: a fast fit
