@@ -1,4 +1,5 @@
-"""Tests of sksurv_ecg.conventions: one home for the 12-lead order, its checks, the rate rule; old names kept."""
+"""sksurv_ecg.conventions: one home for the 12-lead order, its checks, the rate rule; old names kept; warnings
+that name the user's line (one way to set stacklevel)."""
 
 import ast
 from pathlib import Path
@@ -141,3 +142,19 @@ def test_warnings_point_at_the_users_line(ptbxl_sample):
         with pytest.warns(DeviceWarning, match="CUDA is not available") as caught:
             validation.check_device("cuda")
         assert caught[0].filename == __file__
+
+
+def test_load_warning_points_at_the_users_line(tmp_path):
+    """The version warning is issued in a helper under load_estimator; it names the caller's line."""
+    import json
+    import shutil
+
+    from sksurv_ecg import TrainingWarning, load_estimator
+
+    path = shutil.copytree(Path(__file__).parent / "data" / "model_v0.1.0", tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    config["versions"]["sksurv_ecg"] = "0.0.1"
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.warns(TrainingWarning, match="saved with sksurv-ecg 0.0.1") as caught:
+        load_estimator(path)
+    assert [w.filename for w in caught] == [__file__]
