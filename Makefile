@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 NUMPYDOC_FILES = $(shell find sksurv_ecg -name '*.py' | sort)
 # Fully typed: the torch layer, the losses, the sampler and the I/O (a module before the io/ split,
 # a package after it; whichever exists is checked). The estimators rely on numpydoc types.
-TYPED_PATHS = $(wildcard sksurv_ecg/nn sksurv_ecg/losses.py sksurv_ecg/sampling.py sksurv_ecg/io sksurv_ecg/io.py)
+TYPED_PATHS = $(wildcard sksurv_ecg/nn sksurv_ecg/losses.py sksurv_ecg/sampling.py sksurv_ecg/io sksurv_ecg/io.py sksurv_ecg/conventions.py)
 
 .PHONY: demo test test-all check lint doclint typecheck docs clean-venv
 

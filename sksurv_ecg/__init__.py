@@ -105,6 +105,7 @@ _EXPORTS = {
 _SUBMODULES = {
     "biomarkers",
     "competing",
+    "conventions",
     "datasets",
     "distributed",
     "embedding",
@@ -158,6 +159,7 @@ def load(path, *, device="cpu"):
     warnings.warn(
         "sksurv_ecg.load is deprecated and will be removed in sksurv-ecg 0.3; use sksurv_ecg.load_estimator.",
         FutureWarning,
+        # Called by the user directly; the helper lives in sksurv_ecg.exceptions, which loads skorch.
         stacklevel=2,
     )
     from ._persistence import load_estimator

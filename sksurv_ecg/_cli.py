@@ -310,10 +310,9 @@ def pretrain(args):
 
 
 def _frame_only(root, args):
-    from .datasets._ptbxl import _DATABASE, _read_database, _read_statements, _select
+    from .datasets import read_ptbxl_database
 
-    frame = _read_database(root / _DATABASE, _read_statements(root / "scp_statements.csv"))
-    return _select(frame, args.folds, args.ecg_ids)
+    return read_ptbxl_database(root, folds=args.folds, ecg_ids=args.ecg_ids)
 
 
 def _calibration_value(text):

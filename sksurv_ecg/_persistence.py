@@ -25,10 +25,9 @@ from safetensors.torch import save as safetensors_bytes
 from sklearn.utils.validation import check_is_fitted
 
 from ._version import __version__
-from .exceptions import DamagedFileError, TrainingWarning
-from .nn import DualAttentionAutoencoder
-from .nn._config import default_impl
-from .utils._files import atomic_write, atomic_write_text
+from .exceptions import DamagedFileError, TrainingWarning, user_stacklevel
+from .nn import DualAttentionAutoencoder, default_impl
+from .utils import atomic_write, atomic_write_text
 from .utils.validation import check_device, check_lead_names, check_precision
 
 __all__ = ["FORMAT_TAG", "estimator_class", "load_estimator", "register", "save_estimator"]
@@ -224,7 +223,7 @@ def load_estimator(path, *, device="cpu", expected_class=None):
         warnings.warn(
             f"{path} was saved with sksurv-ecg {saved_version}; this is {__version__}. Check its predictions.",
             TrainingWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     device_ = check_device(device)
     state = _read_weights(weights_file)

@@ -31,7 +31,7 @@ __all__ = ["SEED_FS", "SEED_N_TIMESTEPS", "SeedCheckpoint", "read_seed_checkpoin
 
 #: The preprocessing the released checkpoint was trained with (SEED_SPEC.md, section 5): PTB-XL+
 #: median beats at 500 Hz, 600 samples centre-padded to 608, the 12 standard leads in order
-#: (:data:`sksurv_ecg.nn.LEAD_NAMES`), each lead of each beat z-scored over time.
+#: (:data:`sksurv_ecg.conventions.LEAD_NAMES`), each lead of each beat z-scored over time.
 SEED_FS = 500.0
 SEED_N_TIMESTEPS = 608
 

@@ -25,11 +25,11 @@ from sksurv.metrics import concordance_index_censored
 from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader, Subset
 
-from .exceptions import TrainingWarning
+from .exceptions import TrainingWarning, user_stacklevel
 from .losses import alignment_loss, cox_ph_loss, reconstruction_loss
 from .nn import sample_lead_mask
 from .sampling import StratifiedBatchSampler
-from .utils._files import atomic_write_text
+from .utils import atomic_write_text
 
 __all__ = [
     "AlignNet",
@@ -448,6 +448,6 @@ class SurvivalNet(ECGNet):
                 f"{skipped} training batch(es) without events were skipped in epoch {len(self.history)}; "
                 "use event-stratified batches (min_events_per_batch >= 1).",
                 TrainingWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         super().on_epoch_end(net, **kwargs)

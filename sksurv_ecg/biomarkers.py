@@ -16,9 +16,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in
 from wfdb import processing
 
-from .exceptions import SignalQualityWarning
-from .nn._leads import LEAD_NAMES
-from .utils.validation import check_lead_index, check_median_beats, check_n_timesteps, check_standard_12_leads
+from .conventions import LEAD_NAMES, check_median_beats
+from .exceptions import SignalQualityWarning, user_stacklevel
+from .utils.validation import check_lead_index, check_n_timesteps, check_standard_12_leads
 
 __all__ = ["ECGBiomarkers"]
 
@@ -305,7 +305,7 @@ class ECGBiomarkers(TransformerMixin, BaseEstimator):
                 "peak. Their biomarkers are measured around the wrong sample; pass the right r_index and fs, align "
                 "the beats with MedianBeat, or use kind='rhythm' for raw strips.",
                 SignalQualityWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
 
     def _measure(self, x, r):

@@ -38,7 +38,7 @@ from torch.utils.data import Sampler
 
 from ._training import AlignNet, ECGNet, SurvivalNet
 
-__all__ = ["ShardedBatchSampler", "data_parallel"]
+__all__ = ["ShardedBatchSampler", "accelerated_net", "current_accelerator", "data_parallel", "plain_net"]
 
 _ACCELERATOR: ContextVar = ContextVar("sksurv_ecg_accelerator", default=None)
 
@@ -168,13 +168,38 @@ class _DataParallelSurvivalNet(_DataParallelMixin, SurvivalNet):
 _DATA_PARALLEL = {ECGNet: _DataParallelECGNet, AlignNet: _DataParallelAlignNet, SurvivalNet: _DataParallelSurvivalNet}
 
 
-def _current_accelerator():
-    """The ``accelerate.Accelerator`` of the enclosing :func:`data_parallel` block, or None."""
+def current_accelerator():
+    """The ``accelerate.Accelerator`` of the enclosing :func:`data_parallel` block, or None.
+
+    The estimators' ``fit`` asks this to decide whether to train data-parallel.
+
+    Returns
+    -------
+    accelerator : accelerate.Accelerator or None
+        The accelerator of the innermost enclosing block; None outside any block.
+    """
     return _ACCELERATOR.get()
 
 
-def _accelerated_net(net_class, accelerator, *, checkpoint_dir=None):
-    """The net class and extra keyword arguments that make ``net_class`` train data-parallel."""
+def accelerated_net(net_class, accelerator, *, checkpoint_dir=None):
+    """The net class and extra keyword arguments that make ``net_class`` train data-parallel.
+
+    Parameters
+    ----------
+    net_class : type
+        One of the skorch nets of the estimators (``ECGNet``, ``AlignNet``, ``SurvivalNet``).
+    accelerator : accelerate.Accelerator
+        The accelerator of the enclosing :func:`data_parallel` block.
+    checkpoint_dir : str, os.PathLike or None, default=None
+        The estimator's ``checkpoint_dir``; must be None, since the exact resume is single-process.
+
+    Returns
+    -------
+    net_class : type
+        The data-parallel subclass of ``net_class``.
+    net_kwargs : dict
+        Keyword arguments to add when building it.
+    """
     if checkpoint_dir is not None:
         raise ValueError(
             f"checkpoint_dir={str(checkpoint_dir)!r} cannot be used inside data_parallel(): every process "
@@ -184,11 +209,33 @@ def _accelerated_net(net_class, accelerator, *, checkpoint_dir=None):
     return _DATA_PARALLEL[net_class], {"accelerator": accelerator, "unwrap_after_train": True}
 
 
-def _plain_net(trained, net):
-    """Initialise ``net`` (a plain :class:`ECGNet` around ``trained``'s module) and give it the history."""
+def plain_net(trained, net):
+    """Initialise ``net`` (a plain :class:`ECGNet` around ``trained``'s module) and give it the history.
+
+    After data-parallel training the fitted estimator keeps a plain net, which saves, predicts and
+    pickles without an accelerator.
+
+    Parameters
+    ----------
+    trained : skorch.NeuralNet
+        The data-parallel net after training.
+    net : skorch.NeuralNet
+        A plain net around the trained module.
+
+    Returns
+    -------
+    net : skorch.NeuralNet
+        ``net``, initialised, with ``trained``'s history.
+    """
     net.initialize()
     net.history_ = trained.history_
     return net
+
+
+# The names _base.py imported before they were public; they go once it imports the public ones.
+_current_accelerator = current_accelerator
+_accelerated_net = accelerated_net
+_plain_net = plain_net
 
 
 @contextmanager

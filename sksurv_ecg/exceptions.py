@@ -3,10 +3,13 @@
 Every exception and warning class of the package lives here. Domain errors subclass the built-in
 exception a caller would already catch (``ValueError``), in the way scikit-survival's
 ``NoComparablePairException`` does; warnings subclass ``UserWarning`` so that they can be filtered
-as a family.
+as a family. :func:`user_stacklevel` gives every warning of the package the ``stacklevel`` that points
+it at the user's line.
 """
 
+import os
 import pickle
+import sys
 
 from skorch.exceptions import DeviceWarning as _SkorchDeviceWarning
 
@@ -28,6 +31,7 @@ __all__ = [
     "UnknownCodeWarning",
     "UnsafeCheckpointError",
     "UnsafePathError",
+    "user_stacklevel",
 ]
 
 
@@ -96,7 +100,7 @@ class UnknownCodeWarning(SksurvECGWarning):
 class LeadOrderWarning(SksurvECGWarning):
     """Issued when the limb leads break Einthoven's and Goldberger's relations in the given order.
 
-    Raised by :func:`sksurv_ecg.utils.validation.check_lead_order` only when another order (or
+    Raised by :func:`sksurv_ecg.conventions.check_lead_order` only when another order (or
     sign) of the six limb leads satisfies the relations, so the message can name the likely fix.
 
     Examples
@@ -259,3 +263,40 @@ class ECGPlausibilityWarning(SksurvECGWarning):
     >>> issubclass(ECGPlausibilityWarning, SksurvECGWarning)
     True
     """
+
+
+def _package_dirs() -> tuple[str, ...]:
+    import sklearn
+    import skorch
+
+    # sksurv_ecg/ is this file's folder; importing the package to ask would be a cycle.
+    return tuple(os.path.dirname(path) + os.sep for path in (__file__, sklearn.__file__, skorch.__file__))
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside sksurv-ecg, scikit-learn and skorch.
+
+    Counted from the caller of this function, as :func:`warnings.warn` counts from its caller: call
+    it in the function that issues (or passes on) the warning. ``fit`` is reached through
+    scikit-learn's decorators and from ``Pipeline`` or ``cross_validate``, and the training callbacks
+    from skorch's loop, so a fixed number would point at library code in one of these paths. Every
+    warning of the package takes its ``stacklevel`` from here, except where the helper cannot see
+    the user's frame (a dataclass's generated ``__init__``) or cannot be imported (the lazy
+    package ``__init__`` and ``nn/``, which must not load skorch).
+
+    Returns
+    -------
+    stacklevel : int
+        1 for the caller itself, 2 for its caller, and so on.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import user_stacklevel
+    >>> user_stacklevel()  # called from user code: the caller itself
+    1
+    """
+    prefixes = _package_dirs()
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(prefixes):
+        frame, level = frame.f_back, level + 1
+    return level

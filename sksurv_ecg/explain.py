@@ -20,8 +20,8 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .exceptions import AdditivityWarning
-from .io import STANDARD_LEADS
+from .conventions import LEAD_NAMES
+from .exceptions import AdditivityWarning, user_stacklevel
 from .nn import receptive_fields
 
 __all__ = ["attention_maps", "lead_names", "projection_kernel", "shap_values"]
@@ -48,8 +48,8 @@ def lead_names(n_leads):
     >>> lead_names(12)[6], lead_names(2)
     ('V1', ['lead 0', 'lead 1'])
     """
-    if n_leads == len(STANDARD_LEADS):
-        return list(STANDARD_LEADS)
+    if n_leads == len(LEAD_NAMES):
+        return list(LEAD_NAMES)
     return [f"lead {i}" for i in range(n_leads)]
 
 
@@ -372,7 +372,7 @@ def shap_values(estimator, X, background, *, nsamples=1000, batch_size=50, addit
             f"SHAP attributions miss the model output by up to {worst:.3g} (log-hazard), above "
             f"additivity_tolerance={additivity_tolerance}; raise nsamples (now {nsamples}) for a less noisy estimate.",
             AdditivityWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return Bunch(
         attributions=values,

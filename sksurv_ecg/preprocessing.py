@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from fractions import Fraction
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,15 +19,9 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from tqdm.auto import tqdm
 from wfdb import processing
 
-from .exceptions import ECGPlausibilityWarning, SignalQualityWarning
-from .nn.tasks import standardize_leads
-from .utils.validation import (
-    check_ecg_amplitude,
-    check_ecg_transformer_input,
-    check_lead_index,
-    check_lead_order,
-    check_n_timesteps,
-)
+from .conventions import check_ecg_amplitude, check_lead_order, median_beat_layout, polyphase_factors
+from .exceptions import ECGPlausibilityWarning, SignalQualityWarning, user_stacklevel
+from .utils.validation import check_ecg_transformer_input, check_lead_index, check_n_timesteps
 
 __all__ = [
     "MEDIAN_BEAT_N_TIMESTEPS",
@@ -41,6 +34,8 @@ __all__ = [
 ]
 
 _CHUNK = 256  # samples processed at once where float64 intermediates are needed
+# Standard deviation below which a lead counts as flat: the default of sksurv_ecg.nn.tasks.standardize_leads.
+_STANDARDIZE_EPS = 1e-6
 
 #: Length of :class:`MedianBeat`'s output at its defaults (500 Hz): the 1.2-s, 600-sample beat
 #: centre zero-padded by 4 + 4, the layout of the PTB-XL+ median beats the original study used.
@@ -49,81 +44,6 @@ MEDIAN_BEAT_N_TIMESTEPS = 608
 #: Sample of the R peak in :class:`MedianBeat`'s output at its defaults (500 Hz). Median beats from
 #: other sources (e.g. a device's) should be shifted so that their R peak sits here.
 MEDIAN_BEAT_R_INDEX = 304
-
-
-def _polyphase_factors(fs_in: float, fs_out: float) -> tuple[int, int]:
-    """Up- and down-sampling factors of :func:`scipy.signal.resample_poly` from ``fs_in`` to ``fs_out`` Hz.
-
-    The rate ratio is approximated by a fraction with a denominator of at most 1000, which keeps the
-    polyphase filter short; :class:`Resample` and the file readers share this so that a record
-    resampled while reading equals one resampled afterwards.
-
-    Parameters
-    ----------
-    fs_in, fs_out : float
-        Input and output sampling rates in Hz.
-
-    Returns
-    -------
-    up, down : int
-        The factors, ``up / down`` close to ``fs_out / fs_in``.
-
-    Examples
-    --------
-    >>> from sksurv_ecg.preprocessing import _polyphase_factors
-    >>> _polyphase_factors(500, 100), _polyphase_factors(257, 500)
-    ((1, 5), (500, 257))
-    """
-    ratio = Fraction(float(fs_out) / float(fs_in)).limit_denominator(1000)
-    return ratio.numerator, ratio.denominator
-
-
-def median_beat_layout(fs=500, *, window_s=1.2, n_timesteps=None):
-    """Window, output length and R-peak sample of :class:`MedianBeat` at a sampling rate.
-
-    The beat spans ``window_s`` seconds whatever the rate: ``window = round(window_s * fs)``
-    samples with the R peak at ``window // 2``, centre zero-padded to ``n_timesteps``
-    (``window + 8`` by default, as :func:`~sksurv_ecg.datasets.make_ecg_survival` does).
-
-    Parameters
-    ----------
-    fs : float, default=500
-        Sampling frequency in Hz.
-    window_s : float, default=1.2
-        Beat length in seconds.
-    n_timesteps : int or None, default=None
-        Output length; ``None`` means ``window + 8``.
-
-    Returns
-    -------
-    window : int
-        Beat length in samples.
-    n_timesteps : int
-        Output length in samples.
-    r_index : int
-        Sample of the R peak in the output, ``(n_timesteps - window) // 2 + window // 2``.
-
-    Examples
-    --------
-    >>> from sksurv_ecg.preprocessing import median_beat_layout
-    >>> median_beat_layout(500)
-    (600, 608, 304)
-    >>> median_beat_layout(100)
-    (120, 128, 64)
-    """
-    window = int(round(float(window_s) * float(fs)))
-    if window < 2:
-        raise ValueError(
-            f"window_s={window_s} s at fs={fs} Hz gives a {window}-sample beat; pass a longer window_s "
-            "(e.g. 1.2) or check fs."
-        )
-    n_out = window + 8 if n_timesteps is None else int(n_timesteps)
-    if n_out < window:
-        raise ValueError(
-            f"n_timesteps={n_out} is shorter than the {window}-sample window (window_s={window_s} s at "
-            f"fs={fs} Hz); pass n_timesteps >= {window} or None."
-        )
-    return window, n_out, (n_out - window) // 2 + window // 2
 
 
 class _ECGTransformer(TransformerMixin, BaseEstimator):
@@ -371,9 +291,9 @@ class MedianBeat(_ECGTransformer):
     Notes
     -----
     When ``X`` has 12 leads, ``fit`` and ``transform`` call
-    :func:`~sksurv_ecg.utils.validation.check_lead_order`, which warns when the leads look out of
+    :func:`~sksurv_ecg.conventions.check_lead_order`, which warns when the leads look out of
     the standard order. Both also refuse signals in microvolts
-    (:func:`~sksurv_ecg.utils.validation.check_ecg_amplitude`) and check ``fs`` against the
+    (:func:`~sksurv_ecg.conventions.check_ecg_amplitude`) and check ``fs`` against the
     signals: the largest deflections (the QRS complexes) of real 12-lead ECGs are about 26 ms wide
     at half height, so the median width at ``fs`` over up to 64 records estimates the true rate. An
     :class:`~sksurv_ecg.exceptions.ECGPlausibilityWarning` naming the likely rate is issued once per
@@ -449,7 +369,7 @@ class MedianBeat(_ECGTransformer):
             f"window={self.window} (samples) is deprecated and will be removed in the next release; pass "
             f"window_s={self.window / float(self.fs):g} (seconds) instead.",
             FutureWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         window = int(self.window)
         n_out = int(self.n_timesteps) if self.n_timesteps is not None else window + 8
@@ -471,9 +391,9 @@ class MedianBeat(_ECGTransformer):
             remedy="pass whole recordings (e.g. 10 s), the right fs, or a smaller window_s.",
         )
         if X.shape[1] == 12:
-            check_lead_order(X, stacklevel=4)
+            check_lead_order(X, stacklevel=user_stacklevel())
         check_ecg_amplitude(X, owner="MedianBeat")
-        _check_sampling_rate(X, float(self.fs), stacklevel=4)
+        _check_sampling_rate(X, float(self.fs), stacklevel=user_stacklevel())
         return X, two_d, layout
 
     def _fit(self, X):
@@ -594,7 +514,7 @@ class MedianBeat(_ECGTransformer):
                 f"their rows are NaN. First fault: {faults[indices[0]]} Drop the rows with the failure mask "
                 "(failed_ after fit_transform, or transform(X, return_mask=True)) from X and y.",
                 SignalQualityWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         return out, failed
 
@@ -655,11 +575,17 @@ class LeadStandardizer(_ECGTransformer):
         """
         X, two_d = self._prepare(X)
         out = np.empty(X.shape, dtype=np.float32)
-        kwargs = {} if self.eps is None else {"eps": float(self.eps)}
+        eps = _STANDARDIZE_EPS if self.eps is None else float(self.eps)
         with torch.no_grad():
             for start in range(0, X.shape[0], _CHUNK):
-                chunk = torch.from_numpy(np.ascontiguousarray(X[start : start + _CHUNK]))
-                out[start : start + _CHUNK] = standardize_leads(chunk, **kwargs).numpy()
+                x = torch.from_numpy(np.ascontiguousarray(X[start : start + _CHUNK]))
+                # Op for op sksurv_ecg.nn.tasks.standardize_leads, so that the result is bitwise the model's
+                # (tests/test_preprocessing.py compares them); the data code does not import nn/.
+                mean = x.mean(dim=-1, keepdim=True)
+                std = x.std(dim=-1, keepdim=True, unbiased=False)
+                flat = std < eps
+                z = torch.where(flat, torch.zeros_like(x), (x - mean) / torch.where(flat, torch.ones_like(std), std))
+                out[start : start + _CHUNK] = z.numpy()
         return self._restore(out, two_d)
 
 
@@ -717,7 +643,7 @@ class Resample(_ECGTransformer):
             Signals sampled at ``fs_out``.
         """
         X, two_d = self._prepare(X)
-        up, down = _polyphase_factors(self.fs_in, self.fs_out)
+        up, down = polyphase_factors(self.fs_in, self.fs_out)
         if up == down:
             return self._restore(X.copy(), two_d)
         out = resample_poly(X, up, down, axis=-1).astype(np.float32, copy=False)

@@ -9,9 +9,9 @@ import base64
 
 import numpy as np
 
+from sksurv_ecg.conventions import LEAD_NAMES
 from sksurv_ecg.datasets import load_ecg_examples
 from sksurv_ecg.io import read_ecg
-from sksurv_ecg.nn._leads import LEAD_NAMES
 
 MUSE_LEADS = ["I", "II", "V1", "V2", "V3", "V4", "V5", "V6"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
-from sksurv_ecg.nn import LEAD_NAMES
+from sksurv_ecg.conventions import LEAD_NAMES
 
 UNIG_ORDER = ["V1", "V2", "V3", "V4", "V5", "V6", "I", "II", "III", "aVR", "aVL", "aVF"]
 

@@ -41,9 +41,9 @@ import sksurv_ecg
 from sksurv_ecg import ECGEmbedder, ECGSurvivalAnalysis, TextAlignedPretrainer
 from sksurv_ecg.biomarkers import ECGBiomarkers
 from sksurv_ecg.competing import CauseSpecificHazards
+from sksurv_ecg.conventions import LEAD_NAMES
 from sksurv_ecg.datasets import load_ecg_examples, make_ecg_survival
 from sksurv_ecg.io import ECGReader, WFDBReader
-from sksurv_ecg.nn import LEAD_NAMES
 from sksurv_ecg.preprocessing import BandpassFilter, LeadStandardizer, MedianBeat, Resample
 from sksurv_ecg.text import ReportEmbedder
 from sksurv_ecg.utils.estimator_checks import parametrize_with_survival_checks, survival_check_data

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sksurv_ecg import ECGEmbedder, ECGSurvivalAnalysis, TextAlignedPretrainer, load_estimator
+from sksurv_ecg.conventions import LEAD_NAMES
 from sksurv_ecg.exceptions import LeadOrderWarning
-from sksurv_ecg.nn import LEAD_NAMES
 from sksurv_ecg.preprocessing import MedianBeat, Resample
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 

@@ -9,9 +9,9 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 from sksurv_ecg import ECGSurvivalAnalysis
+from sksurv_ecg.conventions import LEAD_NAMES as STANDARD_LEADS
 from sksurv_ecg.datasets import make_ecg_survival
 from sksurv_ecg.explain import attention_maps, lead_names, projection_kernel, shap_values
-from sksurv_ecg.io import STANDARD_LEADS
 from sksurv_ecg.nn import receptive_fields
 from sksurv_ecg.nn.tasks import standardize_leads
 

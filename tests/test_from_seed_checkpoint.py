@@ -9,7 +9,8 @@ import torch
 from test_seed_checkpoint import write_seed_checkpoint  # the seed's layout, written from a package model
 
 from sksurv_ecg import ECGEmbedder, ECGSurvivalAnalysis, TextAlignedPretrainer
-from sksurv_ecg.nn import LEAD_NAMES, DualAttentionAutoencoder, ProjectionHead
+from sksurv_ecg.conventions import LEAD_NAMES
+from sksurv_ecg.nn import DualAttentionAutoencoder, ProjectionHead
 from sksurv_ecg.nn.tasks import standardize_leads
 from sksurv_ecg.utils.estimator_checks import survival_check_data
 

@@ -18,10 +18,10 @@ import wfdb
 from _muse_files import write_muse
 from sklearn.base import clone
 
+from sksurv_ecg.conventions import LEAD_NAMES
 from sksurv_ecg.datasets import load_ecg_examples
 from sksurv_ecg.exceptions import ECGFileError, ECGReadWarning
 from sksurv_ecg.io import ECGReader, read_ecg, read_wfdb, sniff_format, to_memmap
-from sksurv_ecg.nn._leads import LEAD_NAMES
 from sksurv_ecg.preprocessing import MedianBeat
 
 EXAMPLES = {p.name: p for p in load_ecg_examples()}

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
+from sksurv_ecg.conventions import LEAD_NAMES as STANDARD_LEADS
 from sksurv_ecg.exceptions import ECGFileError
-from sksurv_ecg.io import STANDARD_LEADS, WFDBReader, read_ecg, read_wfdb
+from sksurv_ecg.io import WFDBReader, read_ecg, read_wfdb
 from sksurv_ecg.preprocessing import LeadStandardizer
 
 

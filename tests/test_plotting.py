@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from sksurv.compare import compare_survival
 from sksurv.util import Surv
 
-from sksurv_ecg.io import STANDARD_LEADS
+from sksurv_ecg.conventions import LEAD_NAMES as STANDARD_LEADS
 from sksurv_ecg.plotting import plot_ecg_attention, plot_lead_attention, plot_risk_groups, plot_shap_leads, risk_groups
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -13,7 +13,7 @@ from ._fetch import (
     fetch_ptbxl_plus,
     fetch_samitrop,
 )
-from ._ptbxl import load_ptbxl, load_ptbxl_metadata, load_scp_statements, ptbxl_records
+from ._ptbxl import load_ptbxl, load_ptbxl_metadata, load_scp_statements, ptbxl_records, read_ptbxl_database
 from ._synthetic import make_ecg_survival
 
 __all__ = [
@@ -33,4 +33,5 @@ __all__ = [
     "load_scp_statements",
     "make_ecg_survival",
     "ptbxl_records",
+    "read_ptbxl_database",
 ]

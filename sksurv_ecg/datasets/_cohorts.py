@@ -33,9 +33,9 @@ from scipy.signal import resample_poly
 from sksurv.util import Surv
 from tqdm.auto import tqdm
 
+from ..conventions import LEAD_NAMES, polyphase_factors
 from ..exceptions import SignalQualityWarning, SksurvECGWarning
-from ..io import STANDARD_LEADS, read_wfdb
-from ..preprocessing import _polyphase_factors
+from ..io import read_wfdb
 from ..utils.validation import user_stacklevel
 
 __all__ = ["load_code15", "load_mimic_iv_ecg", "load_samitrop"]
@@ -227,7 +227,7 @@ def _read_hdf5(
     """
     import h5py
 
-    up, down = _polyphase_factors(CODE_FS, fs)
+    up, down = polyphase_factors(CODE_FS, fs)
     kept = np.zeros(len(rows), dtype=bool)
     with h5py.File(h5_path, "r") as fh:
         tracings = fh["tracings"]
@@ -400,7 +400,7 @@ def _load_code(
         n_no_follow_up = int(frame.loc[~frame[patient].isin(followed), patient].nunique())
     frame = frame[selected]
     n_total = len(frame)
-    out = _Output(n_total, len(STANDARD_LEADS), length, to_memmap)
+    out = _Output(n_total, len(LEAD_NAMES), length, to_memmap)
     kept_index = []
     for path, positions in sources:
         positions = positions[selected]
@@ -836,7 +836,7 @@ def load_mimic_iv_ecg(
             f"{len(missing)} of {len(paths)} MIMIC-IV-ECG records are missing under {str(root)!r}, e.g. {missing[:3]}; "
             "complete the download (fetch_mimic_iv_ecg) or remove their rows from record_list.csv."
         )
-    out = _Output(len(frame), len(STANDARD_LEADS), length, to_memmap)
+    out = _Output(len(frame), len(LEAD_NAMES), length, to_memmap)
     with Parallel(n_jobs=n_jobs, prefer="threads") as parallel:
         for start in tqdm(range(0, len(paths), _CHUNK), desc="Reading MIMIC-IV-ECG", unit="chunk", disable=not verbose):
             chunk = paths[start : start + _CHUNK]

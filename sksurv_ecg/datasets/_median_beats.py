@@ -25,8 +25,8 @@ import numpy as np
 import wfdb
 from tqdm.auto import tqdm
 
-from ..exceptions import SksurvECGWarning
-from ..nn import LEAD_NAMES
+from ..conventions import LEAD_NAMES
+from ..exceptions import SksurvECGWarning, user_stacklevel
 
 __all__ = ["read_median_beats"]
 
@@ -131,7 +131,7 @@ def read_median_beats(
             f"{rescaled} of {available.sum()} Uni-G median beats peak above {_MAX_PLAUSIBLE_MV:g} mV as declared; "
             "PTB-XL+ stores Uni-G beats in microvolts under an 'mV' unit, so they were divided by 1000.",
             SksurvECGWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     if not available.all():
         absent = [int(i) for i, ok in zip(ecg_ids, available, strict=True) if not ok]
@@ -140,6 +140,6 @@ def read_median_beats(
             f"{absent[:5]}); their rows of X are NaN and frame['median_beat'] is False: select "
             "X[frame['median_beat']] to keep the others.",
             SksurvECGWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return X, available

@@ -15,7 +15,7 @@ import pandas as pd
 from ..io import read_wfdb
 from ._base import get_data_home
 
-__all__ = ["load_ptbxl", "load_ptbxl_metadata", "load_scp_statements", "ptbxl_records"]
+__all__ = ["load_ptbxl", "load_ptbxl_metadata", "load_scp_statements", "ptbxl_records", "read_ptbxl_database"]
 
 _DATABASE = "ptbxl_database.csv"
 _STATEMENTS = "scp_statements.csv"
@@ -319,3 +319,44 @@ def ptbxl_records(root, *, sampling_rate=500):
     column = _FILENAME_COLUMN[sampling_rate]
     frame = pd.read_csv(database, index_col="ecg_id", usecols=["ecg_id", column])
     return frame[column].map(lambda name: str(root / name)).rename("path")
+
+
+def read_ptbxl_database(root, *, folds=None, ecg_ids=None):
+    """Read the metadata frame of a PTB-XL download, without its signals, selected by fold or record.
+
+    The frame :func:`load_ptbxl` returns, for a caller that reads the signals another way (the
+    ``sksurv-ecg pretrain`` command reads cached median beats).
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        PTB-XL folder (it holds ``ptbxl_database.csv`` and ``scp_statements.csv``).
+    folds : int, sequence of int or None, default=None
+        ``strat_fold`` values (1-10) to keep; None keeps all.
+    ecg_ids : int, sequence of int or None, default=None
+        ``ecg_id`` values to keep, in this order; None keeps all.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Indexed by ``ecg_id``, columns as in :func:`load_ptbxl`.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``ptbxl_database.csv`` is missing.
+    ValueError
+        When ``folds`` or ``ecg_ids`` select nothing or name what the database lacks.
+
+    See Also
+    --------
+    load_ptbxl_metadata : The same frame for all records, bundled with the package.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.datasets import read_ptbxl_database
+    >>> frame = read_ptbxl_database(root, folds=[10])  # doctest: +SKIP
+    """
+    root, database = _check_root(root)
+    frame = _read_database(database, _read_statements(root / _STATEMENTS))
+    return _select(frame, folds, ecg_ids)

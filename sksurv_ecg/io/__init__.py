@@ -7,12 +7,15 @@ what the files say and, on request, the device's median beats. :func:`read_wfdb`
 :func:`to_memmap` writes any of them, resumably, into a memory-mapped ``.npy``.
 """
 
+import warnings
+
+from ..conventions import LEAD_NAMES as _LEAD_NAMES
+from ..exceptions import user_stacklevel
 from ._memmap import to_memmap
 from ._read import ECGReader, align_median_beat, read_ecg, sniff_format
-from ._wfdb import STANDARD_LEADS, WFDBReader, read_wfdb
+from ._wfdb import WFDBReader, read_wfdb
 
 __all__ = [
-    "STANDARD_LEADS",
     "ECGReader",
     "WFDBReader",
     "align_median_beat",
@@ -21,3 +24,16 @@ __all__ = [
     "sniff_format",
     "to_memmap",
 ]
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """Deprecated names of this package (PEP 562): ``STANDARD_LEADS`` moved to :mod:`sksurv_ecg.conventions`."""
+    if name == "STANDARD_LEADS":
+        warnings.warn(
+            "sksurv_ecg.io.STANDARD_LEADS is deprecated and will be removed in sksurv-ecg 0.3; "
+            "use sksurv_ecg.conventions.LEAD_NAMES.",
+            FutureWarning,
+            stacklevel=user_stacklevel(),
+        )
+        return _LEAD_NAMES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

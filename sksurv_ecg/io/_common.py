@@ -11,8 +11,8 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.utils import Tags
 
+from ..conventions import FS_RANGE, LEAD_NAMES, declared_sampling_rate
 from ..exceptions import ECGFileError
-from ..nn._leads import LEAD_NAMES
 
 __all__ = [
     "FS_RANGE",
@@ -39,9 +39,6 @@ _UPPER = {name.upper(): name for name in LEAD_NAMES}
 _NOISE = re.compile(r"^\s*(lead[\s_-]*)?|\(.*?\)|[\s_-]+$", re.IGNORECASE)
 # Leads that Einthoven's and Goldberger's laws give from I and II (what 8-lead devices leave out).
 LIMB_LEADS = ("III", "aVR", "aVL", "aVF")
-# Sampling rates a file may declare, in Hz. Below 50 Hz a QRS complex (80-120 ms) spans fewer than 6 samples; above
-# 10 kHz lies pacemaker-spike and research hardware, not a resting ECG. A value outside is a damaged or misread field.
-FS_RANGE = (50.0, 10_000.0)
 # Largest amplitude a reader returns, in mV. Surface ECGs stay within tens of mV and electrode offsets within a few
 # hundred; 10 V is a damaged scale factor or unit, and past float32's range it would turn into inf in the output.
 MAX_ABS_MV = 1e4
@@ -202,19 +199,20 @@ def check_sampling_rate(path: StrPath, fs: object, what: str = "recording") -> f
     what : str, default="recording"
         What the rate belongs to (``"recording"``, ``"median beat"``), named in the error.
     """
-    low, high = FS_RANGE
-    try:
-        value = float(fs)  # type: ignore[arg-type]  # anything float() refuses is refused below
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not low <= value <= high:  # False for NaN too
+    accepted = declared_sampling_rate(fs)
+    if accepted is None:
+        low, high = FS_RANGE
+        try:
+            value = float(fs)  # type: ignore[arg-type]  # only for the message: anything float() refuses is NaN
+        except (TypeError, ValueError):
+            value = float("nan")
         raise fail(
             path,
             f"the {what} declares a sampling rate of {value:g} Hz, outside the accepted {low:g}-{high:g} Hz "
             "(a damaged or misread rate field)",
             "correct the rate in the file or export it again from the device",
         )
-    return value
+    return accepted
 
 
 def check_signal(path: StrPath, signal: object, leads: object, what: str) -> None:

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..nn._leads import LEAD_NAMES
-from ..utils._files import atomic_write_text
+from ..conventions import LEAD_NAMES
+from ..utils import atomic_write_text
 from ..utils.validation import check_path_list
 from ._common import FloatArray, StrPath
 from ._read import _read_one, ecg_files_in

@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, Self, TypeAlias, cast
+from typing import Any, Self, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -20,9 +20,9 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from tqdm.auto import tqdm
 from wfdb import processing
 
-from ..exceptions import ECGFileError, ECGReadWarning
-from ..nn._leads import LEAD_NAMES
-from ..preprocessing import MedianBeat, _polyphase_factors, median_beat_layout
+from ..conventions import LEAD_NAMES, median_beat_layout, polyphase_factors
+from ..exceptions import ECGFileError, ECGReadWarning, user_stacklevel
+from ..preprocessing import MedianBeat
 from ..utils.validation import check_path_list
 from ._common import (
     LIMB_LEADS,
@@ -66,8 +66,6 @@ _ReadResult: TypeAlias = tuple[FloatArray | None, FloatArray | None, dict[str, A
 # The arguments of `_read_one` after the path: fs, leads, derive_leads, resample, length, pad,
 # median mode (see `_median_mode`), keep_identifiers.
 _ReadArgs: TypeAlias = tuple[float | None, list[str], bool, bool, int | None, bool, str | None, bool]
-# preprocessing is the estimator layer, typed by its numpydoc; this is the signature it documents.
-_median_beat_layout = cast(Callable[[float], tuple[int, int, int]], median_beat_layout)
 
 
 def sniff_format(path: StrPath) -> str | None:
@@ -248,7 +246,7 @@ def _resample(signal: FloatArray, fs_in: float, fs_out: float) -> FloatArray:
     """``signal`` resampled along its last axis from ``fs_in`` to ``fs_out`` Hz (polyphase)."""
     if np.isclose(fs_in, fs_out):
         return signal
-    resampled: FloatArray = resample_poly(signal, *_polyphase_factors(fs_in, fs_out), axis=-1)
+    resampled: FloatArray = resample_poly(signal, *polyphase_factors(fs_in, fs_out), axis=-1)
     return resampled
 
 
@@ -260,7 +258,7 @@ def align_median_beat(
     The R peak is found on lead II (else the first lead) as ``MedianBeat`` finds it: the largest
     deflection from the beat's median, moved by :func:`wfdb.processing.correct_peaks` with
     MedianBeat's search radius (80 ms), smoothing (200 ms) and ``peak_dir="compare"``. The beat is
-    then shifted so that this peak sits where :func:`~sksurv_ecg.preprocessing.median_beat_layout`
+    then shifted so that this peak sits where :func:`~sksurv_ecg.conventions.median_beat_layout`
     puts it (sample 304 of 608 at 500 Hz, 64 of 128 at 100 Hz), cropped or zero-padded at the ends.
 
     Parameters
@@ -309,7 +307,7 @@ def align_median_beat(
             peak_dir="compare",
         )[0]
     )
-    _, n_out, target = _median_beat_layout(fs_out)
+    _, n_out, target = median_beat_layout(fs_out)
     out = np.zeros((beat.shape[0], n_out))
     start = target - peak  # where sample 0 of the beat lands
     lo, hi = max(0, start), min(n_out, start + beat.shape[1])
@@ -386,7 +384,7 @@ def _median_beat(
             "NaN beat, or median_beats=False",
         )
     if mode == "device_or_nan":
-        return np.full((len(leads), _median_beat_layout(fs_out)[1]), np.nan), None
+        return np.full((len(leads), median_beat_layout(fs_out)[1]), np.nan), None
     # R peaks are found on lead II wherever the caller put it, else on the first lead
     lead = leads.index("II") if "II" in leads else 0
     detector = MedianBeat(fs=fs_out, lead=lead)  # type: ignore[no-untyped-call]  # typed by its numpydoc
@@ -594,7 +592,7 @@ def _assemble(
             f"{n_skipped} of {len(results)} ECG files could not be read and were skipped; their rows in the "
             "frame have skipped=True and a skip_reason.",
             ECGReadWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     if not read:
         raise ECGFileError(f"None of the {len(results)} ECG files could be read; see the frame's skip_reason, e.g. "
@@ -618,7 +616,7 @@ def _assemble(
             "beats and has_median_beat=False in the frame. Pass median_beats='compute' to compute theirs with "
             "MedianBeat, or drop them with the frame's has_median_beat.",
             ECGReadWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     beats = [median for _, median, _ in read if median is not None]
     assert len(beats) == len(read)  # _read_one returns a median beat (maybe NaN) for every file it read

@@ -2,7 +2,7 @@
 
 Every record goes through :func:`wfdb.rdheader` and :func:`wfdb.rdrecord` (the header is never parsed
 here), then through the same checks: files present, header well formed, sampling rate, lead names
-(reordered to :data:`STANDARD_LEADS` by name, case-insensitively), units (converted to mV), no NaN,
+(reordered to :data:`~sksurv_ecg.conventions.LEAD_NAMES` by name, case-insensitively), units (converted to mV), no NaN,
 one common length.
 """
 
@@ -21,8 +21,7 @@ from scipy.signal import resample_poly
 from sklearn.base import BaseEstimator, TransformerMixin
 from tqdm.auto import tqdm
 
-from ..nn._leads import LEAD_NAMES
-from ..preprocessing import _polyphase_factors
+from ..conventions import LEAD_NAMES, polyphase_factors
 from ..utils.validation import check_path_list
 from ._common import (
     FloatArray,
@@ -36,9 +35,8 @@ from ._common import (
     standard_lead_name,
 )
 
-__all__ = ["STANDARD_LEADS", "WFDBReader", "read_wfdb", "read_wfdb_recording"]
+__all__ = ["WFDBReader", "read_wfdb", "read_wfdb_recording"]
 
-STANDARD_LEADS: tuple[str, ...] = LEAD_NAMES
 """The lead order of every array in sksurv-ecg: I, II, III, aVR, aVL, aVF, V1-V6."""
 
 # Physical units -> factor to millivolts. Keys are lower-case with the micro sign spelt "u".
@@ -198,7 +196,7 @@ def _read_one(record: Path, *, fs: float, leads: Sequence[str], resample: bool, 
     signal *= factors
     check_amplitude(record, signal / out_factor, "WFDB record")
     if not np.isclose(header.fs, fs):
-        resampled: FloatArray = resample_poly(signal, *_polyphase_factors(header.fs, fs), axis=-1)
+        resampled: FloatArray = resample_poly(signal, *polyphase_factors(header.fs, fs), axis=-1)
         return resampled
     return signal
 
@@ -208,7 +206,7 @@ def _check_params(fs: object, leads: object, units: object, length: object) -> N
     if isinstance(fs, bool) or not isinstance(fs, Real) or not float(fs) > 0:
         raise ValueError(f"fs={fs!r} must be a positive number of Hz, e.g. fs=500.")
     if isinstance(leads, str) or not isinstance(leads, Sequence) or not leads:
-        raise ValueError(f"leads={leads!r} must be a non-empty sequence of lead names such as STANDARD_LEADS.")
+        raise ValueError(f"leads={leads!r} must be a non-empty sequence of lead names such as LEAD_NAMES.")
     if _unit_key(units) not in _OUTPUT_UNITS:
         raise ValueError(f"units={units!r} is not supported; use 'mV' or 'uV'.")
     if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 1):
@@ -219,7 +217,7 @@ def read_wfdb(
     paths: StrPath | Iterable[StrPath],
     *,
     fs: float = 500,
-    leads: Sequence[str] = STANDARD_LEADS,
+    leads: Sequence[str] = LEAD_NAMES,
     resample: bool = False,
     units: str = "mV",
     length: int | None = None,
@@ -241,7 +239,7 @@ def read_wfdb(
     fs : float, default=500
         Expected sampling frequency in Hz. A record sampled at another rate is an error unless
         ``resample=True``.
-    leads : sequence of str, default=STANDARD_LEADS
+    leads : sequence of str, default=LEAD_NAMES
         Lead names to return, in this order.
     resample : bool, default=False
         Whether a record at another rate is resampled to ``fs`` (polyphase,
@@ -283,10 +281,11 @@ def read_wfdb(
     >>> import tempfile
     >>> import numpy as np
     >>> import wfdb
-    >>> from sksurv_ecg.io import STANDARD_LEADS, read_wfdb
+    >>> from sksurv_ecg.conventions import LEAD_NAMES
+    >>> from sksurv_ecg.io import read_wfdb
     >>> root = tempfile.mkdtemp()
     >>> signal = np.random.default_rng(0).normal(scale=0.2, size=(1000, 12))
-    >>> wfdb.wrsamp("rec_lr", fs=100, units=["mV"] * 12, sig_name=list(STANDARD_LEADS), p_signal=signal,
+    >>> wfdb.wrsamp("rec_lr", fs=100, units=["mV"] * 12, sig_name=list(LEAD_NAMES), p_signal=signal,
     ...             fmt=["16"] * 12, write_dir=root)
     >>> X = read_wfdb(["rec_lr", "rec_lr.hea"], root=root, fs=100)
     >>> X.shape, X.dtype
@@ -325,7 +324,7 @@ class WFDBReader(PathReaderMixin, TransformerMixin, BaseEstimator):  # type: ign
     ----------
     fs : float, default=500
         Expected sampling frequency in Hz.
-    leads : sequence of str, default=STANDARD_LEADS
+    leads : sequence of str, default=LEAD_NAMES
         Lead names to return, in this order.
     resample : bool, default=False
         Whether records at another rate are resampled to ``fs``.
@@ -349,10 +348,11 @@ class WFDBReader(PathReaderMixin, TransformerMixin, BaseEstimator):  # type: ign
     >>> import tempfile
     >>> import numpy as np
     >>> import wfdb
-    >>> from sksurv_ecg.io import STANDARD_LEADS, WFDBReader
+    >>> from sksurv_ecg.conventions import LEAD_NAMES
+    >>> from sksurv_ecg.io import WFDBReader
     >>> root = tempfile.mkdtemp()
     >>> signal = np.random.default_rng(0).normal(scale=0.2, size=(5000, 12))
-    >>> wfdb.wrsamp("rec_hr", fs=500, units=["mV"] * 12, sig_name=list(STANDARD_LEADS), p_signal=signal,
+    >>> wfdb.wrsamp("rec_hr", fs=500, units=["mV"] * 12, sig_name=list(LEAD_NAMES), p_signal=signal,
     ...             fmt=["16"] * 12, write_dir=root)
     >>> WFDBReader(root=root).fit_transform(["rec_hr"]).shape
     (1, 12, 5000)
@@ -362,7 +362,7 @@ class WFDBReader(PathReaderMixin, TransformerMixin, BaseEstimator):  # type: ign
         self,
         fs: float = 500,
         *,
-        leads: Sequence[str] = STANDARD_LEADS,
+        leads: Sequence[str] = LEAD_NAMES,
         resample: bool = False,
         units: str = "mV",
         length: int | None = None,

@@ -134,6 +134,8 @@ class DualAttentionConfig:
                 f"'attention_impl' is deprecated and will be removed in sksurv-ecg 0.3; it chooses the "
                 f"convolution blocks too. Use impl={_RENAMED_IMPL.get(attention_impl, attention_impl)!r}.",
                 FutureWarning,
+                # The caller of the dataclass __init__: that __init__ is generated ("<string>"), so the helper
+                # (sksurv_ecg.exceptions, which loads skorch, kept out of nn/) would stop there.
                 stacklevel=3,
             )
             object.__setattr__(self, "impl", _RENAMED_IMPL.get(attention_impl, attention_impl))

@@ -8,13 +8,14 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-__all__ = ["LEAD_NAMES", "LEAD_SUBSETS", "LeadSubset", "sample_lead_mask"]
+# Re-exported for embedding.py, which imports it from here until it takes it from sksurv_ecg.conventions.
+from ..conventions import LEAD_NAMES  # noqa: F401
 
-LEAD_NAMES: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+__all__ = ["LEAD_SUBSETS", "LeadSubset", "sample_lead_mask"]
 
 
 class LeadSubset(NamedTuple):
-    """A reduced lead set: indices into :data:`LEAD_NAMES` and its drawing probability."""
+    """A reduced lead set: indices into :data:`~sksurv_ecg.conventions.LEAD_NAMES` and its drawing probability."""
 
     leads: tuple[int, ...]
     probability: float

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import CacheWarning
-from ..utils._files import atomic_write, atomic_write_text
+from ..exceptions import CacheWarning, user_stacklevel
+from ..utils import atomic_write, atomic_write_text
 
 __all__ = ["EmbeddingCache", "resolve_cache_dir", "text_key"]
 
@@ -109,7 +109,7 @@ class EmbeddingCache:
                     f"The embedding cache file {str(path)!r} could not be read ({exc}) and is skipped; "
                     "delete it to silence this warning.",
                     CacheWarning,
-                    stacklevel=4,
+                    stacklevel=user_stacklevel(),
                 )
                 continue
             read.append(path)

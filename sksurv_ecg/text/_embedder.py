@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import UnknownCodeWarning
+from ..exceptions import UnknownCodeWarning, user_stacklevel
 from ..utils.validation import check_device, check_reports
 from ._cache import EmbeddingCache, resolve_cache_dir, text_key
 from ._encoders import Encoder, make_encoder
@@ -233,7 +233,7 @@ class ReportEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                 f"Dropped the SCP code(s) {sorted(dropped)}, which are not in the statements table; add them to "
                 "'statements' to use them.",
                 UnknownCodeWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         codes = sorted({code for w in weights for code in w})
         column = {code: j for j, code in enumerate(codes)}
