@@ -30,6 +30,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from ..exceptions import DeviceWarning
 
@@ -111,6 +112,7 @@ class BatchNormLeakyReLUFused(torch.autograd.Function):
         return y, mean, var
 
     @staticmethod
+    @once_differentiable  # the C++ backward is not itself differentiable
     def backward(
         ctx: Any, gy: Tensor, _gmean: Tensor | None, _gvar: Tensor | None
     ) -> tuple[Tensor, Tensor, Tensor, None]:
@@ -206,7 +208,7 @@ def batch_norm_leaky_relu(
     Parameters
     ----------
     x : Tensor
-        Contiguous activations, one channel per column.
+        Activations with the channels on the last axis (copied to a contiguous layout if not in one).
     weight, bias : Tensor
         BatchNorm affine parameters, shape ``(C,)``.
     eps : float
@@ -234,6 +236,7 @@ def batch_norm_leaky_relu(
     (torch.Size([100, 3]), torch.Size([3]))
     """
     C = x.shape[-1]
+    x = x.contiguous()
     if fused is None:
         fused = x.device.type == "cpu" and x.dtype in _DTYPES and fused_extension() is not None
     if fused:
