@@ -36,6 +36,13 @@ stream bandwidth (a 256 MB copy). ``times_the_floor`` there says how far each pa
 its own ops could do without fusing them; tensors small enough to stay in cache can beat the stream
 rate, so it is an estimate, not a strict bound.
 
+The timed steps are repeated ``--repeats`` times (default 3) in the same process; each repeat gives a
+median step time per path, and the figures reported are the medians of those (the per-repeat
+speed-ups are listed too). The record names the CPU model and its vector and matrix extensions and
+the instruction set oneDNN's kernels used (a subprocess runs a float32 and a bfloat16 convolution and
+GEMM with ``ONEDNN_VERBOSE=1`` under the same ``ONEDNN_MAX_CPU_ISA``): set ``ONEDNN_MAX_CPU_ISA``
+(``AVX2``, ``AVX512_CORE``, ``AVX512_CORE_BF16``, ``AVX512_CORE_AMX``) to time a lower ISA path.
+
 It prints one JSON object with ECG/s of both paths, their ratios and the seed's figures on the
 reference machine (102 ECG/s training, 948 ECG/s inference; SEED_SPEC section 10), and asserts that
 the two paths agree within 1e-4 in float32. With ``--precision bf16`` or ``both`` the fast path is
@@ -66,6 +73,67 @@ from _common import machine_info  # noqa: E402
 
 SEED_TRAIN_ECG_S = 102.0
 SEED_INFER_ECG_S = 948.0
+
+
+def cpu_model():
+    """The CPU's model name and the vector / matrix extensions that decide oneDNN's kernels."""
+    info = {"model_name": None, "flags": []}
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return info
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and info["model_name"] is None:
+            info["model_name"] = value.strip()
+        if key.strip() == "flags" and not info["flags"]:
+            wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile")
+            info["flags"] = [f for f in value.split() if f in wanted]
+    return info
+
+
+_ONEDNN_PROBE = """
+import torch
+x = torch.randn(8, 16, 1, 256).to(memory_format=torch.channels_last)
+w = torch.randn(16, 16, 1, 5)
+a, b = torch.randn(64, 64), torch.randn(64, 64)
+torch.nn.functional.conv2d(x, w, padding=(0, 2)); a @ b
+with torch.autocast("cpu", dtype=torch.bfloat16):
+    torch.nn.functional.conv2d(x, w, padding=(0, 2)); a @ b
+"""
+
+
+def onednn_isa():
+    """The instruction set oneDNN dispatches to here, and the kernels it ran for a float32 and a bf16
+    convolution and GEMM (``ONEDNN_VERBOSE=1`` in a subprocess with this process's environment)."""
+    import subprocess
+
+    env = {**os.environ, "ONEDNN_VERBOSE": "1", "DNNL_VERBOSE": "1"}
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _ONEDNN_PROBE], env=env, capture_output=True, text=True, timeout=300
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:200]}
+    isa, kernels = None, set()
+    for line in out.splitlines():
+        fields = line.split(",")
+        if not fields[0].startswith(("onednn_verbose", "dnnl_verbose")):
+            continue
+        for f in fields:
+            if f.startswith("isa:"):
+                isa = f[4:]
+        if "exec" in fields and "cpu" in fields:
+            # the implementation name follows the primitive kind: e.g. brg_conv_fwd:avx512_core_amx
+            kind = fields.index("cpu") + 1
+            if kind + 1 < len(fields):
+                dtype = "bf16" if "bf16" in line else "f32"
+                kernels.add(f"{fields[kind]} {dtype}: {fields[kind + 1]}")
+    return {
+        "max_cpu_isa_env": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+        "isa": isa,
+        "kernels": sorted(kernels),
+    }
 
 
 def build(impl, state, head_state, device):
@@ -128,6 +196,27 @@ def interleaved(fns, steps, warmup, device, clock=time.perf_counter):
         for name, fn in fns.items():
             times[name].append(timed(fn, device, clock))
     return times
+
+
+def repeated(fns_train, fns_infer, models, args, device, clock):
+    """``args.repeats`` interleaved timings of the training and inference steps: all step times per
+    path, the median over repeats of each repeat's median, and each repeat's speed-ups."""
+    runs = {"train": [], "infer": []}  # per repeat: path -> median seconds per step
+    all_times = {"train": {name: [] for name in fns_train}, "infer": {name: [] for name in fns_infer}}
+    for _ in range(args.repeats):
+        for task, fns, training in (("train", fns_train, True), ("infer", fns_infer, False)):
+            for m in models:
+                m.train(training)
+            times = interleaved(fns, args.steps, args.warmup, device, clock)
+            runs[task].append({name: statistics.median(ts) for name, ts in times.items()})
+            for name, ts in times.items():
+                all_times[task][name] += ts
+    median_s = {task: {name: statistics.median(r[name] for r in rs) for name in rs[0]} for task, rs in runs.items()}
+    speedups = {
+        task: {name: [round(r["reference_fp32"] / r[name], 2) for r in rs] for name in rs[0]}
+        for task, rs in runs.items()
+    }
+    return all_times["train"], all_times["infer"], median_s["train"], median_s["infer"], speedups
 
 
 def spread_ms(times):
@@ -340,6 +429,9 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per path (median reported)")
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="repeats of the interleaved timing (median of their medians)"
+    )
     parser.add_argument("--precision", choices=["fp32", "bf16", "both"], default="both")
     parser.add_argument("--compile", action="store_true", help="also try torch.compile on the fast path")
     parser.add_argument(
@@ -407,11 +499,9 @@ def main():
     peaks = {p: gemm_peak_gflop_s(device, dtype, clock=clock) for p, dtype in dtypes.items()}
     bandwidth = stream_gb_s(device, clock=clock)
 
-    train_times = interleaved(fns_train, args.steps, args.warmup, device, clock)
-    fast.eval(), ref.eval()
-    infer_times = interleaved(fns_infer, args.steps, args.warmup, device, clock)
-    train_s = {name: statistics.median(ts) for name, ts in train_times.items()}
-    infer_s = {name: statistics.median(ts) for name, ts in infer_times.items()}
+    train_times, infer_times, train_s, infer_s, speedups_per_repeat = repeated(
+        fns_train, fns_infer, (fast, ref), args, device, clock
+    )
 
     def ecg_s(seconds):
         return {name: round(n / s, 1) for name, s in seconds.items()}
@@ -427,12 +517,16 @@ def main():
             # activation-sized tensors; see docs/model.md), so they are recorded with them
             "allocator_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_") or k == "LD_PRELOAD"},
             "device": device,
+            "cpu": cpu_model(),
+            "onednn": onednn_isa(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "bf16_native": native_bf16,
         },
         "batch_size": n,
         "n_timesteps": args.n_timesteps,
         "steps": args.steps,
+        "repeats": args.repeats,
+        "speedup_vs_reference_per_repeat": speedups_per_repeat,
         "step_ms_min_median_max": {"train": spread_ms(train_times), "infer": spread_ms(infer_times)},
         "train_ecg_per_s": train,
         "infer_ecg_per_s": infer,

@@ -366,6 +366,76 @@ def test_bf16_reconstruction_matches_float32_at_initialisation(impl, seed):
     assert _bf16_reconstruction_error(model, x) < BF16_RECONSTRUCTION_RTOL
 
 
+def _trained_like_statistics(model, seed):
+    """BatchNorm running statistics as after training (means ~ N(0, 0.2^2), variances ~ U(0.5, 1.5)):
+    at initialisation (0 and 1) the eval-mode BatchNorms are near identities and hide rounding."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.2)
+                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+    return model
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bf16_reconstruction_matches_float32_with_trained_statistics(seed):
+    torch.manual_seed(seed)
+    model = _trained_like_statistics(DualAttentionAutoencoder(), seed)
+    x = torch.randn(16, 12, 608, generator=torch.Generator().manual_seed(seed))
+    assert _bf16_reconstruction_error(model, x) < BF16_RECONSTRUCTION_RTOL
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return []
+
+
+# oneDNN ISA cap -> the CPU flag it needs (a cap above the host's ISA would silently run a lower one)
+ONEDNN_ISAS = {
+    "AVX2": "avx2",
+    "AVX512_CORE": "avx512f",
+    "AVX512_CORE_BF16": "avx512_bf16",
+    "AVX512_CORE_AMX": "amx_bf16",
+}
+
+_ISA_SCRIPT = """
+import json, sys, torch
+sys.path.insert(0, {tests!r})
+from test_nn import _bf16_reconstruction_error, _trained_like_statistics
+from sksurv_ecg.nn import DualAttentionAutoencoder
+errors = []
+for seed in (0, 1, 2):
+    torch.manual_seed(seed)
+    model = _trained_like_statistics(DualAttentionAutoencoder(), seed)
+    x = torch.randn(16, 12, 608, generator=torch.Generator().manual_seed(seed))
+    errors.append(_bf16_reconstruction_error(model, x))
+print(json.dumps(errors))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("isa", list(ONEDNN_ISAS))
+def test_bf16_reconstruction_with_trained_statistics_on_each_isa(isa):
+    """bf16 is the same model on every oneDNN kernel path this host can run (a subprocess per
+    ``ONEDNN_MAX_CPU_ISA``, three seeds; about 30-60 s each on 2 cores)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if ONEDNN_ISAS[isa] not in _cpu_flags():
+        pytest.skip(f"this CPU lacks {ONEDNN_ISAS[isa]}, so {isa} would run a lower ISA")
+    code = _ISA_SCRIPT.format(tests=str(Path(__file__).resolve().parent))
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": isa}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    errors = json.loads(done.stdout.strip().splitlines()[-1])
+    assert max(errors) < BF16_RECONSTRUCTION_RTOL, (isa, errors)
+
+
 @pytest.mark.slow
 def test_bf16_reconstruction_matches_float32_after_training():
     """Eight bf16 training steps of the paper network (about 5-10 s on 2 cores)."""

@@ -5,9 +5,12 @@ keeps their activations in a ``(N, L, T, C)`` contiguous layout (NHWC: what oneD
 kernels want) from the first block to the last, and rewrites the operations that are slow on 1-16
 feature maps:
 
-- BatchNorm + LeakyReLU is one autograd function over a wide 2-D view of the activations (per-channel
-  sums, one affine pass, in-place LeakyReLU; the backward pass is three passes). ATen's BatchNorm
-  takes 25-120 ms on a (128, 4, 12, 608) NHWC tensor with 1-4 channels; this takes 3-5 ms. In eval
+- BatchNorm + LeakyReLU in training mode is one autograd function (:mod:`._fused`): a compiled C++
+  kernel with two passes forward (statistics; normalise + activate) and two backward (one reduction,
+  one elementwise), or, for small tensors and where no compiler is found, a pure-torch version over a
+  wide 2-D view of the activations (three passes each way). ATen's BatchNorm takes 25-120 ms on a
+  (128, 4, 12, 608) NHWC tensor with 1-4 channels; the pure-torch version 3-5 ms on an idle machine,
+  the kernel 2-2.5x less than that in float32 and 3-4.7x in bfloat16 (forward + backward). In eval
   mode the BatchNorm is folded into the convolution (weights and bias computed on the fly from the
   parameters and running statistics, so nothing is cached and the state dict is untouched).
 - The up-sampling skip path ``Conv1x1(ConvTranspose(1, 4), stride 2)`` is one stride-1 ``(1, 3)``
@@ -33,11 +36,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._fused import SLOPE, batch_norm_leaky_relu, fused_extension
 from ._layers import ResBlock2D
 
 __all__ = ["input_convs", "inference_chunk", "nlt_blocks"]
 
-_SLOPE = 0.01  # F.leaky_relu's default negative slope, as in ResBlock2D
+_SLOPE = SLOPE
 
 # Bytes of the widest activation of one chunk of ECGs in CPU inference. The CNN stage is bound by
 # memory traffic: in float32 at 12 x 608, chunks of 48-64 ECGs (5.6-7.5 MB per activation) ran the
@@ -47,82 +51,23 @@ _SLOPE = 0.01  # F.leaky_relu's default negative slope, as in ResBlock2D
 _CPU_CHUNK_BYTES = 8 << 20
 
 
-def _acc_dtype(x: Tensor) -> torch.dtype:
-    return torch.float64 if x.dtype == torch.float64 else torch.float32
+# Elements of one BatchNorm input from which training uses the compiled kernel (and builds it on first
+# use: 30-90 s once per host and torch version). Smaller tensors, as in tests and toy fits, would pay
+# more for the build than they save. At batch 128 x 12 leads x 608 steps, 20 of the paper network's
+# 22 BatchNorms are above it (0.47-3.7 M elements; the first decoder block's two have 0.23 M), where
+# the kernel's passes ran 2-4.7x faster than the pure-torch ones on the shared 2-core Xeon; at batch 8
+# (the float32 parity tests) none is.
+_FUSED_MIN_NUMEL = 1 << 18
 
 
-def _sums(x: Tensor, dim: int, scratch: Tensor) -> tuple[Tensor, Tensor]:
-    """Sum and sum of squares of ``x`` over ``dim``, accumulated in float32 (float64 for float64).
-
-    The squares go to ``scratch`` (a tensor like ``x`` the caller is about to overwrite): a fresh
-    activation-sized temporary costs more in page faults than the squaring itself. (``vector_norm``
-    over the rows of a tall view is a non-vectorised reduction, 5-10x slower.)
-    """
-    acc = _acc_dtype(x)
-    if x.dtype == acc:
-        return x.sum(dim), torch.square(x, out=scratch).sum(dim)
-    wide = x.to(acc)  # reduced precision: widened once, before both sums
-    return wide.sum(dim), wide.square_().sum(dim)
-
-
-def _wide(x: Tensor, channels: int, width: int = 64) -> tuple[Tensor, int]:
-    """A 2-D ``(rows, r * channels)`` view of a contiguous channels-last tensor, with ``r * channels``
-    near ``width`` so that per-channel broadcasts run on long vectorised rows."""
-    rows = x.numel() // channels
-    r = 1
-    while r * channels * 2 <= width and rows % (r * 2) == 0:
-        r *= 2
-    return x.view(rows // r, r * channels), r
-
-
-def _fold(v: Tensor, r: int) -> Tensor:
-    """Per-channel sum of a ``(r * C,)`` row-sum vector."""
-    return v.view(r, -1).sum(0)
-
-
-class _BatchNormLeakyReLU(torch.autograd.Function):
-    """Training-mode BatchNorm (batch statistics) followed by LeakyReLU on a ``(rows, r * C)`` view."""
-
-    @staticmethod
-    # ctx is torch's dynamic context object (it carries ``r`` between the passes): typed Any.
-    def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor, eps: float, r: int) -> tuple[Tensor, Tensor, Tensor]:
-        acc = _acc_dtype(x)
-        count = x.shape[0] * r
-        y = torch.empty_like(x)
-        s1, s2 = _sums(x, 0, scratch=y)
-        s1, s2 = _fold(s1, r), _fold(s2, r)
-        mean = s1 / count
-        var = (s2 / count - mean.square()).clamp_min(0)
-        invstd = torch.rsqrt(var + eps)
-        scale = weight.to(acc) * invstd
-        shift = bias.to(acc) - mean * scale
-        torch.addcmul(shift.repeat(r).to(x.dtype), x, scale.repeat(r).to(x.dtype), out=y)
-        F.leaky_relu_(y, _SLOPE)
-        ctx.save_for_backward(x, y, weight, mean, invstd)
-        ctx.r = r
-        ctx.mark_non_differentiable(mean, var)
-        return y, mean, var
-
-    @staticmethod
-    def backward(
-        ctx: Any, gy: Tensor, _gmean: Tensor | None, _gvar: Tensor | None
-    ) -> tuple[Tensor, Tensor, Tensor, None, None]:
-        x, y, weight, mean, invstd = ctx.saved_tensors
-        r = ctx.r
-        acc = mean.dtype
-        count = x.shape[0] * r
-        g = torch.ops.aten.leaky_relu_backward(gy, y, _SLOPE, True)
-        sg = _fold(g.sum(0, dtype=acc), r)
-        buf = torch.mul(g, x)  # g * x, then reused for gx: one activation-sized allocation, not three
-        sgx = _fold(buf.sum(0, dtype=acc), r)
-        dweight = invstd * (sgx - mean * sg)  # sum(g * xhat)
-        scale = weight.to(acc) * invstd
-        a = scale
-        b = -scale * invstd * dweight / count
-        c = -scale * sg / count - b * mean
-        dt = x.dtype
-        gx = torch.addcmul(c.repeat(r).to(dt), x, b.repeat(r).to(dt), out=buf).addcmul_(g, a.repeat(r).to(dt))
-        return gx, dweight.to(weight.dtype), sg.to(weight.dtype), None, None
+def _use_fused(h: Tensor) -> bool:
+    """Whether the BatchNorm + LeakyReLU of ``h`` runs the compiled kernel (:mod:`._fused`)."""
+    return (
+        h.device.type == "cpu"
+        and h.dtype in (torch.float32, torch.bfloat16)
+        and h.numel() >= _FUSED_MIN_NUMEL
+        and fused_extension() is not None
+    )
 
 
 def _bn_leaky(h: Tensor, bn: nn.BatchNorm2d) -> Tensor:
@@ -131,12 +76,7 @@ def _bn_leaky(h: Tensor, bn: nn.BatchNorm2d) -> Tensor:
     C = h.shape[-1]
     assert bn.weight is not None
     assert bn.bias is not None
-    x2, r = _wide(h, C)
-    # torch.autograd.Function.apply is unannotated in torch; the Function's forward gives the type.
-    out: tuple[Tensor, Tensor, Tensor] = _BatchNormLeakyReLU.apply(  # type: ignore[no-untyped-call]
-        x2, bn.weight, bn.bias, bn.eps, r
-    )
-    y, mean, var = out
+    y, mean, var = batch_norm_leaky_relu(h, bn.weight, bn.bias, bn.eps, fused=_use_fused(h))
     if bn.track_running_stats and bn.running_mean is not None and bn.running_var is not None:
         with torch.no_grad():
             assert bn.num_batches_tracked is not None
@@ -146,7 +86,7 @@ def _bn_leaky(h: Tensor, bn: nn.BatchNorm2d) -> Tensor:
             bn.running_mean.mul_(1 - factor).add_(mean.to(bn.running_mean.dtype), alpha=factor)
             unbiased = var * (count / max(count - 1, 1))
             bn.running_var.mul_(1 - factor).add_(unbiased.to(bn.running_var.dtype), alpha=factor)
-    return y.view(h.shape)
+    return y
 
 
 def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int = 1, padding: int = 0) -> Tensor:
