@@ -28,46 +28,12 @@ from sklearn.utils import Bunch
 from sksurv.exceptions import NoComparablePairException
 from sksurv.nonparametric import kaplan_meier_estimator
 
+from .utils.validation import check_competing_y
+
 __all__ = ["competing_calibration_at", "concordance_index_competing_risks"]
 
 
 # --- input checks ---------------------------------------------------------------------------------
-def _check_event_time(event, time):
-    """Cause codes (int64, 0 = censored) and times (float64), both 1-D, finite and non-negative."""
-    event = np.asarray(event)
-    time = np.asarray(time, dtype=np.float64)
-    if event.ndim != 1 or time.shape != event.shape:
-        raise ValueError(
-            f"'event' has shape {event.shape} and 'time' has shape {time.shape}; pass two 1-D arrays of equal length."
-        )
-    integral = np.issubdtype(event.dtype, np.integer) or (
-        np.issubdtype(event.dtype, np.floating) and np.all(np.isfinite(event)) and np.all(np.mod(event, 1) == 0)
-    )
-    if event.dtype == bool or not integral:
-        raise ValueError(
-            f"'event' must hold integer cause codes (0 = censored, 1, 2, ... = causes), got dtype {event.dtype}."
-        )
-    if np.any(event < 0):
-        raise ValueError(f"'event' has negative codes {sorted(set(event[event < 0].tolist()))}; 0 means censored.")
-    bad = time[~np.isfinite(time) | (time < 0)]
-    if bad.size:
-        raise ValueError(
-            f"'time' has {bad.size} values that are NaN, infinite or negative (e.g. {bad[:3].tolist()}); "
-            "pass finite, non-negative event or censoring times."
-        )
-    return event.astype(np.int64), time
-
-
-def _check_y(y):
-    names = getattr(getattr(y, "dtype", None), "names", None)
-    if names is None or len(names) != 2:
-        raise ValueError(
-            "y must be a structured array with an integer cause code and a time per sample; build it with "
-            "sksurv_ecg.competing.competing_risks_y(event, time)."
-        )
-    return _check_event_time(y[names[0]], y[names[1]])
-
-
 def _check_cause(cause, event):
     if isinstance(cause, bool) or not isinstance(cause, Integral) or cause < 1:
         raise ValueError(f"cause={cause!r} must be an integer cause code >= 1 (0 means censored).")
@@ -212,7 +178,7 @@ def concordance_index_competing_risks(y, estimate, *, cause=1, tau=None, ipcw=Tr
     >>> concordance_index_competing_risks(y, [0.9, 0.1, 0.5, 0.2, 0.3], cause=1, ipcw=False)[0]
     1.0
     """
-    event, time = _check_y(y)
+    event, time = check_competing_y(y)
     n = time.shape[0]
     estimate = _check_estimate(estimate, n, "estimate")
     if isinstance(cause, bool) or not isinstance(cause, Integral) or cause < 1:
@@ -355,7 +321,7 @@ def competing_calibration_at(y, cif_at_horizon, horizon, cause, *, n_groups=10):
     >>> bool(abs(cal.calibration_in_the_large) < 0.02)
     True
     """
-    event, time = _check_y(y)
+    event, time = check_competing_y(y)
     n = time.shape[0]
     cause = _check_cause(cause, event)
     horizon = _check_positive_time(horizon, "horizon")

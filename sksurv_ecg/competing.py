@@ -30,13 +30,9 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 from sksurv.util import Surv
 
-from ._competing_metrics import (
-    _check_event_time,
-    _check_y,
-    competing_calibration_at,
-    concordance_index_competing_risks,
-)
-from .exceptions import HorizonWarning
+from ._competing_metrics import competing_calibration_at, concordance_index_competing_risks
+from .exceptions import HorizonWarning, user_stacklevel
+from .utils.validation import check_competing_event_time, check_competing_y
 
 __all__ = [
     "CauseSpecificHazards",
@@ -68,7 +64,7 @@ def competing_risks_y(event, time):
     >>> y.dtype.names, y["event"].tolist()
     (('event', 'time'), [0, 1, 2])
     """
-    event, time = _check_event_time(event, time)
+    event, time = check_competing_event_time(event, time)
     y = np.empty(event.shape[0], dtype=[("event", np.int64), ("time", np.float64)])
     y["event"] = event.astype(np.int64)
     y["time"] = time
@@ -76,7 +72,7 @@ def competing_risks_y(event, time):
 
 
 def _check_competing_y(y):
-    return competing_risks_y(*_check_y(y))
+    return competing_risks_y(*check_competing_y(y))
 
 
 def _check_times(times, name):
@@ -381,7 +377,7 @@ class CauseSpecificHazards(MetaEstimatorMixin, BaseEstimator):
                 f"horizons {horizons[beyond].tolist()} are past the last training event time "
                 f"{self.last_event_time_:g}; their probabilities are NaN. Pass horizons <= {self.last_event_time_:g}.",
                 HorizonWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         grid, cif = self._incidence_on_grid(X)
         probability = self._at(grid, cif, np.minimum(horizons, self.last_event_time_))

@@ -18,8 +18,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
 from ._seed_checkpoint import SEED_FS, SEED_N_TIMESTEPS, load_into, read_seed_checkpoint
 from ._training import AlignNet, PretrainCriterion, warmup_cosine_schedule
+from .conventions import LEAD_NAMES
 from .nn import DualAttentionAutoencoder, ProjectionHead
-from .nn._leads import LEAD_NAMES
 from .utils.validation import check_device, check_precision, check_text_embeddings
 
 __all__ = ["ECGEmbedder", "TextAlignedPretrainer"]
@@ -43,7 +43,7 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         the same rate; resample with :class:`sksurv_ecg.preprocessing.Resample` otherwise.
     lead_names : sequence of str or None, default=None
         Names of the leads of ``X`` (axis 1), in order. None means the 12 standard leads
-        (:data:`sksurv_ecg.nn.LEAD_NAMES`) when ``X`` has 12 leads, else unnamed leads. With an
+        (:data:`sksurv_ecg.conventions.LEAD_NAMES`) when ``X`` has 12 leads, else unnamed leads. With an
         ``encoder`` whose leads are the same set in another order, ``X`` is reordered to the
         encoder's order; another set is refused.
     encoder : ECGEmbedder, TextAlignedPretrainer, str or None, default=None
@@ -137,6 +137,9 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         "refit_encoder": ["boolean"],
         "warmup": [Interval(Real, 0, 1, closed="both")],
     }
+
+    _criterion_class = PretrainCriterion
+    _optimizer_defaults = {"betas": (0.9, 0.95)}  # the seed's pretraining AdamW
 
     def __init__(
         self,
@@ -267,9 +270,6 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
     def _build_module(self, autoencoder):
         return self._task_model(autoencoder)
 
-    def _criterion(self):
-        return PretrainCriterion, {}
-
     def _lr_schedule(self, n_train):
         return warmup_cosine_schedule(self.max_epochs * self._n_batches(n_train), self.warmup)
 
@@ -277,9 +277,6 @@ class ECGEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseECGEst
         if self.encoder is not None and not self.refit_encoder:
             return 0
         return self.max_epochs
-
-    def _optimizer_defaults(self):
-        return {"betas": (0.9, 0.95)}  # the seed's pretraining AdamW
 
     # --- scikit-learn API ---------------------------------------------------------------------
     def _fit_inputs(self, X, y):
@@ -415,6 +412,8 @@ class TextAlignedPretrainer(ECGEmbedder):  # numpydoc ignore=PR01,PR04,PR07
     }
 
     _net_class = AlignNet
+    _criterion_params = ("reconstruction_weight", "alignment_weight", "alignment", "temperature")
+    _fitted_attributes = ("n_text_features_",)
 
     def __init__(
         self,
@@ -505,25 +504,11 @@ class TextAlignedPretrainer(ECGEmbedder):  # numpydoc ignore=PR01,PR04,PR07
             text_projection=ProjectionHead(self.n_text_features_, hidden, self.projection_dim),
         )
 
-    def _criterion(self):
-        return PretrainCriterion, {
-            "reconstruction_weight": self.reconstruction_weight,
-            "alignment_weight": self.alignment_weight,
-            "alignment": self.alignment,
-            "temperature": self.temperature,
-        }
-
     def _fit_inputs(self, X, y):
         X = self._validate_X(X, reset=True, ensure_min_samples=2)
         y = check_text_embeddings(y, X.shape[0])
         self.n_text_features_ = y.shape[1]
         return X, y
-
-    def _fitted_state(self):
-        return {"n_text_features_": self.n_text_features_}
-
-    def _restore_fitted_state(self, state):
-        self.n_text_features_ = state["n_text_features_"]
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

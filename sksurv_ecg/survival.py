@@ -184,6 +184,9 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
     }
 
     _net_class = SurvivalNet
+    _criterion_class = SurvivalCriterion
+    _criterion_params = ("alpha", "ties")
+    _net_params = ("min_events_per_batch",)
 
     def __init__(
         self,
@@ -283,12 +286,6 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
     def _build_module(self, autoencoder):
         head = RiskHead(autoencoder.config.latent_dim, dropout=self.head_dropout, dropout_mode=self.dropout_mode)
         return self._task_model(autoencoder, head=head)
-
-    def _criterion(self):
-        return SurvivalCriterion, {"alpha": self.alpha, "ties": self.ties}
-
-    def _net_kwargs(self):
-        return {"min_events_per_batch": self.min_events_per_batch}
 
     def _selection_callbacks(self):
         if self.selection == "last" and self.patience is None:

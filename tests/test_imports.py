@@ -175,13 +175,6 @@ def test_data_code_does_not_import_the_torch_layer():
     assert offenders == [], "\n".join(offenders)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="still crossing rooms, in files being split by another branch: _base imports nn._config.default_impl "
-    "(public as sksurv_ecg.nn.default_impl), embedding imports nn._leads.LEAD_NAMES (public as "
-    "sksurv_ecg.conventions.LEAD_NAMES), competing imports _competing_metrics._check_y and _check_event_time; "
-    "the mark goes when those import lines switch to public names",
-)
 def test_no_private_import_across_rooms():
     offenders = _private_imports_across_rooms()
     assert offenders == [], "\n".join(offenders)

@@ -142,3 +142,96 @@ def check_text_embeddings(y, n_samples):
             f"y has {y.shape[0]}; pass one text embedding per ECG."
         )
     return y
+
+
+def check_competing_event_time(event, time):
+    """Check competing-risks outcomes: integer cause codes (0 = censored) and finite, non-negative times.
+
+    Parameters
+    ----------
+    event : array-like of shape (n_samples,)
+        Cause code per sample: 0 for censored, 1, 2, ... for the causes.
+    time : array-like of shape (n_samples,)
+        Event or censoring time per sample.
+
+    Returns
+    -------
+    event : ndarray of shape (n_samples,), dtype int64
+        The cause codes.
+    time : ndarray of shape (n_samples,), dtype float64
+        The times.
+
+    Raises
+    ------
+    ValueError
+        When the shapes differ, a code is not a non-negative integer, or a time is NaN, infinite or
+        negative; the message names the values.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.utils.validation import check_competing_event_time
+    >>> event, time = check_competing_event_time([0, 1, 2], [1.0, 2.0, 3.0])
+    >>> event.dtype, time.dtype
+    (dtype('int64'), dtype('float64'))
+    """
+    event = np.asarray(event)
+    time = np.asarray(time, dtype=np.float64)
+    if event.ndim != 1 or time.shape != event.shape:
+        raise ValueError(
+            f"'event' has shape {event.shape} and 'time' has shape {time.shape}; pass two 1-D arrays of equal length."
+        )
+    integral = np.issubdtype(event.dtype, np.integer) or (
+        np.issubdtype(event.dtype, np.floating) and np.all(np.isfinite(event)) and np.all(np.mod(event, 1) == 0)
+    )
+    if event.dtype == bool or not integral:
+        raise ValueError(
+            f"'event' must hold integer cause codes (0 = censored, 1, 2, ... = causes), got dtype {event.dtype}."
+        )
+    if np.any(event < 0):
+        raise ValueError(f"'event' has negative codes {sorted(set(event[event < 0].tolist()))}; 0 means censored.")
+    bad = time[~np.isfinite(time) | (time < 0)]
+    if bad.size:
+        raise ValueError(
+            f"'time' has {bad.size} values that are NaN, infinite or negative (e.g. {bad[:3].tolist()}); "
+            "pass finite, non-negative event or censoring times."
+        )
+    return event.astype(np.int64), time
+
+
+def check_competing_y(y):
+    """Check a competing-risks structured array (cause code, time) and return its two fields.
+
+    Parameters
+    ----------
+    y : structured ndarray of shape (n_samples,)
+        Two fields, the cause code (0 = censored) and the time, as
+        :func:`sksurv_ecg.competing.competing_risks_y` builds it.
+
+    Returns
+    -------
+    event : ndarray of shape (n_samples,), dtype int64
+        The cause codes.
+    time : ndarray of shape (n_samples,), dtype float64
+        The times.
+
+    Raises
+    ------
+    ValueError
+        When ``y`` is not a two-field structured array, or its fields fail
+        :func:`check_competing_event_time`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv_ecg.utils.validation import check_competing_y
+    >>> y = np.array([(1, 2.0), (0, 3.0)], dtype=[("event", "i8"), ("time", "f8")])
+    >>> check_competing_y(y)[0]
+    array([1, 0])
+    """
+    names = getattr(getattr(y, "dtype", None), "names", None)
+    if names is None or len(names) != 2:
+        raise ValueError(
+            "y must be a structured array with an integer cause code and a time per sample; build it with "
+            "sksurv_ecg.competing.competing_risks_y(event, time)."
+        )
+    return check_competing_event_time(y[names[0]], y[names[1]])

@@ -33,7 +33,13 @@ from ._arrays import (
 from ._params import bf16_is_native, check_device, check_precision
 from ._paths import check_path_list
 from ._reports import check_reports, check_sample_sequence
-from ._targets import check_event_batching, check_survival_y, check_text_embeddings
+from ._targets import (
+    check_competing_event_time,
+    check_competing_y,
+    check_event_batching,
+    check_survival_y,
+    check_text_embeddings,
+)
 
 __all__ = [
     "MAX_ECG_RANGE_MV",
@@ -45,6 +51,8 @@ __all__ = [
     "check_ecg_array",
     "check_ecg_length",
     "check_ecg_transformer_input",
+    "check_competing_event_time",
+    "check_competing_y",
     "check_event_batching",
     "check_lead_index",
     "check_lead_names",
