@@ -232,12 +232,6 @@ def plain_net(trained, net):
     return net
 
 
-# The names _base.py imported before they were public; they go once it imports the public ones.
-_current_accelerator = current_accelerator
-_accelerated_net = accelerated_net
-_plain_net = plain_net
-
-
 @contextmanager
 def data_parallel(accelerator=None, **accelerator_kwargs):
     """Train every sksurv-ecg estimator fitted inside the block data-parallel with ``accelerate``.
