@@ -12,6 +12,7 @@ __all__ = [
     "AdditivityWarning",
     "BootstrapWarning",
     "CacheWarning",
+    "CalibrationWarning",
     "DeviceWarning",
     "ECGFileError",
     "ECGReadWarning",
@@ -172,5 +173,16 @@ class AdditivityWarning(SksurvECGWarning):
     --------
     >>> from sksurv_ecg.exceptions import AdditivityWarning, SksurvECGWarning
     >>> issubclass(AdditivityWarning, SksurvECGWarning)
+    True
+    """
+
+
+class CalibrationWarning(SksurvECGWarning):
+    """Issued when absolute risks cannot be estimated as asked: too few events to calibrate, a horizon too late.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import CalibrationWarning, SksurvECGWarning
+    >>> issubclass(CalibrationWarning, SksurvECGWarning)
     True
     """
