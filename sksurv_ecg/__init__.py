@@ -11,11 +11,13 @@ import warnings
 from ._persistence import load_estimator
 from ._version import __version__
 from .biomarkers import ECGBiomarkers
+from .calibration import CalibratedSurvivalEstimator
 from .embedding import ECGEmbedder, TextAlignedPretrainer
 from .exceptions import (
     AdditivityWarning,
     BootstrapWarning,
     CacheWarning,
+    CalibrationWarning,
     DeviceWarning,
     ECGFileError,
     ECGReadWarning,
@@ -33,6 +35,8 @@ __all__ = [
     "AdditivityWarning",
     "BootstrapWarning",
     "CacheWarning",
+    "CalibratedSurvivalEstimator",
+    "CalibrationWarning",
     "DeviceWarning",
     "ECGBiomarkers",
     "ECGEmbedder",

@@ -40,7 +40,13 @@ from .exceptions import CalibrationWarning, TrainingWarning
 from .metrics import fit_risk_scale
 from .utils.validation import user_stacklevel
 
-__all__ = ["MIN_CALIBRATION_EVENTS", "CalibratedSurvivalEstimator"]
+__all__ = [
+    "MIN_CALIBRATION_EVENTS",
+    "CalibratedSurvivalEstimator",
+    "CalibratedSurvivalMixin",
+    "fit_scale_and_baseline",
+    "holdout_split",
+]
 
 #: Fewest events a calibration sample must hold. The scale is a one-variable Cox fit: ten events
 #: per fitted parameter is the usual floor for a Cox model (Peduzzi et al., J Clin Epidemiol 1995),
@@ -75,7 +81,7 @@ def holdout_split(event, fraction, random_state):
     return np.sort(train), np.sort(calibration)
 
 
-def warn_too_few_events(n_events, where, remedy):
+def _warn_too_few_events(n_events, where, remedy):
     """Issue the :class:`~sksurv_ecg.exceptions.CalibrationWarning` of a sample too small to calibrate on.
 
     Parameters
@@ -97,7 +103,7 @@ def warn_too_few_events(n_events, where, remedy):
     )
 
 
-def checked_scale(scale, source):
+def _checked_scale(scale, source):
     """``scale`` clipped at 0, with a warning when it is not positive.
 
     A non-positive Cox coefficient of the log-risk on a calibration sample means the model does not
@@ -128,7 +134,7 @@ def checked_scale(scale, source):
     return 0.0
 
 
-def fit_scale_and_baseline(log_risk, event, time, *, fit_scale=True, source="calibration"):
+def fit_scale_and_baseline(log_risk, event, time, *, fit_scale=True, source="calibration", follow_up=None):
     """The scale of ``log_risk`` and the Breslow baseline of the scaled, centred log-risk.
 
     Parameters
@@ -141,6 +147,13 @@ def fit_scale_and_baseline(log_risk, event, time, *, fit_scale=True, source="cal
         Fit the scale (a one-variable Cox fit); False keeps 1.
     source : str, default="calibration"
         The sample's name, for warnings.
+    follow_up : float or None, default=None
+        The last time of the whole training set. When the calibration sample ends before it, the
+        baseline is carried flat to it (as Breslow's estimate is flat from the last event to the
+        last censoring time), so that estimators calibrated on different samples of the same
+        training set (the causes of :class:`~sksurv_ecg.competing.CauseSpecificHazards`) share a
+        time range. :meth:`CalibratedSurvivalMixin.predict_event_probability` still gives NaN after
+        the last event time of the calibration sample.
 
     Returns
     -------
@@ -155,13 +168,45 @@ def fit_scale_and_baseline(log_risk, event, time, *, fit_scale=True, source="cal
     scale = 1.0
     # A constant log-risk has no scale to fit; its baseline is the Nelson-Aalen estimate of the sample.
     if fit_scale and np.ptp(log_risk) > 0:
-        scale = checked_scale(fit_risk_scale(log_risk, Surv.from_arrays(event, time)), source)
+        scale = _checked_scale(fit_risk_scale(log_risk, Surv.from_arrays(event, time)), source)
     scaled = scale * log_risk
     offset = float(scaled.mean())
-    return scale, offset, BreslowEstimator().fit(scaled - offset, event, time)
+    baseline = BreslowEstimator().fit(scaled - offset, event, time)
+    if follow_up is not None and follow_up > baseline.unique_times_[-1]:
+        times = np.append(baseline.unique_times_, float(follow_up))
+        hazard = baseline.cum_baseline_hazard_.y
+        baseline = _breslow_from_fitted(times, np.append(hazard, hazard[-1]))
+    return scale, offset, baseline
 
 
-def legacy_cross_fitted_scale(estimator, X, event, time):
+def _breslow_from_fitted(unique_times, cum_baseline_hazard):
+    """A ``BreslowEstimator`` with the given fitted cumulative hazard (saved models, an extended baseline).
+
+    scikit-survival has no constructor from fitted values, so the three fitted attributes are set
+    here, and only here; ``baseline_survival_`` is ``exp(-H0)``, as ``BreslowEstimator.fit`` computes it.
+
+    Parameters
+    ----------
+    unique_times : array-like of shape (n_times,)
+        The times.
+    cum_baseline_hazard : array-like of shape (n_times,)
+        The cumulative baseline hazard at them.
+
+    Returns
+    -------
+    baseline : sksurv.linear_model.coxph.BreslowEstimator
+        With ``unique_times_``, ``cum_baseline_hazard_`` and ``baseline_survival_`` set.
+    """
+    times = np.asarray(unique_times, dtype=float)
+    cum_hazard = np.asarray(cum_baseline_hazard, dtype=float)
+    baseline = BreslowEstimator()
+    baseline.unique_times_ = times
+    baseline.cum_baseline_hazard_ = StepFunction(times, cum_hazard)
+    baseline.baseline_survival_ = StepFunction(times, np.exp(-cum_hazard))
+    return baseline
+
+
+def _legacy_cross_fitted_scale(estimator, X, event, time):
     """The log-risk scale fitted on ``k``-fold out-of-fold predictions (deprecated ``calibration=k``).
 
     Parameters
@@ -185,7 +230,7 @@ def legacy_cross_fitted_scale(estimator, X, event, time):
     for train, test in folds.split(np.zeros(event.shape[0]), event):
         member = clone(estimator).set_params(calibration=None, checkpoint_dir=None, verbose=0)
         oof[test] = member.fit(X[train], y[train]).predict(X[test])
-    return checked_scale(fit_risk_scale(oof, y), f"{k}-fold")
+    return _checked_scale(fit_risk_scale(oof, y), f"{k}-fold")
 
 
 def _last_event_time(baseline):
@@ -442,14 +487,14 @@ class CalibratedSurvivalEstimator(CalibratedSurvivalMixin, SurvivalAnalysisMixin
             self.estimator_ = self.estimator
             calibration, source = np.arange(event.shape[0]), "prefit"
             if event.sum() < MIN_CALIBRATION_EVENTS:
-                warn_too_few_events(int(event.sum()), "the calibration set", "Calibrate on a larger cohort.")
+                _warn_too_few_events(int(event.sum()), "the calibration set", "Calibrate on a larger cohort.")
         else:
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             train, calibration = holdout_split(event, self.calibration_fraction, seed)
             n_held = int(event[calibration].sum())
             source = "holdout"
             if n_held < MIN_CALIBRATION_EVENTS:
-                warn_too_few_events(
+                _warn_too_few_events(
                     n_held,
                     f"the held-out calibration_fraction={self.calibration_fraction:g} of {event.shape[0]} samples",
                     "Raise calibration_fraction, use more data, or calibrate a fitted estimator on another cohort "
@@ -460,7 +505,7 @@ class CalibratedSurvivalEstimator(CalibratedSurvivalMixin, SurvivalAnalysisMixin
             self.estimator_ = clone(self.estimator).fit(_safe_indexing(X, train), y[train])
         log_risk = np.asarray(self.estimator_.predict(_safe_indexing(X, calibration)), dtype=np.float64)
         self.risk_scale_, self.risk_offset_, self.baseline_model_ = fit_scale_and_baseline(
-            log_risk, event[calibration], time[calibration], fit_scale=fit_scale, source=source
+            log_risk, event[calibration], time[calibration], fit_scale=fit_scale, source=source, follow_up=time.max()
         )
         self.n_calibration_events_ = int(event[calibration].sum())
         self.calibration_source_ = source

@@ -13,18 +13,17 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping
 from skorch.utils import noop
 from sksurv.base import SurvivalAnalysisMixin
-from sksurv.functions import StepFunction
-from sksurv.linear_model.coxph import BreslowEstimator
 
 from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
 from ._training import StratifiedValidSplit, SurvivalCriterion, SurvivalNet, ValidConcordance
 from .calibration import (
     MIN_CALIBRATION_EVENTS,
     CalibratedSurvivalMixin,
+    _breslow_from_fitted,
+    _legacy_cross_fitted_scale,
+    _warn_too_few_events,
     fit_scale_and_baseline,
     holdout_split,
-    legacy_cross_fitted_scale,
-    warn_too_few_events,
 )
 from .nn import RiskHead
 from .utils.validation import check_event_batching, check_survival_y
@@ -379,11 +378,11 @@ class ECGSurvivalAnalysis(CalibratedSurvivalMixin, SurvivalAnalysisMixin, _BaseE
         self._fit_net(X, target)
         if source in ("holdout", "validation"):
             idx = self._held_out_indices(X, target)
-            self._calibrate(self.net_.predict_risk(X[idx]), event[idx], time[idx], source=source)
+            self._calibrate(self.net_.predict_risk(X[idx]), event[idx], time[idx], source=source, follow_up=time.max())
         elif source == "train":
             self._calibrate(self.net_.predict_risk(X), event, time, source=source)
         else:
-            scale = 1.0 if source == "none" else legacy_cross_fitted_scale(self, X, event, time)
+            scale = 1.0 if source == "none" else _legacy_cross_fitted_scale(self, X, event, time)
             self._calibrate(scale * self.net_.predict_risk(X), event, time, source=source, fit_scale=False)
             self.risk_scale_ = scale
         return self
@@ -428,7 +427,7 @@ class ECGSurvivalAnalysis(CalibratedSurvivalMixin, SurvivalAnalysisMixin, _BaseE
         if n_held >= MIN_CALIBRATION_EVENTS:
             self.calibration_fraction_ = fraction
             return source
-        warn_too_few_events(
+        _warn_too_few_events(
             n_held,
             f"the {'validation' if source == 'validation' else 'held-out calibration'} split ({fraction:g} of "
             f"{event.shape[0]} samples)",
@@ -456,10 +455,10 @@ class ECGSurvivalAnalysis(CalibratedSurvivalMixin, SurvivalAnalysisMixin, _BaseE
         _, valid = self.net_.train_split(self.net_.get_dataset(X, target))
         return np.asarray(valid.indices)
 
-    def _calibrate(self, raw, event, time, *, source, fit_scale=True):
+    def _calibrate(self, raw, event, time, *, source, fit_scale=True, follow_up=None):
         """Fit ``risk_scale_``, ``risk_offset_`` and the baseline on ``raw`` network log-risks."""
         self.risk_scale_, self.risk_offset_, baseline = fit_scale_and_baseline(
-            raw, event, time, fit_scale=fit_scale, source=source
+            raw, event, time, fit_scale=fit_scale, source=source, follow_up=follow_up
         )
         self.calibration_source_ = source
         self.n_calibration_events_ = int(np.sum(event))
@@ -488,7 +487,7 @@ class ECGSurvivalAnalysis(CalibratedSurvivalMixin, SurvivalAnalysisMixin, _BaseE
         event, time = check_survival_y(X, y)
         X = self._validate_X(X, reset=False)
         if event.sum() < MIN_CALIBRATION_EVENTS:
-            warn_too_few_events(int(event.sum()), "the calibration set", "Recalibrate on a larger cohort.")
+            _warn_too_few_events(int(event.sum()), "the calibration set", "Recalibrate on a larger cohort.")
         self._calibrate(self.net_.predict_risk(X), event, time, source="recalibrate")
         return self
 
@@ -552,19 +551,4 @@ class ECGSurvivalAnalysis(CalibratedSurvivalMixin, SurvivalAnalysisMixin, _BaseE
         self.risk_offset_ = float(state.get("risk_offset_", 0.0))
         self.calibration_fraction_ = state.get("calibration_fraction_", self.validation_fraction)
         self.n_calibration_events_ = state.get("n_calibration_events_")
-        self._set_baseline(_saved_breslow(state["unique_times_"], state["cum_baseline_hazard_"]))
-
-
-def _saved_breslow(unique_times, cum_baseline_hazard):
-    """The ``BreslowEstimator`` whose fitted step functions were saved by :meth:`ECGSurvivalAnalysis.save`.
-
-    scikit-survival has no constructor from fitted values, so the three fitted attributes are set
-    here, and only here; ``baseline_survival_`` is ``exp(-H0)``, as ``BreslowEstimator.fit`` computes it.
-    """
-    times = np.asarray(unique_times, dtype=float)
-    cum_hazard = np.asarray(cum_baseline_hazard, dtype=float)
-    baseline = BreslowEstimator()
-    baseline.unique_times_ = times
-    baseline.cum_baseline_hazard_ = StepFunction(times, cum_hazard)
-    baseline.baseline_survival_ = StepFunction(times, np.exp(-cum_hazard))
-    return baseline
+        self._set_baseline(_breslow_from_fitted(state["unique_times_"], state["cum_baseline_hazard_"]))
