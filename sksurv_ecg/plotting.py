@@ -574,9 +574,9 @@ def plot_calibration(
     ax.plot(calibration.group_predicted, calibration.group_observed, "o", color="C3", label="Kaplan-Meier per group")
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
-    ax.set_xlabel(f"Predicted risk by t = {calibration.t0:g}")
+    ax.set_xlabel(f"Predicted risk by t = {calibration.t0:.3g}")
     ax.set_ylabel("Observed risk")
-    ax.set_title(title if title is not None else f"Calibration at t = {calibration.t0:g}")
+    ax.set_title(title if title is not None else f"Calibration at t = {calibration.t0:.3g}")
     ax.text(
         0.02,
         0.98,
