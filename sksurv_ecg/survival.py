@@ -26,7 +26,7 @@ from .calibration import (
     holdout_split,
 )
 from .nn import RiskHead
-from .utils.validation import check_event_batching, check_survival_y
+from .utils.validation import check_event_batching, check_survival_y, user_stacklevel
 
 __all__ = ["ECGSurvivalAnalysis"]
 
@@ -399,7 +399,7 @@ class ECGSurvivalAnalysis(CalibratedSurvivalMixin, SurvivalAnalysisMixin, _BaseE
                 "removed in sksurv-ecg 0.3: the fold models are not the deployed model, and the scale over-corrected "
                 "it on held-out data. Use the default calibration='auto' (a held-out calibration split).",
                 FutureWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             return f"{calibration}-fold"
         if calibration is None or calibration == "train":

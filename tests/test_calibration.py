@@ -32,7 +32,7 @@ def larger():
 
 
 @ignore_reversed
-def test_default_calibrates_on_a_held_out_split(larger):
+def test_default_calibrates_on_a_held_out_split(larger, tmp_path):
     X, y = larger
     model = ECGSurvivalAnalysis(**TINY).fit(X, y)
     _, held = holdout_split(y["event"], 0.25, model._seed())
@@ -53,6 +53,12 @@ def test_default_calibrates_on_a_held_out_split(larger):
     probability = model.predict_event_probability(X[:4], horizons=horizons)
     survival = np.vstack([fn(horizons) for fn in model.predict_survival_function(X[:4])])
     np.testing.assert_allclose(probability, 1.0 - survival, atol=1e-12)
+    # one network: attention maps and the package's own save format keep working
+    lead, _ = model.attention(X[:2])
+    assert lead.shape == (2, X.shape[1], X.shape[1])
+    again = load_estimator(model.save(tmp_path / "m"))
+    assert (again.calibration_source_, again.n_calibration_events_) == ("holdout", model.n_calibration_events_)
+    np.testing.assert_allclose(again.predict_event_probability(X[:4], horizons), probability, rtol=1e-6)
 
 
 def test_too_few_held_out_events_warn_and_train_on_everything(data):
@@ -97,6 +103,7 @@ def test_calibration_settings_that_contradict(data):
         ECGSurvivalAnalysis(calibration=0.3, validation_fraction=0.2, **TINY).fit(X, y)
 
 
+@ignore_reversed  # recalibrating on 8 events may well give a negative scale
 def test_recalibrate_and_persistence(data, tmp_path):
     X, y = data
     model = ECGSurvivalAnalysis(calibration=None, **TINY).fit(X[:40], y[:40])
