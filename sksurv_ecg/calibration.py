@@ -479,7 +479,14 @@ class CalibratedSurvivalEstimator(CalibratedSurvivalMixin, SurvivalAnalysisMixin
         self : object
             Fitted meta-estimator.
         """
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         event, time = check_y_survival(y)
+        if event.shape[0] < 2:
+            raise ValueError(
+                f"Found array with {event.shape[0]} sample(s) while a minimum of 2 is required by "
+                f"{type(self).__name__}; pass more samples."
+            )
         if len(X) != event.shape[0]:
             raise ValueError(f"X has {len(X)} samples, but y has {event.shape[0]}; pass one outcome per sample.")
         fit_scale = self.method == "scale"
