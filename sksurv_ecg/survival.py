@@ -15,7 +15,7 @@ from skorch.utils import noop
 from sksurv.base import SurvivalAnalysisMixin
 
 from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
-from ._training import StratifiedValidSplit, SurvivalCriterion, SurvivalNet, ValidConcordance
+from ._training import SurvivalCriterion, SurvivalNet, ValidConcordance
 from .calibration import (
     MIN_CALIBRATION_EVENTS,
     CalibratedSurvivalMixin,
@@ -372,13 +372,20 @@ class ECGSurvivalAnalysis(CalibratedSurvivalMixin, SurvivalAnalysisMixin, _BaseE
         event, time = check_survival_y(X, y)
         X = self._validate_X(X, reset=True, ensure_min_samples=2)
         source = self._plan_calibration(event)
+        fit_idx = held = np.arange(event.shape[0])
+        if source == "holdout":
+            # held out by indexing, not through the net's train_split: the same subset under DDP
+            fit_idx, held = holdout_split(event, self.calibration_fraction_, self._seed())
         # batch_size >= 2 (a Cox loss over one sample is 0) is enforced by _parameter_constraints.
-        check_event_batching(event, min(self.batch_size, self._n_train(X.shape[0])), self.min_events_per_batch)
+        n_fit = self._n_train(fit_idx.shape[0])
+        check_event_batching(event[fit_idx], min(self.batch_size, n_fit), self.min_events_per_batch)
         target = np.column_stack([time, event]).astype(np.float32)
-        self._fit_net(X, target)
+        self._fit_net(X if source != "holdout" else X[fit_idx], target[fit_idx])
+        if source == "validation":
+            held = self._held_out_indices(X, target)
         if source in ("holdout", "validation"):
-            idx = self._held_out_indices(X, target)
-            self._calibrate(self.net_.predict_risk(X[idx]), event[idx], time[idx], source=source, follow_up=time.max())
+            raw = self.net_.predict_risk(X[held])
+            self._calibrate(raw, event[held], time[held], source=source, follow_up=time.max())
         elif source == "train":
             self._calibrate(self.net_.predict_risk(X), event, time, source=source)
         else:
@@ -435,20 +442,6 @@ class ECGSurvivalAnalysis(CalibratedSurvivalMixin, SurvivalAnalysisMixin, _BaseE
             "calibration=None to keep the raw scale without this warning.",
         )
         return "none"
-
-    def _n_train(self, n_samples):
-        fraction = getattr(self, "calibration_fraction_", self.validation_fraction)  # set by fit
-        if not fraction:
-            return n_samples
-        return n_samples - int(np.ceil(n_samples * fraction))
-
-    def _make_net(self, module, *, seed, n_train=None, accelerator=None):
-        net = super()._make_net(module, seed=seed, n_train=n_train, accelerator=accelerator)
-        fraction = getattr(self, "calibration_fraction_", None)
-        if fraction and self.validation_fraction is None:
-            # the held-out calibration split: the net holds it out as it would a validation split
-            net.train_split = StratifiedValidSplit(fraction, seed)
-        return net
 
     def _held_out_indices(self, X, target):
         """Indices of the samples the net held out, through skorch's public ``train_split``."""
