@@ -18,11 +18,13 @@ from ._version import __version__
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports these on first use
     from ._persistence import load_estimator
     from .biomarkers import ECGBiomarkers
+    from .calibration import CalibratedSurvivalEstimator
     from .embedding import ECGEmbedder, TextAlignedPretrainer
     from .exceptions import (
         AdditivityWarning,
         BootstrapWarning,
         CacheWarning,
+        CalibrationWarning,
         DamagedFileError,
         DeviceWarning,
         ECGFileError,
@@ -45,6 +47,8 @@ __all__ = [
     "AdditivityWarning",
     "BootstrapWarning",
     "CacheWarning",
+    "CalibratedSurvivalEstimator",
+    "CalibrationWarning",
     "DamagedFileError",
     "DeviceWarning",
     "ECGBiomarkers",
@@ -72,6 +76,7 @@ __all__ = [
 _EXPORTS = {
     "load_estimator": "_persistence",
     "ECGBiomarkers": "biomarkers",
+    "CalibratedSurvivalEstimator": "calibration",
     "ECGEmbedder": "embedding",
     "TextAlignedPretrainer": "embedding",
     "ECGSurvivalAnalysis": "survival",
@@ -81,6 +86,7 @@ _EXPORTS = {
             "AdditivityWarning",
             "BootstrapWarning",
             "CacheWarning",
+            "CalibrationWarning",
             "DamagedFileError",
             "DeviceWarning",
             "ECGFileError",
@@ -104,6 +110,7 @@ _EXPORTS = {
 # ``import sksurv_ecg``, as they were when the package imported everything up front.
 _SUBMODULES = {
     "biomarkers",
+    "calibration",
     "competing",
     "conventions",
     "datasets",

@@ -17,6 +17,7 @@ __all__ = [
     "AdditivityWarning",
     "BootstrapWarning",
     "CacheWarning",
+    "CalibrationWarning",
     "DamagedFileError",
     "DeviceWarning",
     "ECGFileError",
@@ -300,3 +301,14 @@ def user_stacklevel() -> int:
     while frame is not None and frame.f_code.co_filename.startswith(prefixes):
         frame, level = frame.f_back, level + 1
     return level
+
+
+class CalibrationWarning(SksurvECGWarning):
+    """Issued when absolute risks cannot be estimated as asked: too few events to calibrate, a horizon too late.
+
+    Examples
+    --------
+    >>> from sksurv_ecg.exceptions import CalibrationWarning, SksurvECGWarning
+    >>> issubclass(CalibrationWarning, SksurvECGWarning)
+    True
+    """

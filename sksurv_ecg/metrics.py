@@ -48,16 +48,21 @@ from sksurv.metrics import (
 from sksurv.nonparametric import kaplan_meier_estimator
 from sksurv.util import Surv, check_y_survival
 
-from .exceptions import BootstrapWarning
+from ._competing_metrics import competing_calibration_at, concordance_index_competing_risks
+from .exceptions import BootstrapWarning, user_stacklevel
 
 __all__ = [
     "bootstrap_ci",
     "calibration_at",
+    "calibration_slope",
     "check_horizon",
     "compare_models",
+    "competing_calibration_at",
+    "concordance_index_competing_risks",
     "d_calibration",
     "fit_risk_scale",
     "make_survival_scorer",
+    "smoothed_calibration",
 ]
 
 _METRICS = ("harrell", "uno", "auc", "ibs")
@@ -259,7 +264,7 @@ def _resampled(statistic, n, *, n_resamples, confidence_level, method, random_st
                 f"all {n_resamples} bootstrap resamples had an undefined metric (first: {invalid[0]!r}), so the "
                 "interval is NaN. Use more patients or more resamples.",
                 BootstrapWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             return reference, low, high, distribution, n_invalid
         alpha = (1.0 - confidence_level) / 2.0
@@ -270,7 +275,7 @@ def _resampled(statistic, n, *, n_resamples, confidence_level, method, random_st
             "interval uses the other resamples and 'n_invalid' reports the count. Use more samples or a horizon "
             "with more follow-up.",
             BootstrapWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return reference, low, high, distribution, n_invalid
 
@@ -676,6 +681,167 @@ def calibration_at(y, predicted_risk, t0, *, log_risk=None, n_groups=10, n_knots
         group_predicted=group_pred,
         group_observed=group_obs,
         group_size=np.array([g.size for g in groups]),
+    )
+
+
+def calibration_slope(y, log_risk, *, confidence_level=0.95, n_resamples=200, random_state=None):
+    """Calibration slope (Cox coefficient of the outcome on the predicted log-risk) with a bootstrap interval.
+
+    1 is ideal; below 1 the predictions are too extreme, above 1 too timid. The interval resamples
+    patients (:func:`scipy.stats.bootstrap`, percentile method) and refits the one-variable Cox model.
+
+    Parameters
+    ----------
+    y : structured array of shape (n_samples,)
+        Survival outcomes of the evaluation set.
+    log_risk : array-like of shape (n_samples,)
+        Predicted log-risk, e.g. ``model.predict(X)``.
+    confidence_level : float, default=0.95
+        Coverage of the interval.
+    n_resamples : int, default=200
+        Number of bootstrap resamples.
+    random_state : int, numpy.random.Generator or None, default=None
+        Seed of the resampling.
+
+    Returns
+    -------
+    result : Bunch
+        ``estimate``, ``low``, ``high``, ``confidence_level``, ``n_resamples``, ``n_invalid``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv.util import Surv
+    >>> from sksurv_ecg.metrics import calibration_slope
+    >>> rng = np.random.default_rng(0)
+    >>> eta = rng.normal(size=500)
+    >>> y = Surv.from_arrays(np.ones(500, bool), rng.exponential(np.exp(-eta)))
+    >>> ci = calibration_slope(y, 2.0 * eta, random_state=0)  # too extreme: slope about 0.5
+    >>> bool(ci.low < 0.5 < ci.high)
+    True
+    """
+    event, time = _survival(y)
+    n = time.shape[0]
+    risk = _vector(log_risk, n, "log_risk")
+    _check_bootstrap_args(confidence_level, n_resamples, "percentile")
+    if np.ptp(risk) == 0:
+        raise ValueError("'log_risk' is constant, so no slope can be fitted; the model predicts no differences.")
+
+    def slope(idx):
+        if not event[idx].any() or np.ptp(risk[idx]) == 0:
+            raise ValueError("a resample has no event or a constant log-risk")
+        return float(_cox(risk[idx, None], event[idx], time[idx]).coef_[0])
+
+    estimate, low, high, _, n_invalid = _resampled(
+        slope,
+        n,
+        n_resamples=n_resamples,
+        confidence_level=confidence_level,
+        method="percentile",
+        random_state=random_state,
+    )
+    return Bunch(
+        estimate=float(estimate),
+        low=float(low),
+        high=float(high),
+        confidence_level=confidence_level,
+        n_resamples=n_resamples,
+        n_invalid=n_invalid,
+    )
+
+
+def smoothed_calibration(
+    y, predicted_risk, t0, *, n_knots=3, n_points=50, confidence_level=0.95, n_resamples=200, random_state=None
+):
+    """Smoothed observed risk at ``t0`` on a grid of predicted risk, with a bootstrap confidence band.
+
+    The curve of :func:`calibration_at` (Austin, Harrell and van Klaveren, Stat Med 2020): a Cox
+    model of the outcome on a restricted cubic spline of the complementary log-log of the predicted
+    risk, whose ``1 - S(t0 | x)`` is the observed risk; here evaluated on ``n_points`` predicted
+    risks between their 1st and 99th percentiles, with a pointwise percentile interval from
+    resampling patients (knots kept at the full sample's).
+
+    Parameters
+    ----------
+    y : structured array of shape (n_samples,)
+        Survival outcomes of the evaluation set.
+    predicted_risk : array-like of shape (n_samples,)
+        Predicted ``1 - S(t0 | x)`` in [0, 1].
+    t0 : float
+        The horizon.
+    n_knots : {3, 4, 5}, default=3
+        Knots of the spline.
+    n_points : int, default=50
+        Points of the grid.
+    confidence_level : float, default=0.95
+        Coverage of the pointwise band.
+    n_resamples : int, default=200
+        Bootstrap resamples.
+    random_state : int, numpy.random.Generator or None, default=None
+        Seed of the resampling.
+
+    Returns
+    -------
+    result : Bunch
+        ``t0``; ``predicted`` (the grid); ``observed``, ``low`` and ``high`` (on the grid);
+        ``confidence_level``; ``n_invalid`` (resamples whose fit failed or ended before ``t0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv.util import Surv
+    >>> from sksurv_ecg.metrics import smoothed_calibration
+    >>> rng = np.random.default_rng(0)
+    >>> eta = rng.normal(size=1000)
+    >>> t = rng.exponential(np.exp(-eta))
+    >>> y = Surv.from_arrays(t < 2.0, np.minimum(t, 2.0))
+    >>> curve = smoothed_calibration(y, 1 - np.exp(-0.5 * np.exp(eta)), 0.5, n_resamples=50, random_state=0)
+    >>> bool(np.all(curve.low <= curve.observed) and np.all(curve.observed <= curve.high))
+    True
+    """
+    event, time = _survival(y)
+    n = time.shape[0]
+    t0 = check_horizon(y, t0)
+    p = _vector(predicted_risk, n, "predicted_risk")
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError(
+            f"'predicted_risk' must lie in [0, 1], got values in [{p.min():g}, {p.max():g}]; pass 1 - S(t0 | x)."
+        )
+    if n_knots not in _KNOT_QUANTILES:
+        raise ValueError(f"n_knots={n_knots!r} is not supported; use 3, 4 or 5.")
+    if isinstance(n_points, bool) or not isinstance(n_points, Integral) or n_points < 2:
+        raise ValueError(f"n_points={n_points!r} must be an int >= 2, e.g. 50.")
+    _check_bootstrap_args(confidence_level, n_resamples, "percentile")
+    x = _cloglog(p)
+    knots = np.quantile(x, _KNOT_QUANTILES[n_knots])
+    if np.unique(knots).shape[0] < n_knots:
+        raise ValueError(
+            f"the predicted risks take too few distinct values for {n_knots} spline knots; pass varied predictions."
+        )
+    grid = np.linspace(*np.quantile(p, [0.01, 0.99]), n_points)
+    grid_basis = _rcs_basis(_cloglog(grid), knots)
+    basis = _rcs_basis(x, knots)
+
+    def observed(idx):
+        smooth = _cox(basis[idx], event[idx], time[idx])
+        return 1.0 - np.array([fn(t0) for fn in smooth.predict_survival_function(grid_basis)])
+
+    estimate, low, high, _, n_invalid = _resampled(
+        observed,
+        n,
+        n_resamples=n_resamples,
+        confidence_level=confidence_level,
+        method="percentile",
+        random_state=random_state,
+    )
+    return Bunch(
+        t0=t0,
+        predicted=grid,
+        observed=np.asarray(estimate),
+        low=np.asarray(low),
+        high=np.asarray(high),
+        confidence_level=confidence_level,
+        n_invalid=n_invalid,
     )
 
 

@@ -8,6 +8,7 @@ changes no ``rcParams`` and returns the figure. Save it with ``fig.savefig("name
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Real
 
 import numpy as np
@@ -466,49 +467,116 @@ def plot_shap_leads(lead_importance, *, lead_names=None, ax=None, color="C0", ti
     return fig
 
 
-def plot_calibration(calibration, *, ax=None, title=None):
-    """Calibration curve at a horizon: predicted against observed risk, the ideal line and the numbers.
+def plot_calibration(
+    y,
+    predicted_risk=None,
+    horizon=None,
+    *,
+    log_risk=None,
+    n_knots=3,
+    confidence_level=0.95,
+    n_resamples=200,
+    random_state=0,
+    ax=None,
+    title=None,
+):
+    """Calibration plot at a horizon: smoothed observed against predicted risk, a band and a histogram.
+
+    As in Austin, Harrell and van Klaveren (Stat Med 2020): the observed risk is the ``1 - S(t | x)``
+    of a Cox model of the outcome on a restricted cubic spline of the complementary log-log of the
+    predicted risk (:func:`sksurv_ecg.metrics.smoothed_calibration`), drawn with a pointwise
+    bootstrap band; the Kaplan-Meier risk of deciles of predicted risk are dots; a histogram of
+    the predictions runs along the bottom; ICI, E50, E90, the calibration slope and
+    calibration-in-the-large (:func:`sksurv_ecg.metrics.calibration_at`) are written in the corner.
 
     Parameters
     ----------
-    calibration : Bunch
-        The result of :func:`sksurv_ecg.metrics.calibration_at`.
+    y : structured array of shape (n_samples,) or Bunch
+        Outcomes of the evaluation set. A result of :func:`~sksurv_ecg.metrics.calibration_at`
+        is also accepted (then ``predicted_risk`` and ``horizon`` are not given): its curve is
+        drawn without a band or histogram.
+    predicted_risk : array-like of shape (n_samples,)
+        Predicted risk by ``horizon``, e.g. ``model.predict_event_probability(X, [t])[:, 0]``.
+    horizon : float
+        The horizon ``t``.
+    log_risk : array-like of shape (n_samples,) or None, default=None
+        Predicted log-risk for the slope (see :func:`~sksurv_ecg.metrics.calibration_at`).
+    n_knots : {3, 4, 5}, default=3
+        Knots of the spline.
+    confidence_level : float, default=0.95
+        Coverage of the band.
+    n_resamples : int, default=200
+        Bootstrap resamples of the band.
+    random_state : int or None, default=0
+        Seed of the resampling.
     ax : Axes or None, default=None
         Where to draw; a new figure when None.
     title : str or None, default=None
-        Axes title; None gives ``"Calibration at t0 = ..."``.
+        Axes title; None gives ``"Calibration at t = ..."``.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
-        The figure: the smoothed curve (Austin et al. 2020), the Kaplan-Meier risk per group of
-        predicted risk (dots), the diagonal, and ICI, E50, E90, slope and calibration-in-the-large.
+        The figure; ``fig.calibration`` holds the ``calibration_at`` result and ``fig.curve`` the
+        ``smoothed_calibration`` one (None for a ``calibration_at`` input).
 
     Examples
     --------
     >>> import numpy as np
     >>> from sksurv.util import Surv
-    >>> from sksurv_ecg.metrics import calibration_at
     >>> from sksurv_ecg.plotting import plot_calibration
     >>> rng = np.random.default_rng(0)
     >>> eta = rng.normal(size=500)
     >>> t = rng.exponential(np.exp(-eta))
     >>> y = Surv.from_arrays(t < 2.0, np.minimum(t, 2.0))
-    >>> fig = plot_calibration(calibration_at(y, 1 - np.exp(-0.5 * np.exp(eta)), 0.5))
+    >>> fig = plot_calibration(y, 1 - np.exp(-0.5 * np.exp(eta)), 0.5, n_resamples=50)
     >>> "ICI" in fig.axes[0].texts[0].get_text()
     True
     """
+    from .metrics import calibration_at, smoothed_calibration
+
     needed = ("predicted", "observed", "group_predicted", "group_observed", "ici", "t0")
-    if not all(k in calibration for k in needed):
-        raise TypeError("'calibration' must be the result of sksurv_ecg.metrics.calibration_at(y, risk, t0).")
+    if isinstance(y, Mapping) and all(k in y for k in needed):
+        calibration, curve = y, None
+    elif predicted_risk is None or horizon is None:
+        raise TypeError(
+            "plot_calibration takes (y, predicted_risk, horizon), or the result of "
+            "sksurv_ecg.metrics.calibration_at(y, risk, t0) alone."
+        )
+    else:
+        calibration = calibration_at(y, predicted_risk, horizon, log_risk=log_risk, n_knots=n_knots)
+        curve = smoothed_calibration(
+            y,
+            predicted_risk,
+            horizon,
+            n_knots=n_knots,
+            confidence_level=confidence_level,
+            n_resamples=n_resamples,
+            random_state=random_state,
+        )
     fig, ax = _figure_and_ax(ax, (5, 5))
     top = float(max(calibration.predicted.max(), np.nanmax(calibration.group_observed), calibration.observed.max()))
+    if curve is not None:
+        top = float(max(top, curve.high.max()))
     ax.plot([0, top], [0, top], color="0.5", linestyle="--", label="Ideal")
-    ax.plot(calibration.predicted, calibration.observed, color="C0", label="Smoothed (hazard regression)")
+    if curve is None:
+        ax.plot(calibration.predicted, calibration.observed, color="C0", label="Smoothed (hazard regression)")
+    else:
+        ax.plot(curve.predicted, curve.observed, color="C0", label="Smoothed (hazard regression)")
+        ax.fill_between(
+            curve.predicted,
+            curve.low,
+            curve.high,
+            color="C0",
+            alpha=0.2,
+            label=f"{curve.confidence_level:.0%} bootstrap band",
+        )
     ax.plot(calibration.group_predicted, calibration.group_observed, "o", color="C3", label="Kaplan-Meier per group")
-    ax.set_xlabel(f"Predicted risk at t0 = {calibration.t0:g}")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel(f"Predicted risk by t = {calibration.t0:.3g}")
     ax.set_ylabel("Observed risk")
-    ax.set_title(title if title is not None else f"Calibration at t0 = {calibration.t0:g}")
+    ax.set_title(title if title is not None else f"Calibration at t = {calibration.t0:.3g}")
     ax.text(
         0.02,
         0.98,
@@ -518,7 +586,14 @@ def plot_calibration(calibration, *, ax=None, title=None):
         va="top",
         fontsize="small",
     )
-    ax.legend(loc="lower right", fontsize="small")
+    if curve is not None:
+        # the distribution of the predictions along the bottom (Austin et al.'s figures)
+        hist = ax.inset_axes([0.0, 0.0, 1.0, 0.15], sharex=ax)
+        hist.hist(calibration.predicted, bins=40, range=(0, top), color="0.6")
+        hist.set_axis_off()
+        hist.patch.set_alpha(0.0)
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.15 if curve is not None else 0.0), fontsize="small")
+    fig.calibration, fig.curve = calibration, curve
     return fig
 
 

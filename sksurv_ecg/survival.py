@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,28 +13,39 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping
 from skorch.utils import noop
 from sksurv.base import SurvivalAnalysisMixin
-from sksurv.functions import StepFunction
-from sksurv.linear_model.coxph import BreslowEstimator
 
 from ._base import _COMMON_CONSTRAINTS, _BaseECGEstimator
-from ._calibration import checked_scale, risk_scale
 from ._training import SurvivalCriterion, SurvivalNet, ValidConcordance
-from .metrics import fit_risk_scale
+from .calibration import (
+    MIN_CALIBRATION_EVENTS,
+    CalibratedSurvivalMixin,
+    _breslow_from_fitted,
+    _legacy_cross_fitted_scale,
+    _warn_too_few_events,
+    fit_scale_and_baseline,
+    holdout_split,
+)
 from .nn import RiskHead
-from .utils.validation import check_event_batching, check_survival_y
+from .utils.validation import check_event_batching, check_survival_y, user_stacklevel
 
 __all__ = ["ECGSurvivalAnalysis"]
 
 
-class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
+class ECGSurvivalAnalysis(CalibratedSurvivalMixin, SurvivalAnalysisMixin, _BaseECGEstimator):
     """Deep Cox proportional hazards model on 12-lead ECGs (dual-attention network).
 
     The risk fine-tuning of Chen et al. (2024): the dual-attention encoder with a small risk head,
     trained on ``alpha * Cox partial likelihood + (1 - alpha) * reconstruction`` with
     event-stratified batches (every batch holds at least ``min_events_per_batch`` events), batch-wise
-    dropout, batch-level lead masking, AdamW and gradient clipping. After training, a Breslow
-    baseline hazard is fitted on the whole training set in eval mode, so
-    ``predict_survival_function`` works as in :class:`sksurv.linear_model.CoxPHSurvivalAnalysis`.
+    dropout, batch-level lead masking, AdamW and gradient clipping.
+
+    By default the survival functions are calibrated on data the network did not train on: a
+    quarter of the training set (stratified on the event) is held out from training, and on it the
+    scale of the network's log-risk (a one-variable Cox fit, the calibration slope) and a Breslow
+    baseline of the scaled log-risk, centred on its mean, are fitted (:mod:`sksurv_ecg.calibration`,
+    the code :class:`~sksurv_ecg.calibration.CalibratedSurvivalEstimator` runs). Survival is
+    ``exp(-H0(t) * exp(risk(x) - risk_offset_))``, so it does not underflow however far the
+    log-risk is from 0.
 
     Parameters
     ----------
@@ -87,15 +99,21 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         validation loss (the latter two need ``validation_fraction``).
     patience : int or None, default=None
         Stop when the selection metric has not improved for this many epochs (None: never stop).
-    calibration : {"auto", "validation", "train"}, int or None, default="auto"
-        Where the scale of the log-risk is fitted (a one-variable Cox fit,
-        :func:`sksurv_ecg.metrics.fit_risk_scale`) before the Breslow baseline, so that
-        ``predict_survival_function`` is calibrated. ``"validation"``: on the held-out
-        ``validation_fraction`` split (no extra training). An int ``k``: on ``k``-fold out-of-fold
-        predictions (``k`` extra fits; the most faithful, for papers). ``"train"``: on the training
-        predictions (no extra cost, but it cannot correct overfitting). None: no scaling (the raw
-        network scale). ``"auto"`` (default) is ``"validation"`` when ``validation_fraction`` is set
-        and None otherwise; see the calibration section of the evaluation guide for measurements.
+    calibration : {"auto", "validation", "train"}, float, int or None, default="auto"
+        Where the scale of the log-risk (a one-variable Cox fit,
+        :func:`sksurv_ecg.metrics.fit_risk_scale`) and the Breslow baseline are fitted, so that
+        ``predict_survival_function`` is calibrated. A float ``f`` in (0, 1): on a share ``f`` of the
+        training set held out from the network's training (stratified on the event).
+        ``"validation"``: on the held-out ``validation_fraction`` split. ``"auto"`` (default):
+        ``"validation"`` when ``validation_fraction`` is set, else 0.25. When the held-out part would
+        hold fewer than :data:`~sksurv_ecg.calibration.MIN_CALIBRATION_EVENTS` (10) events, the
+        network trains on all samples with its own scale and a
+        :class:`~sksurv_ecg.exceptions.CalibrationWarning`. ``"train"``: the scale and baseline on
+        the training predictions (it cannot correct overfitting). None: the raw network scale and a
+        baseline on the training predictions (the behaviour before 0.2). An int ``k`` (deprecated,
+        removed in 0.3): a scale fitted on ``k``-fold models, which are not the deployed model and
+        over-corrected it (slopes 1.3-1.6 on held-out data). Measurements: the calibration section
+        of the evaluation guide.
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Where to train.
     precision : {"float32", "bf16"}, default="float32"
@@ -129,19 +147,29 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         How the network is computed: ``module__impl`` when given, else chosen by device at ``fit``
         (``"fast"`` on the CPU, ``"reference"``, the standard ATen/cuDNN kernels, on CUDA).
     baseline_model_ : sksurv.linear_model.coxph.BreslowEstimator
-        The Breslow baseline fitted on the training risks; the next three attributes are its own.
+        The Breslow baseline fitted on ``predict(X) - risk_offset_`` of the calibration sample; the
+        next three attributes are its own.
     unique_times_ : ndarray of shape (n_unique_times,)
-        Unique event times of the training data.
+        Unique times of the calibration sample.
     cum_baseline_hazard_ : sksurv.functions.StepFunction
-        Breslow estimate of the cumulative baseline hazard.
+        Breslow cumulative hazard of a patient whose log-risk ``predict(x)`` equals ``risk_offset_``
+        (the mean patient of the calibration sample), not of a log-risk of 0.
     baseline_survival_ : sksurv.functions.StepFunction
-        Baseline survival function.
+        Survival function of that patient.
     risk_scale_ : float
         Factor on the network's log-risk, fitted as set by ``calibration`` (1.0 without); clipped at 0
         with a ``TrainingWarning`` when the fit is not positive (every patient then gets the baseline).
+    risk_offset_ : float
+        Mean of ``predict(X)`` on the calibration sample, the centre of the baseline (0 for models
+        saved before 0.2).
     calibration_source_ : str
-        Where ``risk_scale_`` was fitted: ``"none"``, ``"train"``, ``"validation"``, ``"{k}-fold"``
-        or ``"recalibrate"``.
+        Where the scale and the baseline were fitted: ``"holdout"``, ``"validation"``, ``"train"``,
+        ``"none"``, ``"{k}-fold"`` or ``"recalibrate"``.
+    calibration_fraction_ : float or None
+        Share of the training set the network did not train on (the held-out calibration or
+        validation split); None when it trained on all samples.
+    n_calibration_events_ : int
+        Events in the sample the scale and the baseline were fitted on.
     fs_ : float
         Sampling rate of the ECGs the network was fitted on, in Hz.
     lead_names_ : list of str or None
@@ -162,7 +190,7 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
     >>> from sksurv_ecg import ECGSurvivalAnalysis
     >>> from sksurv_ecg.datasets import make_ecg_survival
     >>> X, y, _ = make_ecg_survival(40, random_state=0)
-    >>> model = ECGSurvivalAnalysis(max_epochs=1, batch_size=20, random_state=0).fit(X, y)
+    >>> model = ECGSurvivalAnalysis(max_epochs=1, batch_size=20, calibration=None, random_state=0).fit(X, y)
     >>> model.predict(X[:3]).shape
     (3,)
     >>> surv = model.predict_survival_function(X[:2], return_array=True)
@@ -180,7 +208,12 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
         "selection": [StrOptions({"last", "c_index", "loss"})],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
-        "calibration": [StrOptions({"auto", "validation", "train"}), Interval(Integral, 2, None, closed="left"), None],
+        "calibration": [
+            StrOptions({"auto", "validation", "train"}),
+            Interval(Real, 0, 1, closed="neither"),
+            Interval(Integral, 2, None, closed="left"),
+            None,
+        ],
     }
 
     _net_class = SurvivalNet
@@ -335,13 +368,91 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         self._validate_routed()
         event, time = check_survival_y(X, y)
         X = self._validate_X(X, reset=True, ensure_min_samples=2)
+        source = self._plan_calibration(event)
+        fit_idx = held = np.arange(event.shape[0])
+        if source == "holdout":
+            # held out by indexing, not through the net's train_split: the same subset under DDP
+            fit_idx, held = holdout_split(event, self.calibration_fraction_, self._seed())
         # batch_size >= 2 (a Cox loss over one sample is 0) is enforced by _parameter_constraints.
-        check_event_batching(event, min(self.batch_size, self._n_train(X.shape[0])), self.min_events_per_batch)
+        n_fit = self._n_train(fit_idx.shape[0])
+        check_event_batching(event[fit_idx], min(self.batch_size, n_fit), self.min_events_per_batch)
         target = np.column_stack([time, event]).astype(np.float32)
-        self._fit_net(X, target)
-        self.risk_scale_, self.calibration_source_ = risk_scale(self, X, event, time, target)
-        self._fit_baseline(self.risk_scale_ * self.net_.predict_risk(X), event, time)
+        self._fit_net(X if source != "holdout" else X[fit_idx], target[fit_idx])
+        if source == "validation":
+            held = self._held_out_indices(X, target)
+        if source in ("holdout", "validation"):
+            raw = self.net_.predict_risk(X[held])
+            self._calibrate(raw, event[held], time[held], source=source, follow_up=time.max())
+        elif source == "train":
+            self._calibrate(self.net_.predict_risk(X), event, time, source=source)
+        else:
+            scale = 1.0 if source == "none" else _legacy_cross_fitted_scale(self, X, event, time)
+            self._calibrate(scale * self.net_.predict_risk(X), event, time, source=source, fit_scale=False)
+            self.risk_scale_ = scale
         return self
+
+    _DEFAULT_CALIBRATION_FRACTION = 0.25
+
+    def _plan_calibration(self, event):
+        """Decide where the calibration is fitted; set ``calibration_fraction_`` (the split the net holds out)."""
+        calibration = self.calibration
+        self.calibration_fraction_ = self.validation_fraction
+        if isinstance(calibration, Integral) and not isinstance(calibration, bool):
+            warnings.warn(
+                f"calibration={calibration} (a scale fitted on {calibration}-fold models) is deprecated and will be "
+                "removed in sksurv-ecg 0.3: the fold models are not the deployed model, and the scale over-corrected "
+                "it on held-out data. Use the default calibration='auto' (a held-out calibration split).",
+                FutureWarning,
+                stacklevel=user_stacklevel(),
+            )
+            return f"{calibration}-fold"
+        if calibration is None or calibration == "train":
+            return "none" if calibration is None else "train"
+        if calibration == "validation" and self.validation_fraction is None:
+            raise ValueError(
+                "calibration='validation' needs a validation split, but validation_fraction=None; set "
+                "validation_fraction (e.g. 0.2), or use calibration='auto' for a held-out calibration split."
+            )
+        if isinstance(calibration, Real) and self.validation_fraction is not None:
+            raise ValueError(
+                f"calibration={calibration} holds out a calibration split, but validation_fraction="
+                f"{self.validation_fraction} holds out another; set one of them (calibration='auto' calibrates on "
+                "the validation split)."
+            )
+        source = "validation" if self.validation_fraction is not None else "holdout"
+        fraction = self.validation_fraction or (
+            self._DEFAULT_CALIBRATION_FRACTION if calibration == "auto" else float(calibration)
+        )
+        try:
+            _, held = holdout_split(event, fraction, self._seed())
+            n_held = int(event[held].sum())
+        except ValueError:  # too few samples of a class to stratify: nothing to calibrate on
+            n_held = 0
+        if n_held >= MIN_CALIBRATION_EVENTS:
+            self.calibration_fraction_ = fraction
+            return source
+        _warn_too_few_events(
+            n_held,
+            f"the {'validation' if source == 'validation' else 'held-out calibration'} split ({fraction:g} of "
+            f"{event.shape[0]} samples)",
+            "The network trains on all samples. Use more data, recalibrate(X, y) on a held-out cohort, or pass "
+            "calibration=None to keep the raw scale without this warning.",
+        )
+        return "none"
+
+    def _held_out_indices(self, X, target):
+        """Indices of the samples the net held out, through skorch's public ``train_split``."""
+        _, valid = self.net_.train_split(self.net_.get_dataset(X, target))
+        return np.asarray(valid.indices)
+
+    def _calibrate(self, raw, event, time, *, source, fit_scale=True, follow_up=None):
+        """Fit ``risk_scale_``, ``risk_offset_`` and the baseline on ``raw`` network log-risks."""
+        self.risk_scale_, self.risk_offset_, baseline = fit_scale_and_baseline(
+            raw, event, time, fit_scale=fit_scale, source=source, follow_up=follow_up
+        )
+        self.calibration_source_ = source
+        self.n_calibration_events_ = int(np.sum(event))
+        self._set_baseline(baseline)
 
     def recalibrate(self, X, y):
         """Refit the log-risk scale and the Breslow baseline on a calibration set; the network is kept.
@@ -365,34 +476,14 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         check_is_fitted(self, "net_")
         event, time = check_survival_y(X, y)
         X = self._validate_X(X, reset=False)
-        raw = self.net_.predict_risk(X)
-        self.risk_scale_ = checked_scale(fit_risk_scale(raw, y), "calibration-set")
-        self.calibration_source_ = "recalibrate"
-        self._fit_baseline(self.risk_scale_ * raw, event, time)
+        if event.sum() < MIN_CALIBRATION_EVENTS:
+            _warn_too_few_events(int(event.sum()), "the calibration set", "Recalibrate on a larger cohort.")
+        self._calibrate(self.net_.predict_risk(X), event, time, source="recalibrate")
         return self
-
-    def _fit_baseline(self, risk, event, time):
-        """Fit the Breslow baseline hazard of the training risks; the one place it is fitted."""
-        self._set_baseline(BreslowEstimator().fit(risk, event, time))
 
     def _set_baseline(self, baseline):
         """Keep ``baseline`` (a fitted ``BreslowEstimator``): used by ``fit`` and by loading."""
         self.baseline_model_ = baseline
-
-    @property
-    def unique_times_(self):
-        """Unique event times of the training data (of ``baseline_model_``)."""
-        return self.baseline_model_.unique_times_
-
-    @property
-    def cum_baseline_hazard_(self):
-        """Breslow estimate of the cumulative baseline hazard (of ``baseline_model_``)."""
-        return self.baseline_model_.cum_baseline_hazard_
-
-    @property
-    def baseline_survival_(self):
-        """Baseline survival function (of ``baseline_model_``)."""
-        return self.baseline_model_.baseline_survival_
 
     def predict(self, X):
         """Predict risk scores (log-hazard ratios; higher means riskier).
@@ -410,44 +501,6 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
         return self.risk_scale_ * self.net_.predict_risk(X)
-
-    def predict_cumulative_hazard_function(self, X, return_array=False):
-        """Predict cumulative hazard functions ``H(t | x) = exp(risk(x)) * H0(t)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_leads, n_timesteps)
-            ECGs.
-        return_array : bool, default=False
-            Return an array evaluated at ``unique_times_`` instead of step functions.
-
-        Returns
-        -------
-        cum_hazard : ndarray
-            Array of :class:`sksurv.functions.StepFunction`, or of shape
-            ``(n_samples, n_unique_times)`` when ``return_array=True``.
-        """
-        risk = self.predict(X)  # checks that the estimator is fitted
-        return self._predict_cumulative_hazard_function(self.baseline_model_, risk, return_array)
-
-    def predict_survival_function(self, X, return_array=False):
-        """Predict survival functions ``S(t | x) = S0(t) ** exp(risk(x))``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_leads, n_timesteps)
-            ECGs.
-        return_array : bool, default=False
-            Return an array evaluated at ``unique_times_`` instead of step functions.
-
-        Returns
-        -------
-        survival : ndarray
-            Array of :class:`sksurv.functions.StepFunction`, or of shape
-            ``(n_samples, n_unique_times)`` when ``return_array=True``.
-        """
-        risk = self.predict(X)  # checks that the estimator is fitted
-        return self._predict_survival_function(self.baseline_model_, risk, return_array)
 
     def attention(self, X):
         """Head-averaged attention maps of the encoder, computed in eval mode without side effects.
@@ -474,26 +527,18 @@ class ECGSurvivalAnalysis(SurvivalAnalysisMixin, _BaseECGEstimator):
             "unique_times_": self.unique_times_.tolist(),
             "cum_baseline_hazard_": self.cum_baseline_hazard_.y.tolist(),
             "risk_scale_": self.risk_scale_,
+            "risk_offset_": self.risk_offset_,
             "calibration_source_": self.calibration_source_,
+            "calibration_fraction_": self.calibration_fraction_,
+            "n_calibration_events_": self.n_calibration_events_,
         }
 
     def _restore_fitted_state(self, state):
         # files written before calibration existed used the raw network scale
         self.risk_scale_ = float(state.get("risk_scale_", 1.0))
         self.calibration_source_ = state.get("calibration_source_", "none")
-        self._set_baseline(_saved_breslow(state["unique_times_"], state["cum_baseline_hazard_"]))
-
-
-def _saved_breslow(unique_times, cum_baseline_hazard):
-    """The ``BreslowEstimator`` whose fitted step functions were saved by :meth:`ECGSurvivalAnalysis.save`.
-
-    scikit-survival has no constructor from fitted values, so the three fitted attributes are set
-    here, and only here; ``baseline_survival_`` is ``exp(-H0)``, as ``BreslowEstimator.fit`` computes it.
-    """
-    times = np.asarray(unique_times, dtype=float)
-    cum_hazard = np.asarray(cum_baseline_hazard, dtype=float)
-    baseline = BreslowEstimator()
-    baseline.unique_times_ = times
-    baseline.cum_baseline_hazard_ = StepFunction(times, cum_hazard)
-    baseline.baseline_survival_ = StepFunction(times, np.exp(-cum_hazard))
-    return baseline
+        # files written before 0.2 kept a baseline of the uncentred log-risk
+        self.risk_offset_ = float(state.get("risk_offset_", 0.0))
+        self.calibration_fraction_ = state.get("calibration_fraction_", self.validation_fraction)
+        self.n_calibration_events_ = state.get("n_calibration_events_")
+        self._set_baseline(_breslow_from_fitted(state["unique_times_"], state["cum_baseline_hazard_"]))

@@ -25,8 +25,9 @@ def test_demo_runs_end_to_end_and_writes_its_outputs(tmp_path, capsys):
     status = main(["demo", "--out", str(tmp_path), "--n-samples", "80", "--epochs", "1", "--pretrain-epochs", "1"])
     assert status == 0
     out = capsys.readouterr().out
-    for stage in range(1, 7):
-        assert f"[{stage}/6]" in out
+    for stage in range(1, 8):
+        assert f"[{stage}/7]" in out
+    assert "too few to estimate calibration" in out  # 24 held-out ECGs; the default 500 report C, slope, ICI
     rows = json.loads((tmp_path / "comparison.json").read_text())
     assert [r["method"].split(",")[0] for r in rows][0] == "Cox PH"
     floor, ceiling = rows[0]["c_index_mean"], rows[-1]["c_index_mean"]

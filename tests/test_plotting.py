@@ -239,6 +239,34 @@ def test_plot_calibration_shows_numbers_and_ideal_line():
         plot_calibration({"ici": 0.1})
 
 
+def test_plot_calibration_band_and_histogram():
+    from sksurv.util import Surv
+
+    from sksurv_ecg.metrics import calibration_at, calibration_slope, smoothed_calibration
+    from sksurv_ecg.plotting import plot_calibration
+
+    rng = np.random.default_rng(0)
+    eta = rng.normal(size=400)
+    t = rng.exponential(np.exp(-eta))
+    y = Surv.from_arrays(t < 2.0, np.minimum(t, 2.0))
+    risk = 1 - np.exp(-0.5 * np.exp(eta))
+    fig = plot_calibration(y, risk, 0.5, log_risk=eta, n_resamples=50)
+    ax = fig.axes[0]
+    assert fig.calibration.slope == pytest.approx(calibration_at(y, risk, 0.5, log_risk=eta).slope)
+    curve = smoothed_calibration(y, risk, 0.5, n_resamples=50, random_state=0)
+    np.testing.assert_allclose(fig.curve.observed, curve.observed)
+    assert np.all(curve.low <= curve.observed)
+    assert np.all(curve.observed <= curve.high)
+    # a calibrated model: the band covers the diagonal over most of the grid
+    assert np.mean((curve.low <= curve.predicted) & (curve.predicted <= curve.high)) > 0.7
+    assert len(ax.collections) == 1  # the band
+    assert len(fig.axes[0].child_axes) == 1  # the histogram
+    with pytest.raises(TypeError, match="predicted_risk, horizon"):
+        plot_calibration(y, risk)
+    slope = calibration_slope(y, 2.0 * eta, n_resamples=100, random_state=0)
+    assert slope.low < 0.5 < slope.high
+
+
 def test_plot_oof_risk_groups_uses_out_of_fold_risks():
     from sklearn.model_selection import KFold, cross_val_predict
     from sksurv.linear_model import CoxPHSurvivalAnalysis

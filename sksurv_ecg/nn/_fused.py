@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from ..exceptions import DeviceWarning
+from ..exceptions import DeviceWarning, user_stacklevel
 
 __all__ = ["SLOPE", "batch_norm_leaky_relu", "fused_extension"]
 
@@ -58,6 +58,21 @@ def _isa_flags() -> tuple[str, list[str]]:
     return "default", []
 
 
+def _ninja_on_path() -> None:
+    """Put the ``ninja`` of the PyPI package on ``PATH``: torch looks for the executable there only.
+
+    A virtual environment that is not activated (``.venv/bin/python ...``) has the package but not
+    its ``bin`` folder on ``PATH``; a system ninja, where present, is used as it is.
+    """
+    try:
+        import ninja
+    except ImportError:
+        return
+    bin_dir = getattr(ninja, "BIN_DIR", None)
+    if bin_dir and bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+
+
 @functools.cache
 def fused_extension() -> ModuleType | None:
     """The compiled kernel module, built on first call; ``None`` where it is disabled or cannot be built.
@@ -79,19 +94,21 @@ def fused_extension() -> ModuleType | None:
     try:
         from torch.utils.cpp_extension import load
 
-        return load(
+        _ninja_on_path()
+        module: ModuleType = load(
             name=name,
             sources=[str(_SOURCE)],
             extra_cflags=["-O3", *flags],
             verbose=False,
         )
+        return module
     except Exception as exc:  # no compiler, no ninja, a compile error: all mean the same fallback
         warnings.warn(
             f"The fused BatchNorm + LeakyReLU kernel could not be built ({type(exc).__name__}: "
             f"{str(exc)[:300]}); training uses the slower pure-torch implementation. Install a C++ "
             f"compiler and ninja to get it, or set {_ENV_VAR}=0 to silence this warning.",
             DeviceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         return None
 
