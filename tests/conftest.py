@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from _settings import TINY_NET  # also re-exported: some test modules still do `from conftest import TINY_NET`
+from _settings import TINY_NET
 from sksurv.util import Surv
 
 

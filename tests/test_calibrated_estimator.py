@@ -196,13 +196,11 @@ def test_inner_estimator_of_cause_specific_hazards():
 
 
 @pytest.mark.filterwarnings("ignore::sksurv_ecg.exceptions.TrainingWarning")  # a 1-epoch network may rank backwards
-def test_calibrated_deep_default_flows_into_cause_specific_hazards():
-    from conftest import TINY_NET
-
+def test_calibrated_deep_default_flows_into_cause_specific_hazards(tiny_net):
     from sksurv_ecg import ECGSurvivalAnalysis
 
     X, y, _ = make_ecg_survival(120, fs=50, n_timesteps=64, event_rate=0.7, competing_risks=True, random_state=0)
-    model = CauseSpecificHazards(ECGSurvivalAnalysis(**{**TINY_NET, "batch_size": 16})).fit(X, y)
+    model = CauseSpecificHazards(ECGSurvivalAnalysis(**{**tiny_net, "batch_size": 16})).fit(X, y)
     # each cause calibrated on its own held-out quarter (41 events each: 10 held out), one time range
     assert [est.calibration_source_ for est in model.estimators_] == ["holdout", "holdout"]
     assert {est.unique_times_[-1] for est in model.estimators_} == {y["time"].max()}

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import TINY_NET
+from _settings import TINY_NET
 
 from sksurv_ecg import ECGSurvivalAnalysis, load_estimator
 from sksurv_ecg.calibration import fit_scale_and_baseline, holdout_split
