@@ -739,6 +739,7 @@ def calibration_slope(y, log_risk, *, confidence_level=0.95, n_resamples=200, ra
         confidence_level=confidence_level,
         method="percentile",
         random_state=random_state,
+        undefined=lambda: ValueError("the calibration slope is not finite on 'y' and 'log_risk'"),
     )
     return Bunch(
         estimate=float(estimate),
@@ -833,6 +834,7 @@ def smoothed_calibration(
         confidence_level=confidence_level,
         method="percentile",
         random_state=random_state,
+        undefined=lambda: ValueError(f"the smoothed observed risk at t0={t0:g} is not finite on 'y'"),
     )
     return Bunch(
         t0=t0,

@@ -104,7 +104,9 @@ def test_fit_on_the_synthetic_cohort_writes_a_report(tmp_path, capsys):
     assert report["sksurv_ecg_version"]
     assert "C = " in capsys.readouterr().out
     model = load_estimator(tmp_path / "m")
-    assert model.calibration_source_ == "validation"  # calibration="auto" with a validation split
+    # calibration="auto" with a validation split: calibrated on it, or, where it holds fewer than
+    # MIN_CALIBRATION_EVENTS events (this tiny cohort may), the raw scale with a CalibrationWarning
+    assert model.calibration_source_ in {"validation", "none"}
     assert model.predict(make_ecg_survival(3, fs=125, random_state=1)[0]).shape == (3,)
 
 
