@@ -37,7 +37,7 @@ from sksurv.metrics import concordance_index_censored
 from sksurv.nonparametric import kaplan_meier_estimator
 
 from sksurv_ecg import ECGSurvivalAnalysis
-from sksurv_ecg.calibration import fit_scale_and_baseline
+from sksurv_ecg.calibration import fit_scale_and_baseline, holdout_split
 from sksurv_ecg.datasets import make_ecg_survival
 from sksurv_ecg.metrics import calibration_at
 
@@ -97,7 +97,10 @@ def run_cell(preset, n, seed):
         n_calibration_events=new.n_calibration_events_,
     )
     # the same network, baseline only: the held-out split's Breslow baseline of the raw log-risk
-    held = new._held_out_indices(X[train], np.column_stack([y["time"][train], y["event"][train]]))
+    if new.calibration_source_ == "holdout":  # the split fit() held out, drawn again with the same seed
+        _, held = holdout_split(y["event"][train], new.calibration_fraction_, seed)
+    else:
+        held = new._held_out_indices(X[train], np.column_stack([y["time"][train], y["event"][train]]))
     y_held = y[train][held]
     raw_held = new.net_.predict_risk(X[train][held])
     _, offset, baseline = fit_scale_and_baseline(raw_held, y_held["event"], y_held["time"], fit_scale=False)
