@@ -52,10 +52,15 @@ def _true_features(frame):
 
 
 def _metrics(y_test, log_risk, event_probability, t0, km):
-    cal = calibration_at(y_test, event_probability, t0, log_risk=log_risk)
+    try:
+        cal = calibration_at(y_test, event_probability, t0, log_risk=log_risk)
+        slope, ici, error = cal.slope, cal.ici, None
+    except ValueError as exc:  # e.g. a network whose scale was clipped to 0 predicts one risk for all
+        slope, ici, error = None, None, str(exc)
     return {
-        "slope": cal.slope,
-        "ici": cal.ici,
+        "slope": slope,
+        "ici": ici,
+        "calibration_error": error,
         "mean_survival_t0": float(1.0 - event_probability.mean()),
         "km_survival_t0": km,
         "survival_diff": float(1.0 - event_probability.mean() - km),
@@ -98,7 +103,7 @@ def run_cell(preset, n, seed):
     )
     # the same network, baseline only: the held-out split's Breslow baseline of the raw log-risk
     if new.calibration_source_ == "holdout":  # the split fit() held out, drawn again with the same seed
-        _, held = holdout_split(y["event"][train], new.calibration_fraction_, seed)
+        _, held = holdout_split(y["event"][train], new.calibration_fraction_, new._seed())
     else:
         held = new._held_out_indices(X[train], np.column_stack([y["time"][train], y["event"][train]]))
     y_held = y[train][held]
@@ -124,10 +129,14 @@ def summarise(cells):
     for (preset, n), group in sorted(groups.items()):
         row = {"preset": preset, "n": n, "seeds": sorted(c["seed"] for c in group)}
         for model in MODELS:
-            values = {k: np.array([c[model][k] for c in group]) for k in ("slope", "ici", "survival_diff", "c_index")}
+            # a slope or ICI that could not be computed (constant predictions) is None in the cell: left out here
+            values = {
+                k: np.array([np.nan if c[model][k] is None else c[model][k] for c in group], dtype=float)
+                for k in ("slope", "ici", "survival_diff", "c_index")
+            }
             row[model] = {
-                "median_slope": float(np.median(values["slope"])),
-                "median_ici": float(np.median(values["ici"])),
+                "median_slope": float(np.nanmedian(values["slope"])) if np.isfinite(values["slope"]).any() else None,
+                "median_ici": float(np.nanmedian(values["ici"])) if np.isfinite(values["ici"]).any() else None,
                 "median_abs_survival_diff": float(np.median(np.abs(values["survival_diff"]))),
                 "max_abs_survival_diff": float(np.max(np.abs(values["survival_diff"]))),
                 "mean_c_index": float(values["c_index"].mean()),

@@ -650,6 +650,12 @@ def calibration_at(y, predicted_risk, t0, *, log_risk=None, n_groups=10, n_knots
         raise ValueError(f"n_knots={n_knots!r} is not supported; use 3, 4 or 5.")
     x = _cloglog(p)
     slope_on = x if log_risk is None else _vector(log_risk, n, "log_risk")
+    if np.ptp(slope_on) == 0:  # the Cox fit of the slope would be singular
+        name = "predicted_risk" if log_risk is None else "log_risk"
+        raise ValueError(
+            f"'{name}' is constant ({slope_on[0]:g} for all {n} samples): a model that predicts no differences has "
+            "no calibration slope; compare its mean predicted risk with Kaplan-Meier instead."
+        )
     slope = float(_cox(slope_on[:, None], event, time).coef_[0])
 
     knots = np.quantile(x, _KNOT_QUANTILES[n_knots])

@@ -2,10 +2,13 @@
 
 import importlib.util
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from sksurv_ecg.exceptions import TrainingWarning
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -194,3 +197,21 @@ def test_bf16_fits_smoke(tmp_path):
     diffs = [row["bf16"]["c_index"] - row["float32"]["c_index"] for row in result["fits"]]
     assert c["bf16_minus_float32"]["mean"] == pytest.approx(np.mean(diffs), abs=1e-3)
     assert c["float32"]["mean"] == pytest.approx(np.mean([r["float32"]["c_index"] for r in result["fits"]]), abs=1e-3)
+
+
+@pytest.mark.slow  # about a minute: two fits and the bootstrap of a 300-ECG cohort
+def test_calibration_check_cell_smoke(tiny_net, monkeypatch):
+    """One cohort of the calibration grid end to end, with a tiny network: every arm gives its statistics."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the script imports its sibling _common
+    bench = _load("calibration_check")
+    settings = {**tiny_net, "batch_size": 32, "max_epochs": 2}
+    settings.pop("random_state")
+    monkeypatch.setattr(bench, "_estimator", lambda preset, **params: bench.ECGSurvivalAnalysis(**settings, **params))
+    with warnings.catch_warnings():
+        # a two-epoch network may rank backwards on the calibration split (scale clipped at 0, said)
+        warnings.simplefilter("ignore", TrainingWarning)
+        cell = bench.run_cell("cpu-small", 300, 11)
+    assert cell["calibrated"]["calibration_source"] == "holdout"
+    assert cell["calibrated"]["n_calibration_events"] >= 10
+    for arm in ("raw", "calibrated", "baseline_only", "true_cox"):
+        assert 0.0 <= cell[arm]["c_index"] <= 1.0, arm

@@ -370,3 +370,11 @@ def test_bootstrap_where_no_resample_is_defined_returns_nan_and_says_why():
     assert ci.n_invalid == 3
     assert np.isnan(ci.low)
     assert np.isnan(ci.high)
+
+
+def test_calibration_at_constant_log_risk_is_named_not_singular():
+    rng = np.random.default_rng(0)
+    t = rng.exponential(1.0, size=200)
+    y = Surv.from_arrays(t < 2.0, np.minimum(t, 2.0))
+    with pytest.raises(ValueError, match="'log_risk' is constant"):
+        calibration_at(y, np.full(200, 0.3), 0.5, log_risk=np.zeros(200))
