@@ -36,6 +36,13 @@ stream bandwidth (a 256 MB copy). ``times_the_floor`` there says how far each pa
 its own ops could do without fusing them; tensors small enough to stay in cache can beat the stream
 rate, so it is an estimate, not a strict bound.
 
+``kernel_floor`` keeps what cannot be fused away in eager PyTorch as it is: each path's convolutions
+(forward and backward, every op whose name has "conv") and the compiled BatchNorm + LeakyReLU, timed
+with ``torch.profiler`` in the same process (median of 3 profiled calls), plus its other matmuls at the
+GEMM peak and its other ops' bytes at the stream bandwidth. Its ``max_speedup_vs_reference`` is the
+most that fusing every remaining elementwise op could give without faster convolutions: where a
+target is above it, the convolutions as oneDNN runs them on this CPU are what stops it.
+
 The timed steps are repeated ``--repeats`` times (default 3) in the same process; each repeat gives a
 median step time per path, and the figures reported are the medians of those (the per-repeat
 speed-ups are listed too). The record names the CPU model and its vector and matrix extensions and
@@ -331,9 +338,68 @@ def eager_floor(gflop_s, traffic_s, peaks, bandwidth, step_s):
     }
 
 
+# ops whose time the kernel floor takes as measured: the convolutions, forward and backward, whichever
+# ATen kernel runs them (oneDNN on few feature maps runs far below its GEMM peak), and the compiled
+# BatchNorm + LeakyReLU (whose traffic the dispatch counter cannot see inside the extension)
+_MEASURED_OPS = ("conv", "batchnormleakyrelufused")
+
+
+def _is_measured(name):
+    return any(key in name.lower() for key in _MEASURED_OPS)
+
+
+def conv_gflop(fn):
+    """GFLOP of one call of ``fn`` spent in convolutions (forward and backward)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return sum(v for op, v in counter.get_flop_counts().get("Global", {}).items() if "conv" in str(op)) / 1e9
+
+
+def measured_kernel_ms(fn, calls=3):
+    """Milliseconds per call of ``fn`` spent in the ops of ``_MEASURED_OPS`` (torch.profiler, median of
+    ``calls`` profiled calls after one unprofiled call)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    fn()
+    per_call = []
+    for _ in range(calls):
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            fn()
+        per_call.append(sum(e.self_cpu_time_total for e in prof.key_averages() if _is_measured(e.key)) / 1000)
+    return statistics.median(per_call)
+
+
+def kernel_floor(measured_ms, gflop_all, gflop_conv, traffic, peaks, bandwidth, step_s):
+    """The floor of each path with its convolutions and fused kernels as fast as they run here
+    (measured) and everything else ideal: its other matmuls at the GEMM peak and its other ops' bytes
+    at the stream bandwidth. ``max_speedup_vs_reference`` is the reference's measured step over that
+    floor: the most any fusion of the remaining eager ops could give without faster convolutions."""
+    floor = {
+        task: {
+            path: measured_ms[task][path] / 1000
+            + (gflop_all[task][path] - gflop_conv[task][path]) / peaks[path.split("_")[1]]
+            + traffic[task][path] / bandwidth
+            for path in measured_ms[task]
+        }
+        for task in measured_ms
+    }
+    return {
+        "measured_ops": list(_MEASURED_OPS),
+        "measured_ms": {t: {p: round(v, 1) for p, v in d.items()} for t, d in measured_ms.items()},
+        "floor_ms": {t: {p: round(1000 * v, 1) for p, v in d.items()} for t, d in floor.items()},
+        "times_the_floor": {t: {p: round(step_s[t][p] / v, 2) for p, v in d.items()} for t, d in floor.items()},
+        "max_speedup_vs_reference": {
+            t: {p: round(step_s[t]["reference_fp32"] / v, 2) for p, v in d.items()} for t, d in floor.items()
+        },
+    }
+
+
 def count_work(path, state, head_state, x, time_, event, device):
     """GFLOP and GB per batch of a path's training and inference steps, on a fresh copy of the
-    weights (a training step updates them): task -> (GFLOP, GB)."""
+    weights (a training step updates them): task -> (GFLOP, GB, convolution GFLOP, milliseconds in
+    the ops that :func:`kernel_floor` takes as measured)."""
     impl, precision = path.split("_")
     model, head, opt = build(impl, state, head_state, device)
 
@@ -343,10 +409,27 @@ def count_work(path, state, head_state, x, time_, event, device):
     def infer():
         return infer_step(model, x, precision, device)
 
-    counts = {"train": (gflop(train), traffic_gb(train))}
+    counts = {"train": (gflop(train), traffic_gb(train), conv_gflop(train), measured_kernel_ms(train))}
     model.eval()
-    counts["infer"] = (gflop(infer), traffic_gb(infer))
+    with torch.no_grad():
+        counts["infer"] = (gflop(infer), traffic_gb(infer), conv_gflop(infer), measured_kernel_ms(infer))
     return counts
+
+
+def collect_work(paths, state, head_state, x, time_, event, device):
+    """:func:`count_work` of every path, as task -> (GFLOP, GB, conv GFLOP, ms), each path -> value."""
+    work = {"train": ({}, {}, {}, {}), "infer": ({}, {}, {}, {})}
+    for path in paths:
+        for task, values in count_work(path, state, head_state, x, time_, event, device).items():
+            for table, value in zip(work[task], values, strict=True):
+                table[path] = value
+    return work
+
+
+def _with_peak(work, i, peaks):
+    """Table ``i`` of ``work`` (task -> tuple of path -> value) for the paths whose precision has a
+    GEMM peak here (bf16 where it is only emulated has none)."""
+    return {t: {p: v for p, v in w[i].items() if p.split("_")[1] in peaks} for t, w in work.items()}
 
 
 def roofline(train_gflop, infer_gflop, peaks, step_s):
@@ -487,11 +570,7 @@ def main():
 
     # each path's maths and memory traffic, counted on separate copies (a training step updates
     # weights); the reference path's FLOPs are the model's own maths, the roofline's work
-    work = {"train": ({}, {}), "infer": ({}, {})}  # task -> (GFLOP, GB) per path
-    for path in fns_train:
-        counts = count_work(path, state, head_state, x, time_, event, device)
-        for task, (flop, traffic) in counts.items():
-            work[task][0][path], work[task][1][path] = flop, traffic
+    work = collect_work(fns_train, state, head_state, x, time_, event, device)
     train_gflop, infer_gflop = work["train"][0]["reference_fp32"], work["infer"][0]["reference_fp32"]
     native_bf16 = bf16_is_native(device)
     # without native bfloat16 a bf16 GEMM "peak" is an emulation's rate, no bound on anything
@@ -542,8 +621,14 @@ def main():
             {"train": train_s, "infer": infer_s},
         ),
         "eager_floor": eager_floor(
-            {t: {p: v for p, v in w[0].items() if p.split("_")[1] in peaks} for t, w in work.items()},
-            {t: {p: v for p, v in w[1].items() if p.split("_")[1] in peaks} for t, w in work.items()},
+            _with_peak(work, 0, peaks),
+            _with_peak(work, 1, peaks),
+            peaks,
+            bandwidth,
+            {"train": train_s, "infer": infer_s},
+        ),
+        "kernel_floor": kernel_floor(
+            *(_with_peak(work, i, peaks) for i in (3, 0, 2, 1)),
             peaks,
             bandwidth,
             {"train": train_s, "infer": infer_s},

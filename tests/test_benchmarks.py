@@ -156,6 +156,15 @@ def test_throughput_smoke():
     assert eager["gflop_per_batch"]["train"]["reference_fp32"] == pytest.approx(
         roof["model_gflop_per_batch"]["train"], abs=0.01
     )
+    # kernel floor: the convolutions (and the fused kernel) as measured, the rest ideal; it can only
+    # lie at or above the eager floor's traffic part, and it says how far fusion alone could go
+    kernel = result["kernel_floor"]
+    for task in ("train", "infer"):
+        assert set(kernel["floor_ms"][task]) == with_roofline
+        for path, floor in kernel["floor_ms"][task].items():
+            assert kernel["measured_ms"][task][path] > 0  # every path convolves
+            assert floor >= kernel["measured_ms"][task][path] + eager["traffic_ms"][task][path] - 0.2
+            assert kernel["max_speedup_vs_reference"][task][path] > 0
 
 
 def test_fit_overhead_smoke(tmp_path):
