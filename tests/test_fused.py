@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -176,6 +177,40 @@ def test_failed_build_warns_once_and_falls_back(monkeypatch):
             warnings.simplefilter("error")
             assert _fused.fused_extension() is None  # once: the failure is remembered
             assert not _fast._use_fused(torch.empty(1 << 20))
+    finally:
+        _fused.fused_extension.cache_clear()
+
+
+def test_first_build_says_so_and_a_cached_one_is_silent(monkeypatch, tmp_path, capsys):
+    """A first build pauses a training step for 30-90 s: one line on stderr names it; a cached one
+    (its shared library in the build folder) loads without a word."""
+    import types
+
+    import torch.utils.cpp_extension
+
+    built = types.ModuleType("fake_extension")
+    calls = []
+
+    def fake_load(**kwargs):
+        calls.append(kwargs)
+        return built
+
+    monkeypatch.delenv("SKSURV_ECG_FUSED", raising=False)
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    monkeypatch.setattr(torch.utils.cpp_extension, "load", fake_load)
+    _fused.fused_extension.cache_clear()
+    try:
+        assert _fused.fused_extension() is built
+        err = capsys.readouterr().err
+        assert "compiling the fused BatchNorm + LeakyReLU kernel" in err
+        assert "SKSURV_ECG_FUSED=0" in err
+        build_dir = Path(calls[0]["build_directory"])
+        assert build_dir.parent == tmp_path
+        assert build_dir.is_dir()
+        (build_dir / f"{calls[0]['name']}.so").touch()  # what a finished build leaves
+        _fused.fused_extension.cache_clear()
+        assert _fused.fused_extension() is built
+        assert capsys.readouterr().err == ""
     finally:
         _fused.fused_extension.cache_clear()
 

@@ -14,7 +14,9 @@ float32 and bfloat16 activations are handled (statistics in float32 and double);
 host where the extension cannot be built, runs the pure-torch :class:`BatchNormLeakyReLUTorch` with
 the same semantics. The extension is compiled on first use with the installed torch
 (:func:`torch.utils.cpp_extension.load`, cached under ``TORCH_EXTENSIONS_DIR``, by default
-``~/.cache/torch_extensions``); set ``SKSURV_ECG_FUSED=0`` to never build or use it.
+``~/.cache/torch_extensions``, one folder per ISA and torch version; the first build prints one line
+to stderr, as it pauses the first training step for 30-90 s); set ``SKSURV_ECG_FUSED=0`` to never
+build or use it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -88,17 +91,29 @@ def fused_extension() -> ModuleType | None:
     if os.environ.get(_ENV_VAR, "1").strip().lower() in {"0", "false", "no", "off"}:
         return None
     isa, flags = _isa_flags()
-    # one build per ISA and torch version: a cached build is only reused where its ABI matches
+    # one build per ISA, torch and Python version: a cached build is only reused where its ABI matches
     version = re.sub(r"\W", "_", torch.__version__)
-    name = f"sksurv_ecg_fused_bn_act_{isa}_{version}"
+    name = f"sksurv_ecg_fused_bn_act_{isa}_{version}_py{sys.version_info.major}{sys.version_info.minor}"
     try:
-        from torch.utils.cpp_extension import load
+        from torch.utils.cpp_extension import get_default_build_root, load
 
         _ninja_on_path()
+        # torch's own root (TORCH_EXTENSIONS_DIR, else its per-user cache), one folder per build name
+        build_dir = Path(os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()) / name
+        build_dir.mkdir(parents=True, exist_ok=True)
+        if not (build_dir / f"{name}.so").exists():
+            # the first build takes 30-90 s inside a training step: say what the pause is
+            print(
+                f"sksurv-ecg: compiling the fused BatchNorm + LeakyReLU kernel for this CPU ({isa}, torch "
+                f"{torch.__version__}) into {build_dir}; once per machine, 30-90 s. {_ENV_VAR}=0 skips it.",
+                file=sys.stderr,
+                flush=True,
+            )
         module: ModuleType = load(
             name=name,
             sources=[str(_SOURCE)],
             extra_cflags=["-O3", *flags],
+            build_directory=str(build_dir),
             verbose=False,
         )
         return module
