@@ -14,7 +14,7 @@ float32 and bfloat16 activations are handled (statistics in float32 and double);
 host where the extension cannot be built, runs the pure-torch :class:`BatchNormLeakyReLUTorch` with
 the same semantics. The extension is compiled on first use with the installed torch
 (:func:`torch.utils.cpp_extension.load`, cached under ``TORCH_EXTENSIONS_DIR``, by default
-``~/.cache/torch_extensions``, one folder per ISA and torch version; the first build prints one line
+``~/.cache/torch_extensions``, one folder per ISA, torch and Python version; the first build prints one line
 to stderr, as it pauses the first training step for 30-90 s); set ``SKSURV_ECG_FUSED=0`` to never
 build or use it.
 """
