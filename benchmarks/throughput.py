@@ -396,10 +396,11 @@ def kernel_floor(measured_ms, gflop_all, gflop_conv, traffic, peaks, bandwidth, 
     }
 
 
-def count_work(path, state, head_state, x, time_, event, device):
+def count_work(path, state, head_state, x, time_, event, device, floor_calls):
     """GFLOP and GB per batch of a path's training and inference steps, on a fresh copy of the
     weights (a training step updates them): task -> (GFLOP, GB, convolution GFLOP, milliseconds in
-    the ops that :func:`kernel_floor` takes as measured)."""
+    the ops that :func:`kernel_floor` takes as measured, over ``floor_calls`` profiled calls; None
+    with 0 calls)."""
     impl, precision = path.split("_")
     model, head, opt = build(impl, state, head_state, device)
 
@@ -409,18 +410,24 @@ def count_work(path, state, head_state, x, time_, event, device):
     def infer():
         return infer_step(model, x, precision, device)
 
-    counts = {"train": (gflop(train), traffic_gb(train), conv_gflop(train), measured_kernel_ms(train))}
+    def kernels(fn):
+        return (conv_gflop(fn), measured_kernel_ms(fn, floor_calls)) if floor_calls else (None, None)
+
+    counts = {"train": (gflop(train), traffic_gb(train), *kernels(train))}
     model.eval()
     with torch.no_grad():
-        counts["infer"] = (gflop(infer), traffic_gb(infer), conv_gflop(infer), measured_kernel_ms(infer))
+        counts["infer"] = (gflop(infer), traffic_gb(infer), *kernels(infer))
     return counts
 
 
-def collect_work(paths, state, head_state, x, time_, event, device):
-    """:func:`count_work` of every path, as task -> (GFLOP, GB, conv GFLOP, ms), each path -> value."""
+def collect_work(paths, state, head_state, x, time_, event, device, floor_calls, with_floor):
+    """:func:`count_work` of every path, as task -> (GFLOP, GB, conv GFLOP, ms), each path -> value;
+    the kernel floor's profile only for the paths in ``with_floor`` (a precision the device only
+    emulates has no floor, and profiling its slow steps would only cost time)."""
     work = {"train": ({}, {}, {}, {}), "infer": ({}, {}, {}, {})}
     for path in paths:
-        for task, values in count_work(path, state, head_state, x, time_, event, device).items():
+        calls = floor_calls if path in with_floor else 0
+        for task, values in count_work(path, state, head_state, x, time_, event, device, calls).items():
             for table, value in zip(work[task], values, strict=True):
                 table[path] = value
     return work
@@ -525,6 +532,9 @@ def main():
         "other processes time-sharing the cores; with more threads it also counts OpenMP spin-waits)",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument(
+        "--floor-calls", type=int, default=3, help="profiled calls per path for the kernel floor (median)"
+    )
     args = parser.parse_args()
 
     load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -570,9 +580,10 @@ def main():
 
     # each path's maths and memory traffic, counted on separate copies (a training step updates
     # weights); the reference path's FLOPs are the model's own maths, the roofline's work
-    work = collect_work(fns_train, state, head_state, x, time_, event, device)
-    train_gflop, infer_gflop = work["train"][0]["reference_fp32"], work["infer"][0]["reference_fp32"]
     native_bf16 = bf16_is_native(device)
+    with_floor = {path for path in fns_train if native_bf16 or "bf16" not in path}
+    work = collect_work(fns_train, state, head_state, x, time_, event, device, args.floor_calls, with_floor)
+    train_gflop, infer_gflop = work["train"][0]["reference_fp32"], work["infer"][0]["reference_fp32"]
     # without native bfloat16 a bf16 GEMM "peak" is an emulation's rate, no bound on anything
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16} if native_bf16 else {"fp32": torch.float32}
     peaks = {p: gemm_peak_gflop_s(device, dtype, clock=clock) for p, dtype in dtypes.items()}
