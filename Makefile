@@ -13,7 +13,7 @@ NUMPYDOC_FILES = $(shell find sksurv_ecg -name '*.py' | sort)
 # a package after it; whichever exists is checked). The estimators rely on numpydoc types.
 TYPED_PATHS = $(wildcard sksurv_ecg/nn sksurv_ecg/losses.py sksurv_ecg/sampling.py sksurv_ecg/io sksurv_ecg/io.py sksurv_ecg/conventions.py)
 
-.PHONY: demo test test-all check lint doclint typecheck docs clean-venv
+.PHONY: demo test test-all test-kernel check lint doclint typecheck docs clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The compiled BatchNorm + LeakyReLU kernel: built (30-90 s once per machine) and checked against the
+# pure-torch version and the reference path. `make test` runs with SKSURV_ECG_FUSED=0 (tests/conftest.py).
+test-kernel: $(STAMP)
+	$(PY) -m pytest -m slow -p no:cacheprovider tests/test_fused.py $(PYTEST_ARGS)
 
 check: lint doclint typecheck docs
 

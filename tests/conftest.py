@@ -7,6 +7,28 @@ from _settings import TINY_NET
 from sksurv.util import Surv
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fused_kernel_off_unless_asked():
+    """Run the suite on the pure-torch BatchNorm + LeakyReLU, which the kernel is tested against.
+
+    Fits on batches of a few hundred thousand activations would otherwise build the C++ kernel on a
+    fresh machine (30-90 s) inside whichever test comes first. The kernel's own tests (slow, in
+    ``test_fused.py``; ``make test-kernel``, which CI runs) switch it back on; ``SKSURV_ECG_FUSED=1
+    make test`` runs the whole suite with it. Session-scoped, so module fixtures see it too.
+    """
+    import os
+
+    from sksurv_ecg.nn import _fused
+
+    explicit = "SKSURV_ECG_FUSED" in os.environ
+    with pytest.MonkeyPatch.context() as mp:
+        if not explicit:
+            mp.setenv("SKSURV_ECG_FUSED", "0")
+        _fused.fused_extension.cache_clear()
+        yield
+    _fused.fused_extension.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _seeds_fixed():
     """Fix global RNGs so that a test never depends on the order tests ran in."""

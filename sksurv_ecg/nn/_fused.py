@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -101,8 +102,15 @@ def fused_extension() -> ModuleType | None:
         # torch's own root (TORCH_EXTENSIONS_DIR, else its per-user cache), one folder per build name
         build_dir = Path(os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()) / name
         build_dir.mkdir(parents=True, exist_ok=True)
-        if not (build_dir / f"{name}.so").exists():
-            # the first build takes 30-90 s inside a training step: say what the pause is
+        # the source is built from a copy in the build folder, rewritten only when its text changes:
+        # ninja rebuilds when a source's path or time stamp changes, so every checkout or environment
+        # of the package (one path each) would otherwise rebuild the shared build in turn
+        source = build_dir / _SOURCE.name
+        changed = not source.exists() or source.read_bytes() != _SOURCE.read_bytes()
+        if changed:
+            shutil.copyfile(_SOURCE, source)
+        if changed or not (build_dir / f"{name}.so").exists():
+            # a build takes 30-90 s inside a training step: say what the pause is
             print(
                 f"sksurv-ecg: compiling the fused BatchNorm + LeakyReLU kernel for this CPU ({isa}, torch "
                 f"{torch.__version__}) into {build_dir}; once per machine, 30-90 s. {_ENV_VAR}=0 skips it.",
@@ -111,7 +119,7 @@ def fused_extension() -> ModuleType | None:
             )
         module: ModuleType = load(
             name=name,
-            sources=[str(_SOURCE)],
+            sources=[str(source)],
             extra_cflags=["-O3", *flags],
             build_directory=str(build_dir),
             verbose=False,
