@@ -107,8 +107,10 @@ def fused_extension() -> ModuleType | None:
         # of the package (one path each) would otherwise rebuild the shared build in turn
         source = build_dir / _SOURCE.name
         changed = not source.exists() or source.read_bytes() != _SOURCE.read_bytes()
-        if changed:
-            shutil.copyfile(_SOURCE, source)
+        if changed:  # written whole, then renamed: processes starting together never read half a file
+            partial = source.with_name(f"{source.name}.{os.getpid()}.partial")
+            shutil.copyfile(_SOURCE, partial)
+            os.replace(partial, source)
         if changed or not (build_dir / f"{name}.so").exists():
             # a build takes 30-90 s inside a training step: say what the pause is
             print(
