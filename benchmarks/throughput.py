@@ -242,12 +242,14 @@ def gemm_peak_gflop_s(device, dtype, n=2048, reps=5, clock=time.perf_counter):
 
 
 def gflop(fn):
-    """Floating-point operations of one call of ``fn`` (matmuls and convolutions), in GFLOP."""
+    """Floating-point operations of one call of ``fn``, in GFLOP: all of them (matmuls and
+    convolutions), and those of the convolutions alone (forward and backward)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     with FlopCounterMode(display=False) as counter:
         fn()
-    return counter.get_total_flops() / 1e9
+    conv = sum(v for op, v in counter.get_flop_counts().get("Global", {}).items() if "conv" in str(op))
+    return counter.get_total_flops() / 1e9, conv / 1e9
 
 
 class _MemoryTraffic:
@@ -348,15 +350,6 @@ def _is_measured(name):
     return any(key in name.lower() for key in _MEASURED_OPS)
 
 
-def conv_gflop(fn):
-    """GFLOP of one call of ``fn`` spent in convolutions (forward and backward)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return sum(v for op, v in counter.get_flop_counts().get("Global", {}).items() if "conv" in str(op)) / 1e9
-
-
 def measured_kernel_ms(fn, calls=3):
     """Milliseconds per call of ``fn`` spent in the ops of ``_MEASURED_OPS`` (torch.profiler, median of
     ``calls`` profiled calls after one unprofiled call)."""
@@ -410,13 +403,14 @@ def count_work(path, state, head_state, x, time_, event, device, floor_calls):
     def infer():
         return infer_step(model, x, precision, device)
 
-    def kernels(fn):
-        return (conv_gflop(fn), measured_kernel_ms(fn, floor_calls)) if floor_calls else (None, None)
+    def work(fn):
+        total, conv = gflop(fn)
+        return total, traffic_gb(fn), conv, measured_kernel_ms(fn, floor_calls) if floor_calls else None
 
-    counts = {"train": (gflop(train), traffic_gb(train), *kernels(train))}
+    counts = {"train": work(train)}
     model.eval()
     with torch.no_grad():
-        counts["infer"] = (gflop(infer), traffic_gb(infer), *kernels(infer))
+        counts["infer"] = work(infer)
     return counts
 
 
