@@ -251,7 +251,7 @@ def _block(block: ResBlock2D, x: Tensor) -> Tensor:
         h = _conv_bn_leaky(skip, block.conv1, block.bn1)
     elif block.mode == "down":
         pooled = _pair_max(x)
-        skip = _conv(pooled, block.idfunc_1.weight, block.idfunc_1.bias)
+        skip = _conv1x1(pooled, block.idfunc_1)
         h = _conv_bn_leaky(x, block.conv1, block.bn1, stride=2)
     else:
         skip = _conv1x1(x, block.idfunc_1)
