@@ -222,3 +222,15 @@ def test_persistence_table_lists_every_registered_estimator():
 
     ours = {name: cls.__module__ for name, cls in _persistence._REGISTRY.items() if cls.__module__.startswith(PACKAGE)}
     assert ours == _persistence._ESTIMATOR_MODULES
+
+
+def test_the_lazy_export_table_matches_the_exceptions_module():
+    """The package's lazy table repeats the names of ``sksurv_ecg.exceptions`` (reading them from the
+    module would import skorch and torch at ``import sksurv_ecg``): the two lists must agree, and
+    ``__all__`` is exactly the table plus ``__version__``."""
+    import sksurv_ecg
+    from sksurv_ecg import exceptions
+
+    exported = {name for name, module in sksurv_ecg._EXPORTS.items() if module == "exceptions"}
+    assert exported == set(exceptions.__all__) - {"user_stacklevel"}
+    assert set(sksurv_ecg.__all__) == set(sksurv_ecg._EXPORTS) | {"__version__"}
